@@ -1,0 +1,284 @@
+"""One household: validate its answers, then score, tier and recommend.
+
+This is the readable reference path; `assessment.batch` computes the same figures for a DataFrame.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from assessment.answers import (
+    condition_holds,
+    deprivation,
+    finding,
+    is_missing,
+    parse_answer,
+    parse_finding,
+    score_bounds,
+)
+from assessment.catalog import Catalog, ScoringConfig, check_config
+from assessment.errors import AnswersInvalid, Finding
+from assessment.results import AssessmentResult, Reason, Recommendation, frozen_map
+
+# Index values are rounded so that the single and batch paths, which add in different orders,
+# decide tiers and ties on the same number.
+INDEX_DECIMALS = 6
+# Service strengths are rounded so that sums taken in different orders tie when they should.
+STRENGTH_DECIMALS = 9
+# Weighted counts like 1/3 + 1/3 + 1/3 are not exact in floating point.
+AF_TOLERANCE = 1e-9
+
+
+def resolve_config(catalog: Catalog, config: ScoringConfig | None) -> ScoringConfig:
+    if config is None:
+        return catalog.default_config()
+    check_config(catalog, config)
+    return config
+
+
+def parameter_year(catalog: Catalog, region: str, year: int | None) -> int:
+    if year is not None:
+        return year
+    seen, current, years = set(), catalog.region_by_id.get(region), []
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        years.extend(current.values)
+        current = catalog.region_by_id.get(current.parent) if current.parent else None
+    return max(years)
+
+
+def _read(catalog: Catalog, answers: Mapping[str, Any], region: str | None, year: int | None):
+    """Parse and check every answer: (canonical values, deprivation scores, applicable ids, findings)."""
+    findings: list[Finding] = []
+    values: dict[str, Any] = {}
+    for key in answers:
+        if key not in catalog.indicator_by_id:
+            findings.append(finding("unknown_indicator", None, indicator=key, path=f"answers.{key}"))
+    for ind in catalog.indicators:
+        raw = answers.get(ind.id)
+        if is_missing(raw):
+            if ind.required:
+                findings.append(finding("missing_required", ind))
+            continue
+        value, problem = parse_answer(ind, raw)
+        if problem:
+            findings.append(parse_finding(ind, raw, problem))
+        else:
+            values[ind.id] = value
+
+    applies = {ind.id: all(condition_holds(c, values) for c in ind.applies_when) for ind in catalog.indicators}
+    applicable, scores = [], {}
+    for ind in catalog.indicators:
+        if not applies[ind.id]:
+            if ind.id in values:
+                findings.append(finding("not_applicable", ind, severity="warning"))
+                del values[ind.id]
+            continue
+        applicable.append(ind.id)
+        if ind.id not in values:
+            continue
+        spec = ind.answer
+        divisor = parameter = None
+        if spec.type == "amount" and spec.per_capita_of is not None:
+            divisor = values.get(spec.per_capita_of)
+            if not divisor:
+                if divisor == 0:
+                    other = catalog.indicator_by_id[spec.per_capita_of]
+                    findings.append(finding("bad_divisor", ind, other=other.label.zh, other_en=other.label.en))
+                continue
+        if spec.type == "amount" and spec.relative_to is not None:
+            parameter = _regional_parameter(catalog, ind, spec.relative_to, region, year, findings)
+            if parameter is None:
+                continue
+        scores[ind.id] = deprivation(ind, values[ind.id], divisor=divisor, parameter=parameter)
+
+    for rule in catalog.contradictions:
+        if all(condition_holds(c, values) for c in rule.when):
+            first = rule.when[0].indicator
+            findings.append(Finding(code="contradiction", path=f"answers.{first}", message=rule.message,
+                                    severity=rule.severity, indicator=first))
+    if not scores and not any(f.severity == "error" for f in findings):
+        findings.append(finding("no_answers", None, indicator=None, path="answers"))
+    return values, scores, applicable, findings
+
+
+def _regional_parameter(catalog, ind, name, region, year, findings) -> float | None:
+    if region is None or is_missing(region):
+        findings.append(finding("missing_region", ind, path="region"))
+        return None
+    if region not in catalog.region_by_id:
+        findings.append(finding("unknown_region", ind, path="region", value=region))
+        return None
+    year = parameter_year(catalog, region, year)
+    value = catalog.parameter(name, region, year)
+    if value is None:
+        findings.append(finding("missing_parameter", ind, path="region", value=region, year=year, parameter=name))
+    return value
+
+
+def validate_answers(catalog: Catalog, answers: Mapping[str, Any], *, region: str | None = None,
+                     year: int | None = None) -> list[Finding]:
+    """Every error and warning about one household's answers."""
+    return _read(catalog, answers, region, year)[3]
+
+
+def tier_for(catalog: Catalog, config: ScoringConfig, index: float) -> str:
+    tier = catalog.tier_ids[0]
+    for tier_id in catalog.tier_ids:
+        if index >= config.tier_cutoffs[tier_id]:
+            tier = tier_id
+    return tier
+
+
+def assess(catalog: Catalog, answers: Mapping[str, Any], *, region: str | None = None,
+           year: int | None = None, config: ScoringConfig | None = None) -> AssessmentResult:
+    """Validate, score, tier and recommend one household; raises AnswersInvalid on any error."""
+    config = resolve_config(catalog, config)
+    values, scores, applicable, findings = _read(catalog, answers, region, year)
+    if any(f.severity == "error" for f in findings):
+        raise AnswersInvalid(findings)
+
+    iw, dw = config.indicator_weights, config.dimension_weights
+    by_dim: dict[str, list[str]] = {d.id: [] for d in catalog.dimensions}
+    for ind_id in applicable:
+        by_dim[catalog.indicator_by_id[ind_id].dimension].append(ind_id)
+
+    dimension_scores: dict[str, float | None] = {}
+    answered_weight: dict[str, float] = {}
+    low_num = high_num = full_dim_weight = 0.0
+    for dim_id, members in by_dim.items():
+        answered = [i for i in members if i in scores]
+        weight = sum(iw[i] for i in answered)
+        answered_weight[dim_id] = weight
+        dimension_scores[dim_id] = sum(iw[i] * scores[i] for i in answered) / weight if answered else None
+        if members:
+            total = sum(iw[i] for i in members)
+            filled = sum(iw[i] * scores[i] for i in answered)
+            bounds = [score_bounds(catalog.indicator_by_id[i]) for i in members if i not in scores]
+            missing_w = [iw[i] for i in members if i not in scores]
+            low_num += dw[dim_id] * (filled + sum(w * b[0] for w, b in zip(missing_w, bounds))) / total
+            high_num += dw[dim_id] * (filled + sum(w * b[1] for w, b in zip(missing_w, bounds))) / total
+            full_dim_weight += dw[dim_id]
+
+    defined_weight = sum(dw[d] for d, s in dimension_scores.items() if s is not None)
+    # points of the index per unit of weighted deprivation, per dimension (same operation order as the batch path)
+    factor = {d: 100.0 * dw[d] / defined_weight / answered_weight[d]
+              for d, s in dimension_scores.items() if s is not None}
+    dim_of = {i: catalog.indicator_by_id[i].dimension for i in scores}
+    af_deprived = {i for i, d in scores.items() if d >= config.af_deprivation_cutoff}
+    af_score = sum(factor[dim_of[i]] * iw[i] for i in af_deprived) / 100.0
+    af_poor = af_score >= config.af_poverty_cutoff - AF_TOLERANCE
+
+    if config.method == "alkire_foster":
+        contributions = {i: (factor[dim_of[i]] * iw[i] if af_poor and i in af_deprived else 0.0) for i in scores}
+        index = 100.0 * af_score if af_poor else 0.0
+        low, high = _af_range(catalog, config, by_dim, scores, full_dim_weight)
+    else:
+        contributions = {i: scores[i] * iw[i] * factor[dim_of[i]] for i in scores}
+        index = sum(contributions.values())
+        low, high = 100.0 * low_num / full_dim_weight, 100.0 * high_num / full_dim_weight
+    index = round(index, INDEX_DECIMALS)
+    low, high = round(min(low, index), INDEX_DECIMALS), round(max(high, index), INDEX_DECIMALS)
+
+    tier_from_index = tier_for(catalog, config, index)
+    order = {t: n for n, t in enumerate(catalog.tier_ids)}
+    tier, raised_by = tier_from_index, []
+    for ind_id, score in scores.items():
+        critical = catalog.indicator_by_id[ind_id].critical
+        if critical is not None and score >= critical.at_least_score:
+            if order[critical.tier] > order[tier_from_index]:
+                raised_by.append(ind_id)
+            if order[critical.tier] > order[tier]:
+                tier = critical.tier
+
+    completeness = len(scores) / len(applicable) if applicable else 0.0
+    return AssessmentResult(
+        catalog_id=catalog.id,
+        catalog_version=catalog.version,
+        catalog_hash=catalog.content_hash,
+        config_version=config.version,
+        method=config.method,
+        index=index,
+        index_low=low,
+        index_high=high,
+        completeness=completeness,
+        provisional=completeness < config.completeness_threshold,
+        tier=tier,
+        tier_from_index=tier_from_index,
+        raised_by=tuple(raised_by),
+        dimension_scores=frozen_map(dimension_scores),
+        deprivations=frozen_map(scores),
+        contributions=frozen_map(contributions),
+        missing=tuple(i for i in applicable if i not in scores),
+        not_applicable=tuple(i.id for i in catalog.indicators if i.id not in applicable),
+        af_score=af_score,
+        af_poor=af_poor,
+        top_reasons=_top_reasons(catalog, scores, contributions),
+        recommendations=_recommend(catalog, config, values, scores, contributions, tier),
+        warnings=tuple(findings),
+    )
+
+
+def _af_range(catalog, config, by_dim, scores, full_dim_weight) -> tuple[float, float]:
+    """Censored AF index with every missing answer not deprived (low) or deprived (high)."""
+    iw, dw, z = config.indicator_weights, config.dimension_weights, config.af_deprivation_cutoff
+    low = high = 0.0
+    for dim_id, members in by_dim.items():
+        if not members:
+            continue
+        total = sum(iw[i] for i in members)
+        for i in members:
+            share = dw[dim_id] / full_dim_weight * iw[i] / total
+            if i in scores:
+                low += share * (scores[i] >= z)
+                high += share * (scores[i] >= z)
+            else:
+                high += share * (score_bounds(catalog.indicator_by_id[i])[1] >= z)
+    k = config.af_poverty_cutoff - AF_TOLERANCE
+    return (100.0 * low if low >= k else 0.0), (100.0 * high if high >= k else 0.0)
+
+
+def _reason(catalog: Catalog, ind_id: str, scores, contributions) -> Reason:
+    return Reason(indicator=ind_id, label=catalog.indicator_by_id[ind_id].label,
+                  score=scores[ind_id], contribution=contributions[ind_id])
+
+
+def _top_reasons(catalog: Catalog, scores, contributions) -> tuple[Reason, ...]:
+    position = {ind.id: n for n, ind in enumerate(catalog.indicators)}
+    ranked = sorted((i for i in scores if contributions[i] > 0), key=lambda i: (-contributions[i], position[i]))
+    return tuple(_reason(catalog, i, scores, contributions) for i in ranked[: catalog.settings.top_reasons])
+
+
+def service_triggers(catalog: Catalog) -> dict[str, tuple[str, ...]]:
+    """The indicators that can trigger each service: its own list, else those of its need areas."""
+    out = {}
+    for svc in catalog.services:
+        if svc.triggers:
+            out[svc.id] = svc.triggers
+        else:
+            areas = set(svc.need_areas)
+            out[svc.id] = tuple(i.id for i in catalog.indicators if areas & set(i.need_areas))
+    return out
+
+
+def _recommend(catalog, config, values, scores, contributions, tier) -> tuple[Recommendation, ...]:
+    triggers = service_triggers(catalog)
+    candidates = []
+    for position, svc in enumerate(catalog.services):
+        threshold = svc.min_score if svc.min_score is not None else catalog.settings.recommend_min_score
+        hits = [i for i in triggers[svc.id] if i in scores and scores[i] >= threshold]
+        if not hits:
+            continue
+        if svc.tiers and tier not in svc.tiers:
+            continue
+        if not all(condition_holds(c, values) for c in svc.eligibility):
+            continue
+        need = max(scores[i] for i in hits)
+        strength = round(sum(scores[i] * config.indicator_weights[i] for i in hits), STRENGTH_DECIMALS)
+        hits.sort(key=lambda i: (-scores[i], -contributions[i]))
+        reasons = tuple(_reason(catalog, i, scores, contributions) for i in hits)
+        candidates.append(((-need, -strength, position),
+                           Recommendation(service=svc.id, category=svc.category, label=svc.label,
+                                          need=need, reasons=reasons)))
+    candidates.sort(key=lambda c: c[0])
+    return tuple(rec for _, rec in candidates[: catalog.settings.recommend_top_n])

@@ -1,0 +1,81 @@
+"""`assess score` and `assess rank`: whole files of households."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import typer
+from tqdm import tqdm
+
+from assessment import assess_frame
+from assessment.errors import CoreError
+from assessment.ranking import rank
+from cli.tables import read_table, sibling, write_table
+from indicators.loader import load_catalog, load_config
+
+# Exit code when the batch ran but some rows failed validation (listed in the errors file).
+SOME_ROWS_FAILED = 3
+CHUNK_ROWS = 250_000
+
+
+def score(
+    input: Path = typer.Argument(..., help="Households, one per row (.csv, .parquet, .jsonl)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Where to write the scores (.csv, .parquet, .jsonl)."),
+    catalog_path: Path = typer.Option(None, "--catalog", help="Catalog folder (default: the built-in one)."),
+    config_path: Path = typer.Option(None, "--config", help="Scoring configuration file (default: the catalog's)."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+):
+    """Score, tier and recommend every household of INPUT; invalid rows go to OUTPUT.errors.csv."""
+    catalog = load_catalog(catalog_path)
+    config = load_config(config_path, catalog) if config_path else None
+    frame = read_table(input)
+    scored, errors, warnings = [], [], []
+    bar = tqdm(total=len(frame), unit="household", disable=not progress or len(frame) < CHUNK_ROWS)
+    for start in range(0, max(len(frame), 1), CHUNK_ROWS):
+        chunk = frame.iloc[start:start + CHUNK_ROWS]
+        batch = assess_frame(catalog, chunk, config=config)
+        scored.append(batch.scores)
+        for target, found in ((errors, batch.errors), (warnings, batch.warnings)):
+            if len(found):
+                found = found.assign(row=found["row"] + start)
+                target.append(found)
+        bar.update(len(chunk))
+    bar.close()
+    result = pd.concat(scored, ignore_index=True)
+    write_table(result, output)
+    errors_path = sibling(output, "errors")
+    for rows, path in ((errors, errors_path), (warnings, sibling(output, "warnings"))):
+        if rows:
+            pd.concat(rows, ignore_index=True).to_csv(path, index=False)
+        elif path.exists():
+            path.unlink()
+    failed = sum(len(e["row"].unique()) for e in errors)
+    typer.echo(f"scored {len(result)} of {len(frame)} households -> {output}")
+    if failed:
+        typer.echo(f"{failed} row(s) failed validation -> {errors_path}", err=True)
+        raise typer.Exit(SOME_ROWS_FAILED)
+
+
+def rank_command(
+    input: Path = typer.Argument(..., help="A scored file written by `assess score`."),
+    output: Path = typer.Option(..., "-o", "--output"),
+    scope: list[str] = typer.Option([], "--scope", help="Rank within each value of these columns, e.g. town_id."),
+    catalog_path: Path = typer.Option(None, "--catalog", help="Catalog folder, for the tier order."),
+):
+    """Rank households by index within a scope (tie rule: tier, completeness, household id)."""
+    catalog = load_catalog(catalog_path)
+    frame = read_table(input)
+    try:
+        ranked = rank(frame, scope=scope or None, tier_order=catalog.tier_ids)
+    except CoreError as exc:
+        typer.echo(f"{exc.path}: {exc.message.en}", err=True)
+        raise typer.Exit(1)
+    keys = [*scope, "rank"]
+    write_table(ranked.sort_values(keys, kind="stable", ignore_index=True), output)
+    typer.echo(f"ranked {len(ranked)} households" + (f" within {', '.join(scope)}" if scope else "") + f" -> {output}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("score")(score)
+    app.command("rank")(rank_command)

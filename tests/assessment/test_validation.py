@@ -1,0 +1,123 @@
+"""Every kind of bad answer: its code, the indicator and path, and a message in Chinese and English."""
+
+import pytest
+
+from assessment import AnswersInvalid, assess, build_catalog, validate_answers
+from tests.factories import mini_catalog, mini_documents
+
+CATALOG = mini_catalog()
+GOOD = {"fam_size": 3, "fam_alone": False, "fam_children": 1, "child_school": 0, "econ_income": 3000,
+        "econ_debt": "none", "health_chronic": 1, "health_costs": 1000, "health_insured": True}
+
+
+def errors(answers, **kw):
+    return [(f.indicator, f.code) for f in validate_answers(CATALOG, answers, region="city", **kw)
+            if f.severity == "error"]
+
+
+def test_good_answers_have_no_findings():
+    assert validate_answers(CATALOG, GOOD, region="city") == []
+
+
+@pytest.mark.parametrize("indicator, value, code", [
+    ("fam_alone", "maybe", "wrong_type"),
+    ("fam_alone", 2, "wrong_type"),
+    ("fam_alone", [True], "wrong_type"),
+    ("child_school", 3, "unknown_level"),
+    ("child_school", 1.5, "unknown_level"),
+    ("child_school", "often", "wrong_type"),
+    ("econ_debt", "huge", "unknown_option"),
+    ("econ_debt", 1, "wrong_type"),
+    ("fam_size", 2.5, "not_whole_number"),
+    ("fam_size", 0, "out_of_range"),
+    ("fam_size", 21, "out_of_range"),
+    ("fam_size", True, "wrong_type"),
+    ("econ_income", -1, "out_of_range"),
+    ("econ_income", "lots", "wrong_type"),
+    ("econ_income", float("inf"), "wrong_type"),
+])
+def test_bad_values(indicator, value, code):
+    found = [f for f in validate_answers(CATALOG, dict(GOOD, **{indicator: value}), region="city")]
+    assert [(f.indicator, f.code, f.severity) for f in found] == [(indicator, code, "error")]
+    assert found[0].path == f"answers.{indicator}"
+    label = CATALOG.indicator_by_id[indicator].label
+    assert found[0].message.zh.startswith(label.zh) and found[0].message.en.startswith(label.en)
+    assert repr(value) in found[0].message.en or str(value) in found[0].message.en
+
+
+def test_accepted_spellings_of_yes_and_no():
+    for yes in (True, "yes", "Yes", "是", 1, "1"):
+        assert validate_answers(CATALOG, dict(GOOD, health_insured=yes), region="city") == []
+    for no in (False, "no", "否", 0, "0"):
+        assert validate_answers(CATALOG, dict(GOOD, health_insured=no), region="city") == []
+
+
+def test_messages_list_the_allowed_levels():
+    finding = validate_answers(CATALOG, dict(GOOD, child_school=7), region="city")[0]
+    assert "0=In school" in finding.message.en and "2=Dropped out" in finding.message.en
+    assert "不是可选的等级" in finding.message.zh
+
+
+def test_unknown_indicator():
+    assert errors(dict(GOOD, ghost=1)) == [("ghost", "unknown_indicator")]
+
+
+@pytest.mark.parametrize("missing", [None, "", "  ", float("nan")])
+def test_required_answer_missing(missing):
+    assert errors(dict(GOOD, fam_size=missing)) == [("fam_size", "missing_required")]
+
+
+def test_missing_optional_answer_is_not_an_error():
+    answers = dict(GOOD)
+    del answers["health_costs"]
+    assert validate_answers(CATALOG, answers, region="city") == []
+
+
+def test_answer_to_a_question_that_does_not_apply_is_a_warning():
+    found = validate_answers(CATALOG, dict(GOOD, fam_children=0), region="city")
+    assert [(f.indicator, f.code, f.severity) for f in found] == [("child_school", "not_applicable", "warning")]
+
+
+def test_contradictions_warn_or_stop():
+    found = validate_answers(CATALOG, dict(GOOD, fam_alone=True), region="city")
+    assert [(f.indicator, f.code, f.severity) for f in found] == [("fam_alone", "contradiction", "warning")]
+    assert found[0].message.en == "Lives alone but household > 1"
+    # children >= household size compares two answers (value_of) and is an error
+    assert errors(dict(GOOD, fam_children=3)) == [("fam_children", "contradiction")]
+
+
+def test_regional_parameter_problems():
+    assert [(f.path, f.code) for f in validate_answers(CATALOG, GOOD)] == [("region", "missing_region")]
+    assert [(f.path, f.code) for f in validate_answers(CATALOG, GOOD, region="atlantis")] == [
+        ("region", "unknown_region")]
+    found = validate_answers(CATALOG, GOOD, region="city", year=2020)
+    assert [(f.path, f.code) for f in found] == [("region", "missing_parameter")]
+    assert "2020" in found[0].message.en
+
+
+def test_per_capita_divisor_of_zero():
+    docs = mini_documents()
+    size = next(i for i in docs["indicators.yaml"]["indicators"] if i["id"] == "fam_size")
+    size["answer"]["min"] = 0
+    docs["rules.yaml"]["contradictions"].pop()
+    catalog = build_catalog(docs)
+    found = validate_answers(catalog, dict(GOOD, fam_size=0, fam_children=0, child_school=None), region="city")
+    assert [(f.indicator, f.code) for f in found] == [("econ_income", "bad_divisor")]
+    assert "Household size" in found[0].message.en
+
+
+def test_nothing_answered():
+    catalog_answers = {"fam_size": 1, "fam_children": 0}
+    # required answers alone still score (family dimension); an empty set has no required answers
+    assert errors({}) == [("fam_size", "missing_required"), ("fam_children", "missing_required")]
+    assert errors(catalog_answers) == []
+
+
+def test_every_problem_is_listed_at_once_and_scoring_stops():
+    bad = dict(GOOD, fam_alone="maybe", econ_debt="huge", fam_size=None, ghost=1)
+    with pytest.raises(AnswersInvalid) as info:
+        assess(CATALOG, bad, region="city")
+    assert sorted((f.indicator, f.code) for f in info.value.findings) == [
+        ("econ_debt", "unknown_option"), ("fam_alone", "wrong_type"), ("fam_size", "missing_required"),
+        ("ghost", "unknown_indicator")]
+    assert all(f.message.zh and f.message.en for f in info.value.findings)
