@@ -3,14 +3,18 @@
 No I/O happens here: callers pass a catalog and answers and get frozen results back.
 """
 
+from assessment.alkire_foster import AFResult, alkire_foster, deprivation_counts
 from assessment.batch import BatchResult, assess_frame, deprivation_matrix
 from assessment.catalog import Catalog, ScoringConfig, build_catalog, check_config
 from assessment.errors import AnswersInvalid, CatalogError, CatalogErrors, ConfigError, CoreError, Finding, Message
+from assessment.population import poverty_measures
+from assessment.ranking import rank, rank_order
 from assessment.results import AssessmentResult, Reason, Recommendation
 from assessment.scoring import assess, validate_answers
 
 __all__ = [
-    "AnswersInvalid", "AssessmentResult", "BatchResult", "Catalog", "CatalogError", "CatalogErrors",
+    "AFResult", "AnswersInvalid", "AssessmentResult", "BatchResult", "Catalog", "CatalogError", "CatalogErrors",
     "ConfigError", "CoreError", "Finding", "Message", "Reason", "Recommendation", "ScoringConfig",
-    "assess", "assess_frame", "build_catalog", "check_config", "deprivation_matrix", "validate_answers",
+    "alkire_foster", "assess", "assess_frame", "build_catalog", "check_config", "deprivation_counts",
+    "deprivation_matrix", "poverty_measures", "rank", "rank_order", "validate_answers",
 ]

@@ -202,28 +202,30 @@ def _score_lookup(ind: Indicator, v: np.ndarray, divisor: np.ndarray | None, par
 
 
 def _regional_parameters(catalog: Catalog, frame: pd.DataFrame, name: str):
-    """Per row: the parameter value (NaN when there is none) and the finding explaining why not."""
+    """Per row: the parameter value (NaN when there is none), the row's (region, year) key, and per key
+    None or the (code, message values) of the finding that explains the missing value."""
     n = len(frame)
-    region = frame["region"] if "region" in frame else pd.Series([None] * n, index=frame.index)
-    year = frame["year"] if "year" in frame else pd.Series([None] * n, index=frame.index)
-    keys = pd.Series(list(zip(region.astype(object).where(region.notna(), None),
-                              year.astype(object).where(year.notna(), None))), dtype=object)
-    codes, uniques = pd.factorize(keys)
-    values = np.full(len(uniques), np.nan)
-    problems = np.full(len(uniques), None, dtype=object)
-    for u, (reg, yr) in enumerate(uniques):
+    region_codes, regions = pd.factorize(frame["region"]) if "region" in frame else (np.full(n, -1), [])
+    year_codes, years = pd.factorize(frame["year"]) if "year" in frame else (np.full(n, -1), [])
+    keys, pairs = pd.factorize((region_codes + 1) * (len(years) + 1) + (year_codes + 1))
+    values = np.full(len(pairs), np.nan)
+    problems = np.full(len(pairs), None, dtype=object)
+    for u, pair in enumerate(pairs):
+        r, y = divmod(int(pair), len(years) + 1)
+        reg = regions[r - 1] if r else None
+        year = int(years[y - 1]) if y else None
         if reg is None or (isinstance(reg, str) and not reg.strip()):
             problems[u] = ("missing_region", {})
         elif reg not in catalog.region_by_id:
             problems[u] = ("unknown_region", {"value": reg})
         else:
-            the_year = parameter_year(catalog, reg, None if yr is None else int(yr))
+            the_year = parameter_year(catalog, reg, year)
             value = catalog.parameter(name, reg, the_year)
             if value is None:
                 problems[u] = ("missing_parameter", {"value": reg, "year": the_year, "parameter": name})
             else:
                 values[u] = value
-    return values[codes], codes, problems
+    return values[keys], keys, problems
 
 
 @dataclass(frozen=True)
@@ -307,7 +309,8 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
     m = len(catalog.indicators)
     column = {ind.id: j for j, ind in enumerate(catalog.indicators)}
     findings = _Findings.empty()
-    values = np.full((n, m), np.nan)
+    # Column-major: every step below works column by column.
+    values = np.full((n, m), np.nan, order="F")
     for j, ind in enumerate(catalog.indicators):
         if ind.id in frame:
             values[:, j] = _parse_column(ind, frame[ind.id], findings)
@@ -316,7 +319,7 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
             missing = np.isnan(values[:, j]) & ~_rows_with(findings, ind.id, n)
             findings.add(np.flatnonzero(missing), ind, "missing_required")
 
-    applicable = np.ones((n, m), dtype=bool)
+    applicable = np.ones((n, m), dtype=bool, order="F")
     for j, ind in enumerate(catalog.indicators):
         if ind.applies_when:
             applicable[:, j] = _all_hold(ind.applies_when, catalog, values, column)
@@ -324,7 +327,8 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
             findings.add(np.flatnonzero(dropped), ind, "not_applicable", severity="warning")
     answers = np.where(applicable, values, np.nan)
 
-    scores = np.full((n, m), np.nan)
+    scores = np.full((n, m), np.nan, order="F")
+    parameters: dict[str, tuple] = {}
     for j, ind in enumerate(catalog.indicators):
         spec = ind.answer
         divisor = parameter = None
@@ -337,7 +341,9 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
                          message=finding("bad_divisor", ind, other=other.label.zh, other_en=other.label.en).message)
             usable &= ~np.isnan(divisor) & (divisor != 0)
         if spec.type == "amount" and spec.relative_to is not None:
-            parameter, keys, problems = _regional_parameters(catalog, frame, spec.relative_to)
+            if spec.relative_to not in parameters:
+                parameters[spec.relative_to] = _regional_parameters(catalog, frame, spec.relative_to)
+            parameter, keys, problems = parameters[spec.relative_to]
             for u, problem in enumerate(problems):
                 if problem is not None:
                     code, values_for_message = problem

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,7 @@ from tqdm import tqdm
 
 from assessment import assess_frame
 from assessment.errors import CoreError
+from assessment.population import poverty_measures
 from assessment.ranking import rank
 from cli.tables import read_table, sibling, write_table
 from indicators.loader import load_catalog, load_config
@@ -76,6 +78,39 @@ def rank_command(
     typer.echo(f"ranked {len(ranked)} households" + (f" within {', '.join(scope)}" if scope else "") + f" -> {output}")
 
 
+def poverty(
+    input: Path = typer.Argument(..., help="Households, one per row (.csv, .parquet, .jsonl)."),
+    k: float = typer.Option(None, "--k", help="Poverty cut-off k (share of weighted deprivations); "
+                                              "default: the configuration's."),
+    by: str = typer.Option(None, "--by", help="Break down by this column, e.g. region or town_id."),
+    catalog_path: Path = typer.Option(None, "--catalog", help="Catalog folder (default: the built-in one)."),
+    config_path: Path = typer.Option(None, "--config", help="Scoring configuration file."),
+    output: Path = typer.Option(None, "-o", "--output", help="Also write the figures as JSON here."),
+):
+    """Alkire-Foster measures of a population: H, A, M0 and contributions by dimension, indicator, group."""
+    catalog = load_catalog(catalog_path)
+    config = load_config(config_path, catalog) if config_path else None
+    frame = read_table(input)
+    if by is not None and by not in frame:
+        raise typer.BadParameter(f"{input.name} has no column {by!r}", param_hint="--by")
+    result, left_out = poverty_measures(catalog, frame, config=config, k=k, group_column=by)
+    typer.echo(f"households {result.n} (left out for invalid answers: {left_out}); k = {result.k:g}")
+    typer.echo(f"H (headcount) {result.H:.4f}   A (intensity) {result.A:.4f}   M0 = H x A {result.M0:.4f}")
+    if result.contribution_by_dimension is not None:
+        typer.echo("\ncontribution to M0 by dimension:")
+        for dim, share in result.contribution_by_dimension.sort_values(ascending=False).items():
+            typer.echo(f"  {dim:<24} {share:7.1%}")
+    typer.echo("\nlargest contributions by indicator:")
+    for ind, share in result.contribution.sort_values(ascending=False).head(10).items():
+        typer.echo(f"  {ind:<32} {share:7.1%}   censored headcount {result.censored_headcount[ind]:.3f}")
+    if result.by_group is not None:
+        typer.echo(f"\nby {by}:")
+        typer.echo(result.by_group.to_string(float_format=lambda x: f"{x:.4f}"))
+    if output is not None:
+        output.write_text(json.dumps(result.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+
+
 def register(app: typer.Typer) -> None:
     app.command("score")(score)
     app.command("rank")(rank_command)
+    app.command("poverty")(poverty)

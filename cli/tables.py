@@ -5,15 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import typer
+from tqdm import tqdm
 
+WRITE_CHUNK_ROWS = 100_000
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
 def table_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise typer.BadParameter(f"{path.name}: unknown file type; use one of {', '.join(sorted(FORMATS))}")
+        raise typer.BadParameter(
+            f"{path.name}: unknown file type {path.suffix or '(none)'!r}; use .csv, .parquet or .jsonl / "
+            f"不支持的文件类型,请使用 .csv、.parquet 或 .jsonl")
     return fmt
 
 
@@ -28,22 +34,33 @@ def read_table(path: Path) -> pd.DataFrame:
     return pd.read_json(path, lines=True, dtype={"household_id": str})
 
 
-def write_table(frame: pd.DataFrame, path: Path, *, metadata: dict[str, str] | None = None) -> None:
+def write_table(frame: pd.DataFrame, path: Path, *, metadata: dict[str, str] | None = None,
+                progress: tqdm | None = None) -> None:
+    """Write by the file extension, chunk by chunk so that a progress bar can move."""
     fmt = table_format(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "csv":
-        frame.to_csv(path, index=False)
-    elif fmt == "parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+    chunks = ((start, frame.iloc[start:start + WRITE_CHUNK_ROWS]) for start in range(0, max(len(frame), 1),
+                                                                                       WRITE_CHUNK_ROWS))
+    if fmt == "parquet":
+        schema = pa.Schema.from_pandas(frame, preserve_index=False)
         if metadata:
-            table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                                   **{k.encode(): v.encode() for k, v in metadata.items()}})
-        pq.write_table(table, path)
-    else:
-        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+            schema = schema.with_metadata({**(schema.metadata or {}),
+                                           **{k.encode(): v.encode() for k, v in metadata.items()}})
+        with pq.ParquetWriter(path, schema) as writer:
+            for _, chunk in chunks:
+                writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
+                if progress is not None:
+                    progress.update(len(chunk))
+        return
+    with path.open("w", encoding="utf-8", newline="") as out:
+        for start, chunk in chunks:
+            if fmt == "csv":
+                chunk.to_csv(out, index=False, header=start == 0)
+            elif len(chunk):
+                text = chunk.to_json(orient="records", lines=True, force_ascii=False)
+                out.write(text if text.endswith("\n") else text + "\n")
+            if progress is not None:
+                progress.update(len(chunk))
 
 
 def sibling(path: Path, suffix: str) -> Path:

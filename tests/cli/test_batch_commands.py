@@ -1,0 +1,145 @@
+"""`assess catalog`, `assess score` and `assess rank` end to end on real files."""
+
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cli.batch import SOME_ROWS_FAILED
+from cli.main import app
+from indicators.loader import DEFAULT_CATALOG_DIR
+from tests.factories import mini_documents
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def mini_dir(tmp_path):
+    folder = tmp_path / "mini"
+    folder.mkdir()
+    for name, document in mini_documents().items():
+        (folder / name).write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+def households(rows):
+    base = {"region": "city", "year": 2026, "town_id": "t1"}
+    return pd.DataFrame([{**base, **r} for r in rows])
+
+
+GOOD = {"fam_size": 2, "fam_alone": False, "fam_children": 1, "child_school": 1, "econ_income": 1800,
+        "econ_debt": "small", "health_chronic": 2, "health_costs": 8000, "health_insured": True}
+
+
+def test_catalog_check_default_and_bad(tmp_path):
+    result = runner.invoke(app, ["catalog", "check"])
+    assert result.exit_code == 0, result.output
+    assert "52 indicators" in result.output and "20 services" in result.output
+    bad = tmp_path / "bad"
+    shutil.copytree(DEFAULT_CATALOG_DIR, bad)
+    doc = yaml.safe_load((bad / "indicators.yaml").read_text(encoding="utf-8"))
+    doc["indicators"].append(doc["indicators"][0])
+    (bad / "indicators.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    result = runner.invoke(app, ["catalog", "check", str(bad)])
+    assert result.exit_code == 1
+    first = doc["indicators"][0]["id"]
+    assert f"indicators.yaml: {first}: duplicate id '{first}'" in result.output
+    doc["indicators"].pop()  # the duplicate
+    doc["indicators"].pop()  # and the last real one
+    (bad / "indicators.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    result = runner.invoke(app, ["catalog", "check", str(bad)])
+    assert result.exit_code == 1
+    assert "indicators.yaml: indicators: expected 52 entries (catalog.yaml expected_counts), found 51" in result.output
+
+
+def test_catalog_check_reports_yaml_syntax_errors(mini_dir):
+    (mini_dir / "tiers.yaml").write_text("tiers: [oops", encoding="utf-8")
+    result = runner.invoke(app, ["catalog", "check", str(mini_dir)])
+    assert result.exit_code == 1 and "tiers.yaml: (file): not valid YAML" in result.output
+
+
+def test_catalog_show_prints_tables(mini_dir):
+    result = runner.invoke(app, ["catalog", "show", str(mini_dir), "--lang", "en"])
+    assert result.exit_code == 0
+    assert "econ_income" in result.output and "critical>=severe" in result.output
+    assert "child_school" in result.output and "fam_children gt 0" in result.output
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_score_writes_scores_and_errors(tmp_path, mini_dir, suffix):
+    source = tmp_path / f"in{suffix}"
+    frame = households([
+        {"household_id": "a", **GOOD},
+        {"household_id": "b", **GOOD, "econ_debt": "huge"},
+        {"household_id": "c", **GOOD, "fam_alone": True},
+    ])
+    if suffix == ".csv":
+        frame.to_csv(source, index=False)
+    elif suffix == ".parquet":
+        frame.to_parquet(source, index=False)
+    else:
+        frame.to_json(source, orient="records", lines=True)
+    out = tmp_path / f"scores{suffix}"
+    result = runner.invoke(app, ["score", str(source), "-o", str(out), "--catalog", str(mini_dir)])
+    assert result.exit_code == SOME_ROWS_FAILED, result.output
+    scores = {".csv": pd.read_csv, ".parquet": pd.read_parquet}.get(suffix, lambda p: pd.read_json(p, lines=True))(out)
+    assert list(scores.household_id.astype(str)) == ["a", "c"]
+    assert scores["index"].tolist() == [64.375, 69.375]  # c: fam (1 + 0.5 + 0.5)/5 = 0.4 -> +5 points
+    assert list(scores.tier) == ["severe", "severe"]
+    assert {"index_low", "index_high", "completeness", "dim_fam", "dim_econ", "dim_health", "top_reasons",
+            "recommended_services"} <= set(scores.columns)
+    errors = pd.read_csv(tmp_path / "scores.errors.csv")
+    assert errors[["row", "household_id", "indicator", "code"]].values.tolist() == [[1, "b", "econ_debt", "unknown_option"]]
+    warnings = pd.read_csv(tmp_path / "scores.warnings.csv")
+    assert warnings[["household_id", "code"]].values.tolist() == [["c", "contradiction"]]
+
+
+def test_score_exit_zero_when_all_rows_pass_and_rank_within_scope(tmp_path, mini_dir):
+    rows = []
+    for n, (town, income) in enumerate([("t1", 500), ("t1", 5000), ("t2", 1500), ("t2", 1500), ("t1", 2500)]):
+        rows.append({"household_id": f"h{n}", **GOOD, "econ_income": income, "health_chronic": 0, "town_id": town})
+    source = tmp_path / "in.csv"
+    households(rows).to_csv(source, index=False)
+    scored = tmp_path / "scored.parquet"
+    result = runner.invoke(app, ["score", str(source), "-o", str(scored), "--catalog", str(mini_dir)])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "scored.errors.csv").exists()
+    ranked_path = tmp_path / "ranked.csv"
+    result = runner.invoke(app, ["rank", str(scored), "-o", str(ranked_path), "--scope", "town_id",
+                                 "--catalog", str(mini_dir)])
+    assert result.exit_code == 0, result.output
+    ranked = pd.read_csv(ranked_path)
+    # income per member: 250, 2500, 750, 750, 1250 against 1200 -> d 1, 0, 1, 1, 0.6
+    assert ranked[["town_id", "household_id", "rank"]].values.tolist() == [
+        ["t1", "h0", 1], ["t1", "h4", 2], ["t1", "h1", 3], ["t2", "h2", 1], ["t2", "h3", 2]]
+    assert ranked.percentile.tolist() == pytest.approx([100, 200 / 3, 100 / 3, 100, 50])
+
+
+def test_score_rejects_unknown_file_type(tmp_path):
+    (tmp_path / "x.txt").write_text("nothing")
+    result = runner.invoke(app, ["score", str(tmp_path / "x.txt"), "-o", str(tmp_path / "y.csv")])
+    assert result.exit_code == 2 and "unknown file type" in result.output
+
+
+def test_poverty_measures_by_group(tmp_path):
+    from tests.assessment.test_population import population
+
+    source = tmp_path / "pop.csv"
+    population().to_csv(source, index=False)
+    folder = tmp_path / "mini"
+    folder.mkdir()
+    for name, document in mini_documents().items():
+        (folder / name).write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    report = tmp_path / "af.json"
+    result = runner.invoke(app, ["poverty", str(source), "--catalog", str(folder), "--k", "0.4", "--by", "region",
+                                 "-o", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "H (headcount) 0.6667" in result.output and "M0 = H x A 0.4750" in result.output
+    import json
+
+    figures = json.loads(report.read_text(encoding="utf-8"))
+    assert figures["q"] == 2 and {g["group"] for g in figures["groups"]} == {"city", "district"}
+    bad = runner.invoke(app, ["poverty", str(source), "--catalog", str(folder), "--by", "nowhere"])
+    assert bad.exit_code == 2 and "no column 'nowhere'" in bad.output
