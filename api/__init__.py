@@ -1,0 +1,1 @@
+"""The HTTP service: FastAPI app, settings, persistence, authentication and personal-data protection."""

@@ -1,0 +1,71 @@
+"""The FastAPI application: `create_app(settings=None)`."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import db, errors
+from api.context import ServiceContext
+from api.routes import assessments, audit, geography, households, users
+from api.services.geography import sync_regions
+from api.settings import Settings
+
+ROUTERS = (geography, users, households, assessments, audit)
+
+
+def answers_example(catalog, count: int = 4) -> dict:
+    """A few valid answers taken from the catalog, for the OpenAPI examples."""
+    example = {}
+    for indicator in catalog.indicators[:count]:
+        spec = indicator.answer
+        example[indicator.id] = {"yes_no": lambda: False, "ordinal": lambda: spec.levels[0].value,
+                                 "choice": lambda: spec.options[0].value, "count": lambda: spec.min,
+                                 "amount": lambda: spec.min}[spec.type]()
+    return example
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app: migrate the schema (unless disabled), load the catalog, mount the routers."""
+    settings = settings or Settings()
+    if settings.migrate_on_start:
+        db.upgrade(settings.database_url)
+    context = ServiceContext.from_settings(settings)
+    with context.database.session(write=True) as session:
+        sync_regions(session=session, catalog=context.scorer.catalog)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        context.database.dispose()
+
+    app = FastAPI(title="Hardship assessment service", version="1",
+                  description="Needs assessment, hardship index, tiers and service recommendations for "
+                              "service-type social assistance. Every failure is RFC 9457 problem details.",
+                  lifespan=lifespan)
+    app.state.context = context
+    errors.install(app)
+    for module in ROUTERS:
+        app.include_router(module.router, prefix="/v1")
+
+    @app.get("/v1/health", tags=["health"], summary="Liveness and the catalog in use (no token needed)")
+    def health() -> dict:
+        catalog = context.scorer.catalog
+        return {"status": "ok", "catalog": {"id": catalog.id, "version": catalog.version,
+                                            "hash": catalog.content_hash}}
+
+    build_schema = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build_schema()
+            example = answers_example(context.scorer.catalog)
+            components = schema.get("components", {}).get("schemas", {})
+            for name in ("AssessmentSubmission", "ScorePreview"):
+                if name in components:
+                    components[name]["properties"]["answers"]["examples"] = [example]
+        return app.openapi_schema
+
+    app.openapi = openapi
+    return app

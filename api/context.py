@@ -1,0 +1,26 @@
+"""What every request needs: settings, the database, the keys and the scorer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api.db import Database
+from api.security import Keys, resolve_keys
+from api.services.scoring import Scorer
+from api.settings import Settings
+
+
+@dataclass
+class ServiceContext:
+    settings: Settings
+    database: Database
+    keys: Keys
+    scorer: Scorer
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ServiceContext":
+        return cls(settings=settings,
+                   database=Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms),
+                   keys=resolve_keys(settings),
+                   scorer=Scorer(catalog_dir=settings.catalog_dir, tracking_uri=settings.mlflow_tracking_uri,
+                                 model_name=settings.model_name))

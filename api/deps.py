@@ -1,0 +1,30 @@
+"""FastAPI dependencies: the service context and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.context import ServiceContext
+from api.services.access import Caller
+from api.services.users import authenticate
+
+bearer = HTTPBearer(auto_error=False, description="A token from `assess user add` or POST /v1/users")
+
+
+def service_context(request: Request) -> ServiceContext:
+    return request.app.state.context
+
+
+Context = Annotated[ServiceContext, Depends(service_context)]
+
+
+def current_caller(context: Context,
+                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
+    with context.database.session() as session:
+        return authenticate(session=session, token=credentials.credentials if credentials else None)
+
+
+CurrentCaller = Annotated[Caller, Depends(current_caller)]

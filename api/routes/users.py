@@ -1,0 +1,43 @@
+"""Users and tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import Context, CurrentCaller
+from api.schemas import PROBLEM_RESPONSES, UserCreate
+from api.services import users
+
+router = APIRouter(tags=["users"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("/me", summary="The caller's role and scope")
+def me(caller: CurrentCaller) -> dict:
+    return {"id": caller.id, "name": caller.name, "role": caller.role.value, "station_id": caller.station_id,
+            "town_ids": sorted(caller.town_ids)}
+
+
+@router.get("/users", summary="Every user (admin)")
+def list_users(context: Context, caller: CurrentCaller) -> list[dict]:
+    with context.database.session() as session:
+        return users.list_users(session=session, caller=caller)
+
+
+@router.post("/users", status_code=201, summary="Add a user (admin); the token is shown only in this response")
+def create_user(body: UserCreate, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session(write=True) as session:
+        user, token = users.create_user(session=session, caller=caller, name=body.name, role=body.role,
+                                        station_id=body.station_id, town_ids=body.town_ids)
+    return {"user": user, "token": token}
+
+
+@router.post("/users/{user_id}/tokens", status_code=201, summary="Issue another token (admin)")
+def issue_token(user_id: int, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session(write=True) as session:
+        return {"token": users.issue_token(session=session, caller=caller, user_id=user_id)}
+
+
+@router.delete("/users/{user_id}/tokens", summary="Revoke every token of a user (admin)")
+def revoke_tokens(user_id: int, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session(write=True) as session:
+        return {"revoked": users.revoke_tokens(session=session, caller=caller, user_id=user_id)}

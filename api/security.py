@@ -1,0 +1,115 @@
+"""Keys, encryption of personal data, the keyed hash of ID numbers, bearer tokens and masking."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy.engine import make_url
+
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class KeysMissing(RuntimeError):
+    """Production settings without the data key or the hash key."""
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The secrets that protect personal data."""
+
+    data_keys: tuple[str, ...]
+    hash_key: str
+
+    @property
+    def cipher(self) -> MultiFernet:
+        return MultiFernet([Fernet(k.encode("ascii")) for k in self.data_keys])
+
+
+def key_file_for(settings: Settings) -> Path:
+    if settings.key_file is not None:
+        return settings.key_file
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).with_suffix(".keys.json")
+    return Path.cwd() / "assess.keys.json"
+
+
+def resolve_keys(settings: Settings) -> Keys:
+    """Keys from settings; in development, missing ones come from (or are written to) the key file."""
+    data = settings.data_key.get_secret_value() if settings.data_key else None
+    hashing = settings.hash_key.get_secret_value() if settings.hash_key else None
+    if data and hashing:
+        return Keys(tuple(k.strip() for k in data.split(",") if k.strip()), hashing)
+    if settings.env == "production":
+        raise KeysMissing("ASSESS_DATA_KEY and ASSESS_HASH_KEY must be set in production "
+                          "(a data key: python -c 'from cryptography.fernet import Fernet; "
+                          "print(Fernet.generate_key().decode())').")
+    path = key_file_for(settings)
+    if path.exists():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    else:
+        stored = {"data_key": Fernet.generate_key().decode("ascii"), "hash_key": secrets.token_urlsafe(32)}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(stored, handle)
+    log.warning("!!! DEVELOPMENT KEYS: personal data is encrypted with keys stored in %s. Anyone who can "
+                "read that file can read the data. Set ASSESS_DATA_KEY and ASSESS_HASH_KEY (and ASSESS_ENV="
+                "production) for real use; losing the keys loses the data. !!!", path)
+    return Keys((data or stored["data_key"],), hashing or stored["hash_key"])
+
+
+def encrypt_json(keys: Keys, value: dict) -> str:
+    return keys.cipher.encrypt(json.dumps(value, ensure_ascii=False).encode("utf-8")).decode("ascii")
+
+
+def decrypt_json(keys: Keys, token: str) -> dict:
+    try:
+        return json.loads(keys.cipher.decrypt(token.encode("ascii")))
+    except InvalidToken as exc:
+        raise RuntimeError("personal data cannot be decrypted with the configured data key") from exc
+
+
+def normalise_id_number(id_number: str) -> str:
+    return "".join(id_number.split()).upper()
+
+
+def id_number_hash(keys: Keys, id_number: str) -> str:
+    """HMAC-SHA256 of the normalised ID number: equal numbers match, the number cannot be read back."""
+    digest = hmac.new(keys.hash_key.encode("utf-8"), normalise_id_number(id_number).encode("utf-8"),
+                      hashlib.sha256)
+    return digest.hexdigest()
+
+
+def new_token() -> str:
+    return "as_" + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def mask(value: str | None, keep_start: int, keep_end: int) -> str | None:
+    """Replace all but the first `keep_start` and last `keep_end` characters with '*'."""
+    if value is None:
+        return None
+    if len(value) <= keep_start + keep_end:
+        return "*" * len(value)
+    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[len(value) - keep_end:]
+
+
+def masked_personal(personal: dict) -> dict:
+    """The masked form of a household's personal data: surname, last 4 of ID number and phone."""
+    return {"name": mask(personal.get("name"), 1, 0),
+            "id_number": mask(personal.get("id_number"), 0, 4),
+            "phone": mask(personal.get("phone"), 3, 4)}

@@ -1,0 +1,139 @@
+"""Assessments: validate, score, recommend and store in one transaction, idempotently; corrections; files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.security import Keys
+from api.services import audit
+from api.services.access import Caller, PersonalView, personal_view, require_write
+from api.services.errors import Conflict, Invalid, not_found
+from api.services.households import household_view, load_household
+from api.services.scoring import Scorer
+from api.services.views import assessment_view, iso
+from api.tables import Assessment
+
+
+def request_hash(household_id: int, answers: dict, assessed_on: date, corrects: int | None) -> str:
+    canonical = json.dumps({"household_id": household_id, "answers": answers, "assessed_on": assessed_on.isoformat(),
+                            "corrects": corrects}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _replay(session: Session, caller: Caller, stored: Assessment, fingerprint: str) -> dict:
+    """The first response to a submission, for a retry with the same key and payload."""
+    household, station = load_household(session, stored.household_id)
+    require_write(caller, station.id, station.town_id)
+    if stored.request_hash != fingerprint:
+        raise Conflict("submission_id_reused",
+                       "This submission_id was already used for a different submission.",
+                       "该 submission_id 已用于另一份不同的提交。", path="submission_id",
+                       extra={"existing_assessment_id": stored.id})
+    return assessment_view(stored)
+
+
+def _by_key(session: Session, submission_id: str) -> Assessment | None:
+    return session.scalar(select(Assessment).where(Assessment.idempotency_key == submission_id))
+
+
+def _check_correction(session: Session, household_id: int, corrects: int) -> None:
+    previous = session.get(Assessment, corrects)
+    if previous is None or previous.household_id != household_id:
+        raise not_found(f"Assessment {corrects} of this household", f"该家庭的评估 {corrects}", "corrects")
+    later = session.scalar(select(Assessment.id).where(Assessment.corrects_id == corrects))
+    if later is not None:
+        raise Conflict("already_corrected", f"Assessment {corrects} was already corrected by assessment {later}; "
+                       "correct the latest one.", f"评估 {corrects} 已被评估 {later} 更正,请更正最新的一份。",
+                       path="corrects", extra={"corrected_by": later})
+
+
+def submit(*, session: Session, caller: Caller, scorer: Scorer, household_id: int, submission_id: str,
+           answers: dict, assessed_on: date, corrects: int | None = None) -> dict:
+    """Store one assessment; a retry with the same submission_id returns the stored one unchanged."""
+    fingerprint = request_hash(household_id, answers, assessed_on, corrects)
+    stored = _by_key(session, submission_id)
+    if stored is not None:
+        return _replay(session, caller, stored, fingerprint)
+    household, station = load_household(session, household_id)
+    require_write(caller, station.id, station.town_id)
+    if corrects is not None:
+        _check_correction(session, household_id, corrects)
+    region_id = station.town.region_id
+    scored = scorer.score(answers, region=region_id, year=assessed_on.year)
+    result = scored.result
+    assessment = Assessment(
+        household_id=household.id, assessed_on=assessed_on, region_id=region_id, answers=answers,
+        result=result, index=result["index"], tier=result["tier"], completeness=result["completeness"],
+        provisional=result["provisional"], catalog_id=result["catalog_id"],
+        catalog_version=result["catalog_version"], catalog_hash=result["catalog_hash"],
+        config_version=result["config_version"], model_version=scored.model_version,
+        model_opinion=scored.model_opinion, needs_review=scored.needs_review, corrects_id=corrects,
+        idempotency_key=submission_id, request_hash=fingerprint, created_by=caller.id)
+    session.add(assessment)
+    try:
+        session.flush()
+    except IntegrityError:
+        # A concurrent request stored the same submission (or corrected the same assessment) first.
+        session.rollback()
+        stored = _by_key(session, submission_id)
+        if stored is not None:
+            return _replay(session, caller, stored, fingerprint)
+        if corrects is not None:
+            _check_correction(session, household_id, corrects)
+        raise
+    if corrects is not None:
+        audit.record(session, caller, "correct_assessment", household_id=household.id,
+                     assessment_id=assessment.id, corrects=corrects)
+    return assessment_view(assessment)
+
+
+def get_assessment(*, session: Session, caller: Caller, assessment_id: int) -> dict:
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None:
+        raise not_found(f"Assessment {assessment_id}", f"评估 {assessment_id}")
+    _, station = load_household(session, assessment.household_id)
+    personal_view(caller, station.id, station.town_id)  # scope check; assessments hold no personal data
+    return assessment_view(assessment)
+
+
+def preview(*, scorer: Scorer, answers: dict, region_id: str, assessed_on: date | None) -> dict:
+    """Score without storing anything."""
+    if region_id not in scorer.catalog.region_by_id:
+        raise Invalid("unknown_region", f"Unknown region {region_id!r}.", f"未知地区 {region_id!r}。",
+                      path="region_id")
+    return scorer.score(answers, region=region_id, year=assessed_on.year if assessed_on else None).as_dict()
+
+
+def household_file(*, session: Session, caller: Caller, keys: Keys, scorer: Scorer, household_id: int) -> dict:
+    """A household and its assessments over time: each current one with the change in index and tier
+    since the previous current one; corrected ones stay listed, marked with what corrected them."""
+    household, station = load_household(session, household_id)
+    view = personal_view(caller, station.id, station.town_id)
+    rows = session.scalars(select(Assessment).where(Assessment.household_id == household_id)
+                           .order_by(Assessment.assessed_on, Assessment.id)).all()
+    corrected_by = {row.corrects_id: row.id for row in rows if row.corrects_id is not None}
+    tier_rank = scorer.tier_order
+    entries, previous = [], None
+    for row in rows:
+        entry = {"id": row.id, "assessed_on": row.assessed_on.isoformat(), "index": row.index, "tier": row.tier,
+                 "completeness": row.completeness, "provisional": row.provisional, "corrects": row.corrects_id,
+                 "corrected_by": corrected_by.get(row.id), "config_version": row.config_version,
+                 "catalog_version": row.catalog_version, "model_version": row.model_version,
+                 "needs_review": row.needs_review, "created_at": iso(row.created_at), "change": None}
+        if entry["corrected_by"] is None:
+            if previous is not None:
+                step = tier_rank.get(row.tier, 0) - tier_rank.get(previous.tier, 0)
+                entry["change"] = {"since": previous.id, "index": round(row.index - previous.index, 6),
+                                   "tier_from": previous.tier, "tier_to": row.tier,
+                                   "tier_direction": "up" if step > 0 else "down" if step < 0 else "same"}
+            previous = row
+        entries.append(entry)
+    if view is PersonalView.full:
+        audit.record(session, caller, "read_personal", household_id=household.id)
+    return {"household": household_view(household, station.town_id, view, keys), "assessments": entries}

@@ -1,0 +1,34 @@
+"""The audit log: every read or change of personal data and every override."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.services.access import Caller, Role, require_role
+from api.services.views import audit_view
+from api.tables import AuditEntry
+
+
+def record(session: Session, caller: Caller | None, action: str, *, household_id: int | None = None,
+           assessment_id: int | None = None, **details) -> None:
+    """Add one entry to the audit log, in the caller's transaction (never plaintext personal data)."""
+    session.add(AuditEntry(user_id=caller.id if caller else None, action=action, household_id=household_id,
+                           assessment_id=assessment_id, details=details))
+
+
+def record_reads(session: Session, caller: Caller, household_ids: list[int], action: str = "read_personal") -> None:
+    session.add_all(AuditEntry(user_id=caller.id, action=action, household_id=household_id, details={})
+                    for household_id in household_ids)
+
+
+def list_entries(*, session: Session, caller: Caller, household_id: int | None = None, user_id: int | None = None,
+                 action: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
+    """Newest first; admins only."""
+    require_role(caller, Role.admin)
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
+    for column, value in ((AuditEntry.household_id, household_id), (AuditEntry.user_id, user_id),
+                          (AuditEntry.action, action)):
+        if value is not None:
+            query = query.where(column == value)
+    return [audit_view(entry) for entry in session.scalars(query)]

@@ -1,0 +1,168 @@
+"""Households: personal data encrypted at rest, found by a keyed hash of the ID number, shown by role."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, joinedload
+
+from api.security import Keys, decrypt_json, encrypt_json, id_number_hash, masked_personal, normalise_id_number
+from api.services import audit
+from api.services.access import Caller, PersonalView, Role, personal_view, require_write, scoped_households
+from api.services.errors import Conflict, Forbidden, Invalid, not_found
+from api.services.views import iso
+from api.tables import Household, Station
+
+STATUSES = ("active", "exited")
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARACTERS = "10X98765432"
+
+
+def id_number_check_character(first17: str) -> str:
+    """The check character of a mainland resident ID number (GB 11643)."""
+    return ID_CHECK_CHARACTERS[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS)) % 11]
+
+
+def check_id_number(id_number: str) -> str:
+    """The normalised ID number, or Invalid naming what is wrong."""
+    number = normalise_id_number(id_number)
+    if len(number) != 18 or not number[:17].isdigit() or number[17] not in "0123456789X":
+        raise Invalid("invalid_id_number", "The ID number must be 18 characters: 17 digits and a digit or X.",
+                      "身份证号码须为 18 位:17 位数字加 1 位数字或 X。", path="personal.id_number")
+    if id_number_check_character(number[:17]) != number[17]:
+        raise Invalid("invalid_id_number", "The ID number's check character is wrong.",
+                      "身份证号码校验位错误。", path="personal.id_number")
+    return number
+
+
+def household_view(household: Household, town_id: int, view: PersonalView, keys: Keys) -> dict:
+    personal = None
+    if view is not PersonalView.withheld:
+        personal = decrypt_json(keys, household.personal)
+        if view is PersonalView.masked:
+            personal = masked_personal(personal)
+    return {"id": household.id, "station_id": household.station_id, "town_id": town_id,
+            "status": household.status, "members": household.members, "personal": personal,
+            "personal_view": view.value, "created_at": iso(household.created_at),
+            "updated_at": iso(household.updated_at)}
+
+
+def _station(session: Session, station_id: int) -> Station:
+    station = session.get(Station, station_id)
+    if station is None:
+        raise not_found(f"Station {station_id}", f"驿站 {station_id}", "station_id")
+    return station
+
+
+def load_household(session: Session, household_id: int) -> tuple[Household, Station]:
+    """The household and its station (with the station's town loaded, for its region)."""
+    row = session.execute(select(Household, Station).join(Station, Household.station_id == Station.id)
+                          .options(joinedload(Station.town)).where(Household.id == household_id)).first()
+    if row is None:
+        raise not_found(f"Household {household_id}", f"家庭 {household_id}")
+    return row[0], row[1]
+
+
+def _lock_id_number(session: Session, hashed: str) -> None:
+    """On PostgreSQL, serialise creations with the same ID number (SQLite already writes one at a time)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int(hashed[:15], 16)})
+
+
+def create_household(*, session: Session, caller: Caller, keys: Keys, name: str, id_number: str,
+                     phone: str | None = None, station_id: int | None = None, members: list[dict] | None = None,
+                     override_reason: str | None = None) -> dict:
+    """Register a household. The same ID number elsewhere is a 409 pointing to the existing household,
+    unless a supervisor overrides with a reason (audited)."""
+    station_id = station_id if station_id is not None else caller.station_id
+    if station_id is None:
+        raise Invalid("missing_station", "station_id is required.", "必须指定驿站(station_id)。", path="station_id")
+    station = _station(session, station_id)
+    require_write(caller, station.id, station.town_id)
+    number = check_id_number(id_number)
+    hashed = id_number_hash(keys, number)
+    _lock_id_number(session, hashed)
+    existing = session.execute(select(Household.id, Household.station_id)
+                               .where(Household.id_number_hash == hashed).order_by(Household.id)).all()
+    if existing:
+        same_station = [row for row in existing if row.station_id == station.id]
+        if override_reason is None or same_station:
+            first = (same_station or existing)[0]
+            raise Conflict("duplicate_id_number",
+                           f"A household with this ID number is registered as household {first.id} at station "
+                           f"{first.station_id}.",
+                           f"该身份证号码已登记为驿站 {first.station_id} 的家庭 {first.id}。",
+                           path="personal.id_number",
+                           extra={"existing_household_id": first.id, "existing_station_id": first.station_id,
+                                  "existing_household": f"/v1/households/{first.id}"})
+        if caller.role is not Role.supervisor:
+            raise Forbidden("override_not_allowed", "Only a supervisor may override a duplicate ID number.",
+                            "只有督导可以越过身份证号码重复的限制。", path="override")
+    household = Household(station_id=station.id, status="active", id_number_hash=hashed, members=members or [],
+                          personal=encrypt_json(keys, {"name": name, "id_number": number, "phone": phone}),
+                          created_by=caller.id)
+    session.add(household)
+    session.flush()
+    audit.record(session, caller, "create_household", household_id=household.id, station_id=station.id)
+    if existing:
+        audit.record(session, caller, "override_duplicate_id_number", household_id=household.id,
+                     reason=override_reason, existing_household_ids=[row.id for row in existing])
+    return household_view(household, station.town_id, PersonalView.full, keys)
+
+
+def get_household(*, session: Session, caller: Caller, keys: Keys, household_id: int) -> dict:
+    household, station = load_household(session, household_id)
+    view = personal_view(caller, station.id, station.town_id)
+    if view is PersonalView.full:
+        audit.record(session, caller, "read_personal", household_id=household.id)
+    return household_view(household, station.town_id, view, keys)
+
+
+def list_households(*, session: Session, caller: Caller, keys: Keys, station_id: int | None = None,
+                    status: str | None = None, limit: int = 50, offset: int = 0) -> dict:
+    """The households in the caller's scope, newest first, with a total for paging."""
+    query = scoped_households(caller)
+    if station_id is not None:
+        query = query.where(Household.station_id == station_id)
+    if status is not None:
+        query = query.where(Household.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.execute(query.add_columns(Station.town_id).order_by(Household.id.desc())
+                           .limit(limit).offset(offset)).all()
+    items = []
+    for household, town_id in rows:
+        view = personal_view(caller, household.station_id, town_id)
+        items.append(household_view(household, town_id, view, keys))
+    audit.record_reads(session, caller, [item["id"] for item in items if item["personal_view"] == "full"])
+    return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+
+def find_by_id_number(*, session: Session, caller: Caller, keys: Keys, id_number: str) -> list[dict]:
+    """The caller's households with this ID number (the number itself is never stored or logged)."""
+    hashed = id_number_hash(keys, check_id_number(id_number))
+    rows = session.execute(scoped_households(caller).add_columns(Station.town_id)
+                           .where(Household.id_number_hash == hashed).order_by(Household.id)).all()
+    items = [household_view(h, town_id, personal_view(caller, h.station_id, town_id), keys) for h, town_id in rows]
+    audit.record(session, caller, "lookup_id_number", matches=[item["id"] for item in items])
+    audit.record_reads(session, caller, [item["id"] for item in items if item["personal_view"] == "full"])
+    return items
+
+
+def update_household(*, session: Session, caller: Caller, keys: Keys, household_id: int,
+                     changes: dict) -> dict:
+    """Change name, phone, status or members; the ID number is fixed (register a new household instead)."""
+    household, station = load_household(session, household_id)
+    require_write(caller, station.id, station.town_id)
+    if "status" in changes and changes["status"] not in STATUSES:
+        raise Invalid("invalid_status", f"status must be one of {', '.join(STATUSES)}.",
+                      f"状态必须为 {'、'.join(STATUSES)} 之一。", path="status")
+    personal = decrypt_json(keys, household.personal)
+    personal_changes = {k: changes[k] for k in ("name", "phone") if k in changes}
+    if personal_changes:
+        household.personal = encrypt_json(keys, {**personal, **personal_changes})
+    if "status" in changes:
+        household.status = changes["status"]
+    if "members" in changes:
+        household.members = changes["members"]
+    session.flush()
+    audit.record(session, caller, "update_household", household_id=household.id, fields=sorted(changes))
+    return household_view(household, station.town_id, PersonalView.full, keys)

@@ -1,0 +1,99 @@
+"""Users, their role and scope, and bearer tokens (stored as SHA-256 hashes)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.security import new_token, token_hash
+from api.services import audit
+from api.services.access import Caller, Role, require_role
+from api.services.errors import Conflict, Invalid, Unauthorized, not_found
+from api.services.views import user_view
+from api.tables import Station, Token, Town, User, UserTown
+
+
+def authenticate(*, session: Session, token: str | None) -> Caller:
+    """The caller a bearer token belongs to; 401 when it is missing, unknown, revoked or its user inactive."""
+    if not token:
+        raise Unauthorized("missing_token", "A bearer token is required.", "需要提供访问令牌(Bearer)。",
+                           path="headers.authorization")
+    user = session.scalar(select(User).join(Token, Token.user_id == User.id)
+                          .where(Token.token_hash == token_hash(token), Token.revoked_at.is_(None),
+                                 User.active.is_(True)))
+    if user is None:
+        raise Unauthorized("invalid_token", "The bearer token is not valid.", "访问令牌无效。",
+                           path="headers.authorization")
+    return Caller(id=user.id, name=user.name, role=Role(user.role), station_id=user.station_id,
+                  town_ids=frozenset(user.town_ids))
+
+
+def _check_scope(session: Session, role: Role, station_id: int | None, town_ids: list[int]) -> None:
+    if role is Role.caseworker:
+        if station_id is None or town_ids:
+            raise Invalid("scope_required", "A caseworker needs exactly one station and no towns.",
+                          "社工必须且只能指定一个驿站,不能指定镇街。", path="station_id")
+        if session.get(Station, station_id) is None:
+            raise not_found(f"Station {station_id}", f"驿站 {station_id}", "station_id")
+    elif role is Role.supervisor:
+        if not town_ids or station_id is not None:
+            raise Invalid("scope_required", "A supervisor needs one or more towns and no station.",
+                          "督导必须指定一个或多个镇街,不能指定驿站。", path="town_ids")
+        for town_id in town_ids:
+            if session.get(Town, town_id) is None:
+                raise not_found(f"Town {town_id}", f"镇街 {town_id}", "town_ids")
+    elif station_id is not None or town_ids:
+        raise Invalid("scope_not_allowed", f"A user with role {role.value} has no station or town.",
+                      f"角色 {role.value} 不设驿站或镇街。", path="station_id" if station_id else "town_ids")
+
+
+def create_user(*, session: Session, caller: Caller | None, name: str, role: Role, station_id: int | None = None,
+                town_ids: list[int] | None = None) -> tuple[dict, str]:
+    """Create a user and a first token; returns the user and the token (shown only this once).
+    `caller` None means the command line, which acts as the system."""
+    if caller is not None:
+        require_role(caller, Role.admin)
+    town_ids = sorted(set(town_ids or []))
+    _check_scope(session, role, station_id, town_ids)
+    if session.scalar(select(User.id).where(User.name == name)) is not None:
+        raise Conflict("duplicate_user", f"A user named {name!r} exists.", f"用户 {name!r} 已存在。", path="name")
+    user = User(name=name, role=role.value, station_id=station_id, active=True,
+                towns=[UserTown(town_id=t) for t in town_ids])
+    session.add(user)
+    session.flush()
+    token = _issue(session, user.id)
+    audit.record(session, caller, "create_user", target_user_id=user.id, role=role.value)
+    return user_view(user), token
+
+
+def _issue(session: Session, user_id: int) -> str:
+    token = new_token()
+    session.add(Token(user_id=user_id, token_hash=token_hash(token)))
+    return token
+
+
+def issue_token(*, session: Session, caller: Caller, user_id: int) -> str:
+    """A new token for a user (admins only); earlier tokens stay valid until revoked."""
+    require_role(caller, Role.admin)
+    if session.get(User, user_id) is None:
+        raise not_found(f"User {user_id}", f"用户 {user_id}")
+    token = _issue(session, user_id)
+    audit.record(session, caller, "issue_token", target_user_id=user_id)
+    return token
+
+
+def revoke_tokens(*, session: Session, caller: Caller, user_id: int) -> int:
+    """Revoke every token of a user; returns how many."""
+    require_role(caller, Role.admin)
+    tokens = session.scalars(select(Token).where(Token.user_id == user_id, Token.revoked_at.is_(None))).all()
+    for token in tokens:
+        token.revoked_at = datetime.now(timezone.utc)
+    audit.record(session, caller, "revoke_tokens", target_user_id=user_id, count=len(tokens))
+    return len(tokens)
+
+
+def list_users(*, session: Session, caller: Caller) -> list[dict]:
+    require_role(caller, Role.admin)
+    return [user_view(u) for u in session.scalars(select(User).order_by(User.id))]

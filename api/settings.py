@@ -1,0 +1,37 @@
+"""Service settings, read from environment variables prefixed `ASSESS_`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{Path.cwd() / 'assess.db'}"
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment.
+
+    In `production` the data key and the hash key must be given; in `development` (the default)
+    missing keys are generated once and kept in a key file beside the database, with a warning.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ASSESS_", extra="ignore")
+
+    env: Literal["development", "production"] = Field(
+        "development",
+        description="`production` refuses to start without ASSESS_DATA_KEY and ASSESS_HASH_KEY.")
+    database_url: str = Field(default_factory=default_database_url)
+    data_key: SecretStr | None = Field(
+        None, description="Fernet key(s) for personal data; comma-separated, the first encrypts, all decrypt.")
+    hash_key: SecretStr | None = Field(None, description="Secret for the keyed hash (HMAC-SHA256) of ID numbers.")
+    key_file: Path | None = Field(None, description="Where development keys are kept; default beside the database.")
+    catalog_dir: Path | None = Field(None, description="Catalog folder; the default catalog when unset.")
+    mlflow_tracking_uri: str | None = None
+    model_name: str = "hardship-champion"
+    migrate_on_start: bool = True
+    sqlite_busy_timeout_ms: int = 15000

@@ -1,0 +1,234 @@
+"""Benchmark: assessment submissions over HTTP against a bare FastAPI baseline.
+
+Starts uvicorn on 127.0.0.1 (a free port) in a subprocess and drives it with 16 concurrent httpx clients:
+N submissions (validate, score, recommend, store) on SQLite and, when reachable, on PostgreSQL; then a
+bare FastAPI endpoint receiving the same payloads, as the baseline. Prints req/s and p50/p99 latency for
+each and the ratio to the baseline; the last line is one JSON object.
+
+    python benchmarks/bench_api.py [--requests 2000] [--clients 16] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_POSTGRES = os.environ.get("ASSESS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TIME_LIMIT_S = 90
+
+
+def baseline_app():
+    """A bare FastAPI app: one sync endpoint that parses the same JSON body and answers 201."""
+    from fastapi import Body, FastAPI
+    from fastapi.responses import JSONResponse
+
+    app = FastAPI()
+
+    @app.post("/v1/households/{household_id}/assessments")
+    def receive(household_id: int, body: dict = Body(...)) -> JSONResponse:
+        return JSONResponse({"household_id": household_id, "received": len(body.get("answers", {}))},
+                            status_code=201)
+
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(target: str, port: int, env: dict) -> subprocess.Popen:
+    command = [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1", "--port", str(port),
+               "--log-level", "warning", "--no-access-log"]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+            return process
+        except httpx.TransportError:
+            if process.poll() is not None:
+                raise RuntimeError(f"server {target} exited with {process.returncode}")
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server {target} did not start")
+
+
+def prepare_database(url: str, households: int) -> tuple[str, list[int], dict]:
+    """Migrate, add a station, a caseworker and households; returns the token, household ids and env."""
+    from cryptography.fernet import Fernet
+
+    from api.app import create_app
+    from api.services.access import Caller, Role
+    from api.services.geography import create_station, create_town
+    from api.services.households import create_household, id_number_check_character
+    from api.services.users import create_user
+    from api.settings import Settings
+
+    env = {"ASSESS_DATABASE_URL": url, "ASSESS_DATA_KEY": Fernet.generate_key().decode(),
+           "ASSESS_HASH_KEY": uuid.uuid4().hex * 2, "ASSESS_ENV": "production"}
+    settings = Settings(database_url=url, data_key=env["ASSESS_DATA_KEY"], hash_key=env["ASSESS_HASH_KEY"],
+                        env="production")
+    context = create_app(settings).state.context
+    region = next(r.id for r in context.scorer.catalog.regions if r.parent) if any(
+        r.parent for r in context.scorer.catalog.regions) else context.scorer.catalog.regions[0].id
+    with context.database.session(write=True) as session:
+        town = create_town(session=session, caller=None, name="bench town", region_id=region)
+        station = create_station(session=session, caller=None, name="bench station", town_id=town["id"])
+        user, token = create_user(session=session, caller=None, name="bench-caseworker", role=Role.caseworker,
+                                  station_id=station["id"])
+        caller = Caller(id=user["id"], name=user["name"], role=Role.caseworker, station_id=station["id"])
+        ids = []
+        for number in range(households):
+            first17 = f"37100219800101{number:03d}"
+            ids.append(create_household(session=session, caller=caller, keys=context.keys, name="测试",
+                                        id_number=first17 + id_number_check_character(first17))["id"])
+    context.database.dispose()
+    return token, ids, env
+
+
+def answer_pool(size: int, seed: int = 11) -> list[dict]:
+    from api.services.demo import random_answers
+    from indicators import default_catalog
+
+    catalog, rng = default_catalog(), random.Random(seed)
+    region = next((r.id for r in catalog.regions if r.parent), catalog.regions[0].id)
+    pool = [random_answers(catalog, rng, region, 2026) for _ in range(size)]
+    return [answers for answers in pool if answers is not None]
+
+
+async def drive(base: str, token: str, households: list[int], answers: list[dict], requests: int,
+                clients: int) -> dict:
+    latencies: list[float] = []
+    failures = 0
+    counter = iter(range(requests))
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + TIME_LIMIT_S
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        nonlocal failures
+        for number in counter:
+            if time.monotonic() > deadline:
+                return
+            body = {"submission_id": str(uuid.uuid4()), "answers": answers[number % len(answers)],
+                    "assessed_on": "2026-03-01"}
+            started = time.perf_counter()
+            response = await http.post(f"{base}/v1/households/{households[number % len(households)]}/assessments",
+                                       json=body, headers=headers)
+            latencies.append(time.perf_counter() - started)
+            failures += response.status_code != 201
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        for _ in range(30):  # warm-up, not measured
+            await http.post(f"{base}/v1/households/{households[0]}/assessments", headers=headers,
+                            json={"submission_id": str(uuid.uuid4()), "answers": answers[0],
+                                  "assessed_on": "2026-03-01"})
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(http) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def quantile(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+    return {"requests": len(latencies), "failures": failures, "req_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(quantile(0.50), 2), "p99_ms": round(quantile(0.99), 2)}
+
+
+def run_target(name: str, target: str, env: dict, token: str, households: list[int], answers: list[dict],
+               requests: int, clients: int) -> dict:
+    port = free_port()
+    process = start_server(target, port, env)
+    try:
+        figures = asyncio.run(drive(f"http://127.0.0.1:{port}", token, households, answers, requests, clients))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    print(f"{name:<22} {figures['req_per_s']:>8.1f} req/s   p50 {figures['p50_ms']:>7.2f} ms   "
+          f"p99 {figures['p99_ms']:>7.2f} ms   ({figures['requests']} requests, {figures['failures']} failed)")
+    return figures
+
+
+def postgres_database(url: str):
+    """A fresh database on the server at `url`, or None when it is not reachable."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from api.db import normalise_url
+
+    try:
+        server = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+        name = f"assess_bench_{uuid.uuid4().hex[:10]}"
+        with server.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # unreachable server: the benchmark runs on SQLite only
+        print(f"PostgreSQL not reachable ({type(exc).__name__}); skipping it")
+        return None
+
+    def drop() -> None:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+    return make_url(normalise_url(url)).set(database=name).render_as_string(hide_password=False), drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--households", type=int, default=50)
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server URL; 'none' to skip")
+    args = parser.parse_args()
+    answers = answer_pool(200)
+    print(f"{args.requests} submissions per target, {args.clients} concurrent clients, loopback")
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        token, households, env = prepare_database(f"sqlite:///{Path(folder) / 'bench.db'}", args.households)
+        results["sqlite"] = run_target("submit (SQLite)", "api.app:create_app", env, token, households, answers,
+                                       args.requests, args.clients)
+        results["baseline"] = run_target("bare FastAPI baseline", "benchmarks.bench_api:baseline_app", env, token,
+                                         households, answers, args.requests, args.clients)
+    database = postgres_database(args.postgres) if args.postgres != "none" else None
+    if database is not None:
+        url, drop = database
+        try:
+            token, households, env = prepare_database(url, args.households)
+            results["postgresql"] = run_target("submit (PostgreSQL)", "api.app:create_app", env, token, households,
+                                               answers, args.requests, args.clients)
+        finally:
+            drop()
+    baseline = results["baseline"]["req_per_s"]
+    summary = {"clients": args.clients, "requests": args.requests,
+               "baseline_req_per_s": baseline, "baseline_p50_ms": results["baseline"]["p50_ms"],
+               "baseline_p99_ms": results["baseline"]["p99_ms"]}
+    for backend in ("sqlite", "postgresql"):
+        if backend in results:
+            figures = results[backend]
+            ratio = round(figures["req_per_s"] / baseline, 3)
+            print(f"{backend}: {ratio:.1%} of the baseline's throughput")
+            summary.update({f"{backend}_req_per_s": figures["req_per_s"], f"{backend}_p50_ms": figures["p50_ms"],
+                            f"{backend}_p99_ms": figures["p99_ms"], f"{backend}_failures": figures["failures"],
+                            f"{backend}_ratio_to_baseline": ratio})
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""`assess` commands: serve, db upgrade, user add."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from api.services.access import Role
+
+
+def serve(demo: bool = typer.Option(False, "--demo", help="Seed a synthetic city and print a token per role."),
+          host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+          port: int = typer.Option(8000, help="Port to listen on."),
+          households: int = typer.Option(3000, help="Households in the demo city.")) -> None:
+    """Start the HTTP service (migrating the database first)."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.services.demo import seed
+
+    app = create_app()
+    if demo:
+        context = app.state.context
+        with context.database.session(write=True) as session:
+            tokens = seed(session=session, keys=context.keys, scorer=context.scorer, households=households)
+        typer.echo("Demo city ready (synthetic data). Bearer tokens, shown once:")
+        for role, token in tokens.items():
+            typer.echo(f"  {role:<11} {token}")
+        typer.echo(f"Try: curl -H 'Authorization: Bearer <token>' http://{host}:{port}/v1/me   "
+                   f"(API docs: http://{host}:{port}/docs)")
+    uvicorn.run(app, host=host, port=port)
+
+
+def db_upgrade(revision: str = typer.Argument("head", help="Alembic revision to upgrade to.")) -> None:
+    """Migrate the database named by ASSESS_DATABASE_URL."""
+    from api import db
+    from api.settings import Settings
+
+    db.upgrade(Settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+def user_add(name: str = typer.Argument(..., help="Unique user name."),
+             role: Role = typer.Option(..., "--role", help="caseworker, supervisor, analyst or admin."),
+             station: Optional[int] = typer.Option(None, "--station", help="The caseworker's station id."),
+             town: Optional[list[int]] = typer.Option(None, "--town", help="A supervisor's town id (repeatable).")
+             ) -> None:
+    """Add a user and print their bearer token (stored only as a hash; shown this once)."""
+    from api import db
+    from api.db import Database
+    from api.services.errors import ServiceError
+    from api.services.users import create_user
+    from api.settings import Settings
+
+    settings = Settings()
+    db.upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        with database.session(write=True) as session:
+            _, token = create_user(session=session, caller=None, name=name, role=role, station_id=station,
+                                   town_ids=town or [])
+    except ServiceError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        database.dispose()
+    typer.echo(token)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the `assess` app."""
+    app.command("serve")(serve)
+    database = typer.Typer(help="Database schema.", no_args_is_help=True)
+    database.command("upgrade")(db_upgrade)
+    app.add_typer(database, name="db")
+    users = typer.Typer(help="Users and tokens.", no_args_is_help=True)
+    users.command("add")(user_add)
+    app.add_typer(users, name="user")

@@ -1,0 +1,73 @@
+"""Concurrent retries of one submission against a real server: exactly one assessment is stored."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+from tests.api.factories import calm_answers, household_payload, submission, with_answer
+from tests.api.support import count_rows
+
+
+@pytest.fixture
+def server(app):
+    """The app served by uvicorn on a free loopback port, in a thread."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    uvicorn_server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=uvicorn_server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uvicorn_server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    uvicorn_server.should_exit = True
+    thread.join(timeout=20)
+    sock.close()
+
+
+def fire_together(url: str, bodies: list[dict], headers: dict) -> list[httpx.Response]:
+    barrier = threading.Barrier(len(bodies))
+    responses: list[httpx.Response | None] = [None] * len(bodies)
+
+    def send(position: int) -> None:
+        with httpx.Client(timeout=60) as http:
+            barrier.wait()
+            responses[position] = http.post(url, json=bodies[position], headers=headers)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses
+
+
+def test_concurrent_duplicate_submissions_store_exactly_one(server, client, city, catalog, app):
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]),
+                            headers=city.auth("caseworker_s1")).json()["id"]
+    body = submission(calm_answers(catalog))
+    responses = fire_together(f"{server}/v1/households/{household}/assessments", [body] * 8,
+                              city.auth("caseworker_s1"))
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.text for r in responses}) == 1
+    assert count_rows(app, "assessments") == 1
+
+
+def test_concurrent_corrections_of_one_assessment_keep_the_chain_linear(server, client, city, catalog, app):
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]),
+                            headers=city.auth("caseworker_s1")).json()["id"]
+    calm = calm_answers(catalog)
+    first = client.post(f"/v1/households/{household}/assessments", json=submission(calm),
+                        headers=city.auth("caseworker_s1")).json()
+    bodies = [submission(with_answer(calm, fam_household_size=size), corrects=first["id"]) for size in range(2, 8)]
+    responses = fire_together(f"{server}/v1/households/{household}/assessments", bodies, city.auth("caseworker_s1"))
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 5
+    assert count_rows(app, "assessments") == 2

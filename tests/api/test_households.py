@@ -1,0 +1,162 @@
+"""Households: registration, masking by role, duplicate ID numbers, override, encryption at rest, audit."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import text
+
+from tests.api.factories import household_payload, resident_id_number
+from tests.api.support import snapshot
+
+
+def register(client, city, user="caseworker_s1", station="S1", **kwargs):
+    response = client.post("/v1/households", json=household_payload(city.stations[station], **kwargs),
+                           headers=city.auth(user))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def audit_entries(client, city, **params):
+    response = client.get("/v1/audit", params=params, headers=city.auth("admin"))
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_caseworker_registers_at_own_station_and_sees_personal_data(client, city):
+    id_number = resident_id_number(11)
+    household = register(client, city, name="孙玉梅", id_number=id_number)
+    assert household["station_id"] == city.stations["S1"]
+    assert household["personal"] == {"name": "孙玉梅", "id_number": id_number, "phone": "13912345678"}
+    read = client.get(f"/v1/households/{household['id']}", headers=city.auth("caseworker_s1")).json()
+    assert read["personal"]["id_number"] == id_number and read["personal_view"] == "full"
+
+
+def test_personal_data_is_masked_for_admin_and_withheld_from_analyst(client, city):
+    household = register(client, city, name="孙玉梅", id_number="110101195003071227", phone="13800001234")
+    admin = client.get(f"/v1/households/{household['id']}", headers=city.auth("admin")).json()
+    assert admin["personal"] == {"name": "孙**", "id_number": "**************1227", "phone": "138****1234"}
+    analyst = client.get(f"/v1/households/{household['id']}", headers=city.auth("analyst")).json()
+    assert analyst["personal"] is None and analyst["personal_view"] == "withheld"
+    listed = client.get("/v1/households", headers=city.auth("analyst")).json()
+    assert listed["total"] == 1 and listed["items"][0]["personal"] is None
+
+
+def test_raw_database_holds_no_plaintext_personal_data(client, city, app):
+    id_number = resident_id_number(12)
+    register(client, city, name="欧阳建国", id_number=id_number, phone="13700009999")
+    with app.state.context.database.engine.connect() as connection:
+        rows = [" ".join(str(v) for v in row) for table in ("households", "audit_log")
+                for row in connection.execute(text(f"SELECT * FROM {table}"))]
+    dump = "\n".join(rows)
+    assert rows and id_number not in dump and "欧阳建国" not in dump and "13700009999" not in dump
+    assert hashlib.sha256(id_number.encode()).hexdigest() not in dump  # keyed, not a plain hash
+
+
+def test_same_id_number_at_another_station_is_409_pointing_to_the_existing_household(client, city, app):
+    id_number = resident_id_number(13)
+    first = register(client, city, id_number=id_number)
+    before = snapshot(app)
+    response = client.post("/v1/households", json=household_payload(city.stations["S3"], id_number=id_number),
+                           headers=city.auth("caseworker_s3"))
+    assert response.status_code == 409
+    problem = response.json()
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert problem["existing_household_id"] == first["id"]
+    assert problem["existing_household"] == f"/v1/households/{first['id']}"
+    assert problem["errors"][0]["path"] == "personal.id_number"
+    assert problem["errors"][0]["message_zh"] and problem["errors"][0]["message_en"]
+    assert snapshot(app) == before
+
+
+def test_id_number_match_ignores_spacing_and_case_of_the_check_character(client, city):
+    id_number = next(resident_id_number(n) for n in range(100, 400) if resident_id_number(n).endswith("X"))
+    register(client, city, id_number=id_number)
+    spaced = " ".join([id_number[:6], id_number[6:14], id_number[14:].lower()])
+    response = client.post("/v1/households", json=household_payload(city.stations["S2"], id_number=spaced),
+                           headers=city.auth("supervisor_t1"))
+    assert response.status_code == 409
+
+
+def test_supervisor_override_registers_the_duplicate_and_is_audited(client, city):
+    id_number = resident_id_number(14)
+    first = register(client, city, id_number=id_number)
+    body = household_payload(city.stations["S2"], id_number=id_number,
+                             override={"reason": "Family moved to station 2; confirmed by phone"})
+    response = client.post("/v1/households", json=body, headers=city.auth("supervisor_t1"))
+    assert response.status_code == 201
+    second = response.json()
+    [entry] = audit_entries(client, city, action="override_duplicate_id_number")
+    assert entry["household_id"] == second["id"] and entry["user_id"] == city.user_ids["supervisor_t1"]
+    assert entry["details"]["existing_household_ids"] == [first["id"]]
+    assert entry["details"]["reason"] == "Family moved to station 2; confirmed by phone"
+    assert id_number not in str(entry)
+
+
+def test_caseworker_may_not_override_and_nothing_is_stored(client, city, app):
+    id_number = resident_id_number(15)
+    register(client, city, id_number=id_number)
+    before = snapshot(app)
+    body = household_payload(city.stations["S3"], id_number=id_number, override={"reason": "I am sure it is fine"})
+    response = client.post("/v1/households", json=body, headers=city.auth("caseworker_s3"))
+    assert response.status_code == 403
+    assert snapshot(app) == before
+
+
+def test_override_cannot_duplicate_within_the_same_station(client, city):
+    id_number = resident_id_number(16)
+    register(client, city, id_number=id_number)
+    body = household_payload(city.stations["S1"], id_number=id_number, override={"reason": "second file please"})
+    assert client.post("/v1/households", json=body, headers=city.auth("supervisor_t1")).status_code == 409
+
+
+def test_invalid_id_number_is_422_naming_the_field(client, city, app):
+    before = snapshot(app)
+    good = resident_id_number(17)
+    wrong_check = good[:17] + ("0" if good[17] != "0" else "1")
+    for bad in (wrong_check, "12345"):
+        response = client.post("/v1/households", json=household_payload(city.stations["S1"], id_number=bad),
+                               headers=city.auth("caseworker_s1"))
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert error["path"] == "personal.id_number" and error["code"] == "invalid_id_number"
+    assert snapshot(app) == before
+
+
+def test_lookup_by_id_number_finds_only_households_in_scope(client, city):
+    id_number = resident_id_number(18)
+    household = register(client, city, id_number=id_number)
+    mine = client.post("/v1/households/lookup", json={"id_number": id_number}, headers=city.auth("caseworker_s1"))
+    assert [h["id"] for h in mine.json()] == [household["id"]]
+    other = client.post("/v1/households/lookup", json={"id_number": id_number}, headers=city.auth("caseworker_s3"))
+    assert other.json() == []
+    [entry] = audit_entries(client, city, action="lookup_id_number", user_id=city.user_ids["caseworker_s1"])
+    assert id_number not in str(entry)
+
+
+def test_every_full_read_of_personal_data_is_audited(client, city):
+    household = register(client, city)
+    client.get(f"/v1/households/{household['id']}", headers=city.auth("caseworker_s1"))
+    client.get(f"/v1/households/{household['id']}/file", headers=city.auth("supervisor_t1"))
+    client.get("/v1/households", headers=city.auth("caseworker_s1"))
+    client.get(f"/v1/households/{household['id']}", headers=city.auth("analyst"))  # withheld: not a read
+    reads = audit_entries(client, city, action="read_personal", household_id=household["id"])
+    assert sorted(e["user_id"] for e in reads) == sorted(
+        [city.user_ids["caseworker_s1"], city.user_ids["supervisor_t1"], city.user_ids["caseworker_s1"]])
+
+
+def test_update_changes_status_and_phone_and_is_audited(client, city):
+    household = register(client, city)
+    response = client.patch(f"/v1/households/{household['id']}", json={"status": "exited", "phone": "13011112222"},
+                            headers=city.auth("caseworker_s1"))
+    assert response.status_code == 200
+    assert response.json()["status"] == "exited" and response.json()["personal"]["phone"] == "13011112222"
+    [entry] = audit_entries(client, city, action="update_household")
+    assert entry["details"]["fields"] == ["phone", "status"] and "13011112222" not in str(entry)
+    bad = client.patch(f"/v1/households/{household['id']}", json={"status": "gone"}, headers=city.auth("caseworker_s1"))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "status"
+
+
+def test_audit_log_is_for_admins_only(client, city):
+    for user in ("caseworker_s1", "supervisor_t1", "analyst"):
+        assert client.get("/v1/audit", headers=city.auth(user)).status_code == 403

@@ -1,0 +1,113 @@
+"""Scope isolation for each role: out-of-scope access is a 403 that reveals nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.factories import calm_answers, household_payload, submission
+from tests.api.support import snapshot
+
+SECRET_NAME = "慕容秋水"
+
+
+@pytest.fixture
+def households(client, city, catalog):
+    """One household at S1 (town T1) and one at S4 (town T3), each with an assessment."""
+    made = {}
+    for station, user in (("S1", "caseworker_s1"), ("S4", "supervisor_t3")):
+        body = household_payload(city.stations[station], name=SECRET_NAME)
+        household = client.post("/v1/households", json=body, headers=city.auth(user)).json()
+        assessment = client.post(f"/v1/households/{household['id']}/assessments",
+                                 json=submission(calm_answers(catalog)), headers=city.auth(user)).json()
+        made[station] = (household["id"], assessment["id"])
+    return made
+
+
+def reads(household_id, assessment_id):
+    return [f"/v1/households/{household_id}", f"/v1/households/{household_id}/file",
+            f"/v1/assessments/{assessment_id}"]
+
+
+def assert_forbidden_without_data(response):
+    assert response.status_code == 403
+    body = response.text
+    assert SECRET_NAME not in body and "index" not in response.json()
+    assert response.json()["errors"][0]["code"] == "out_of_scope"
+
+
+@pytest.mark.parametrize("user, allowed, denied", [
+    ("caseworker_s1", "S1", "S4"),
+    ("supervisor_t3", "S4", "S1"),
+])
+def test_caseworker_and_supervisor_see_only_their_scope(client, city, households, catalog, app, user, allowed, denied):
+    for path in reads(*households[allowed]):
+        assert client.get(path, headers=city.auth(user)).status_code == 200
+    before = snapshot(app)
+    for path in reads(*households[denied]):
+        assert_forbidden_without_data(client.get(path, headers=city.auth(user)))
+    denied_household = households[denied][0]
+    assert_forbidden_without_data(client.post(f"/v1/households/{denied_household}/assessments",
+                                              json=submission(calm_answers(catalog)), headers=city.auth(user)))
+    assert_forbidden_without_data(client.patch(f"/v1/households/{denied_household}", json={"status": "exited"},
+                                               headers=city.auth(user)))
+    assert_forbidden_without_data(client.post("/v1/households", json=household_payload(city.stations[denied]),
+                                              headers=city.auth(user)))
+    assert snapshot(app) == before
+    listed = client.get("/v1/households", headers=city.auth(user)).json()
+    assert [h["id"] for h in listed["items"]] == [households[allowed][0]]
+
+
+def test_caseworker_of_another_station_in_the_same_town_is_out_of_scope(client, city, households):
+    household_id, _ = households["S1"]
+    other_station = client.post("/v1/households", json=household_payload(city.stations["S3"]),
+                                headers=city.auth("caseworker_s3")).json()
+    assert other_station["station_id"] == city.stations["S3"]
+    assert_forbidden_without_data(client.get(f"/v1/households/{household_id}", headers=city.auth("caseworker_s3")))
+
+
+def test_supervisor_sees_every_station_of_their_towns(client, city, households):
+    at_s2 = client.post("/v1/households", json=household_payload(city.stations["S2"]),
+                        headers=city.auth("supervisor_t1")).json()
+    listed = client.get("/v1/households", headers=city.auth("supervisor_t1")).json()
+    assert sorted(h["id"] for h in listed["items"]) == sorted([households["S1"][0], at_s2["id"]])
+
+
+def test_analyst_reads_everything_without_personal_data_and_changes_nothing(client, city, households, catalog, app):
+    for station in ("S1", "S4"):
+        for path in reads(*households[station]):
+            response = client.get(path, headers=city.auth("analyst"))
+            assert response.status_code == 200 and SECRET_NAME not in response.text
+    before = snapshot(app)
+    household_id, _ = households["S1"]
+    for response in (
+        client.post("/v1/households", json=household_payload(city.stations["S1"]), headers=city.auth("analyst")),
+        client.post(f"/v1/households/{household_id}/assessments", json=submission(calm_answers(catalog)),
+                    headers=city.auth("analyst")),
+        client.patch(f"/v1/households/{household_id}", json={"status": "exited"}, headers=city.auth("analyst")),
+        client.post("/v1/users", json={"name": "x", "role": "admin"}, headers=city.auth("analyst")),
+    ):
+        assert response.status_code == 403
+    assert snapshot(app) == before
+
+
+def test_admin_manages_users_but_cannot_change_households(client, city, households, catalog):
+    response = client.post("/v1/users", json={"name": "new.worker", "role": "caseworker",
+                                              "station_id": city.stations["S2"]}, headers=city.auth("admin"))
+    assert response.status_code == 201
+    token = response.json()["token"]
+    me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["role"] == "caseworker" and me["station_id"] == city.stations["S2"]
+    household_id, _ = households["S1"]
+    assert client.post(f"/v1/households/{household_id}/assessments", json=submission(calm_answers(catalog)),
+                       headers=city.auth("admin")).status_code == 403
+    for user in ("caseworker_s1", "supervisor_t1"):
+        assert client.get("/v1/users", headers=city.auth(user)).status_code == 403
+
+
+def test_user_scope_must_fit_the_role(client, city):
+    cases = [({"name": "a", "role": "caseworker"}, "station_id"),
+             ({"name": "b", "role": "supervisor", "station_id": city.stations["S1"]}, "town_ids"),
+             ({"name": "c", "role": "analyst", "town_ids": [city.towns["T1"]]}, "town_ids")]
+    for body, path in cases:
+        response = client.post("/v1/users", json=body, headers=city.auth("admin"))
+        assert response.status_code == 422 and response.json()["errors"][0]["path"] == path
