@@ -4,7 +4,7 @@ No I/O happens here: callers pass a catalog and answers and get frozen results b
 """
 
 from assessment.alkire_foster import AFResult, alkire_foster, deprivation_counts
-from assessment.batch import BatchResult, assess_frame, deprivation_matrix
+from assessment.batch import BatchResult, answer_matrix, assess_frame, deprivation_matrix
 from assessment.catalog import Catalog, ScoringConfig, build_catalog, check_config
 from assessment.errors import AnswersInvalid, CatalogError, CatalogErrors, ConfigError, CoreError, Finding, Message
 from assessment.population import poverty_measures
@@ -15,6 +15,6 @@ from assessment.scoring import assess, validate_answers
 __all__ = [
     "AFResult", "AnswersInvalid", "AssessmentResult", "BatchResult", "Catalog", "CatalogError", "CatalogErrors",
     "ConfigError", "CoreError", "Finding", "Message", "Reason", "Recommendation", "ScoringConfig",
-    "alkire_foster", "assess", "assess_frame", "build_catalog", "check_config", "deprivation_counts",
+    "alkire_foster", "answer_matrix", "assess", "assess_frame", "build_catalog", "check_config", "deprivation_counts",
     "deprivation_matrix", "poverty_measures", "rank", "rank_order", "validate_answers",
 ]

@@ -55,6 +55,12 @@ class _Findings:
             self.values.append(values)
             self.messages.append((indicator, message))
 
+    def extend(self, other: "_Findings") -> None:
+        self.rows += other.rows
+        self.keys += other.keys
+        self.values += other.values
+        self.messages += other.messages
+
     def row_mask(self, n: int, severity: str = "error") -> np.ndarray:
         mask = np.zeros(n, dtype=bool)
         for rows, (_, _, sev) in zip(self.rows, self.keys):
@@ -95,8 +101,9 @@ def _canonical_codes(ind: Indicator) -> dict:
     return {}
 
 
-def _parse_column(ind: Indicator, column: pd.Series, findings: _Findings) -> np.ndarray:
-    """The column's answers as numbers (NaN when missing or invalid); problems go to findings."""
+def _parse_column(ind: Indicator, column: pd.Series) -> tuple[np.ndarray, _Findings]:
+    """The column's answers as numbers (NaN when missing or invalid), and its problems."""
+    findings = _Findings.empty()
     n = len(column)
     out = np.full(n, np.nan)
     spec = ind.answer
@@ -125,7 +132,7 @@ def _parse_column(ind: Indicator, column: pd.Series, findings: _Findings) -> np.
             findings.add(np.flatnonzero(outside), ind, "out_of_range", values=raw[outside])
             ok &= ~outside
         out[ok] = raw[ok]
-        return out
+        return out, findings
 
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     mapping = _canonical_codes(ind)
@@ -145,7 +152,7 @@ def _parse_column(ind: Indicator, column: pd.Series, findings: _Findings) -> np.
     for problem, bad_uniques in problems.items():
         rows = np.flatnonzero(np.isin(codes, bad_uniques))
         findings.add(rows, ind, problem, values=object_uniques[codes[rows]])
-    return out
+    return out, findings
 
 
 def _condition_mask(cond: Condition, catalog: Catalog, values: np.ndarray, column: dict[str, int]) -> np.ndarray:
@@ -253,6 +260,15 @@ class BatchResult:
     errors: pd.DataFrame
     warnings: pd.DataFrame
 
+    def ranking_frame(self, scope: tuple[str, ...] = ()) -> pd.DataFrame:
+        """The columns `assessment.ranking.rank` needs, without the text columns of `scores`."""
+        tiers = list(self.catalog.tier_ids)
+        data = {"household_id": self.household_id[self.valid]}
+        data.update({c: self.passthrough[c].to_numpy()[self.valid] for c in scope})
+        data.update({"index": self.index, "completeness": self.completeness,
+                     "tier": pd.Categorical.from_codes(self.tier_code, categories=tiers, ordered=True)})
+        return pd.DataFrame(data)
+
     @cached_property
     def scores(self) -> pd.DataFrame:
         """One row per valid household, in input order."""
@@ -265,8 +281,9 @@ class BatchResult:
         data.update({
             "index": self.index, "index_low": self.index_low, "index_high": self.index_high,
             "completeness": self.completeness, "provisional": self.provisional,
-            "tier": pd.Categorical(tiers[self.tier_code], categories=list(tiers), ordered=True),
-            "tier_from_index": pd.Categorical(tiers[self.tier_from_index_code], categories=list(tiers), ordered=True),
+            "tier": pd.Categorical.from_codes(self.tier_code, categories=list(tiers), ordered=True),
+            "tier_from_index": pd.Categorical.from_codes(self.tier_from_index_code, categories=list(tiers),
+                                                         ordered=True),
             "raised_by": join_codes(self.raised_by, criticals),
         })
         for k, dim in enumerate(self.catalog.dimensions):
@@ -297,11 +314,17 @@ def join_codes(codes: np.ndarray, names: list[str]) -> np.ndarray:
     return texts[np.asarray(inverse).ravel()]
 
 
-def deprivation_matrix(catalog: Catalog, frame: pd.DataFrame, *, region_column: str = "region"):
+def deprivation_matrix(catalog: Catalog, frame: pd.DataFrame):
     """(scores, applicable): deprivation scores (n x m, NaN where missing, invalid or not applicable)
     and whether each question applies. Rows with errors keep their readable answers."""
     prepared = _prepare(catalog, frame)
     return prepared["scores"], prepared["applicable"]
+
+
+def answer_matrix(catalog: Catalog, frame: pd.DataFrame) -> np.ndarray:
+    """The answers as numbers (n x m, NaN where missing, invalid or not applicable): yes/no as 1/0,
+    ordinal levels and counts and amounts as given, choices as the option's position in the catalog."""
+    return _prepare(catalog, frame)["values"]
 
 
 def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
@@ -311,9 +334,12 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
     findings = _Findings.empty()
     # Column-major: every step below works column by column.
     values = np.full((n, m), np.nan, order="F")
-    for j, ind in enumerate(catalog.indicators):
-        if ind.id in frame:
-            values[:, j] = _parse_column(ind, frame[ind.id], findings)
+    present = [(j, ind) for j, ind in enumerate(catalog.indicators) if ind.id in frame]
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        parsed = list(pool.map(lambda item: _parse_column(item[1], frame[item[1].id]), present))
+    for (j, _), (column_values, column_findings) in zip(present, parsed):
+        values[:, j] = column_values
+        findings.extend(column_findings)
     for j, ind in enumerate(catalog.indicators):
         if ind.required:
             missing = np.isnan(values[:, j]) & ~_rows_with(findings, ind.id, n)
@@ -327,7 +353,7 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
             findings.add(np.flatnonzero(dropped), ind, "not_applicable", severity="warning")
     answers = np.where(applicable, values, np.nan)
 
-    scores = np.full((n, m), np.nan, order="F")
+    lookups = []
     parameters: dict[str, tuple] = {}
     for j, ind in enumerate(catalog.indicators):
         spec = ind.answer
@@ -350,8 +376,11 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
                     message = finding(code, ind, path="region", **values_for_message).message
                     findings.add(np.flatnonzero(usable & (keys == u)), ind, code, message=message)
             usable &= ~np.isnan(parameter)
-        column_scores = _score_lookup(ind, np.where(usable, answers[:, j], np.nan), divisor, parameter)
-        scores[:, j] = column_scores
+        lookups.append((ind, np.where(usable, answers[:, j], np.nan), divisor, parameter))
+    scores = np.full((n, m), np.nan, order="F")
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        for j, column_scores in enumerate(pool.map(lambda args: _score_lookup(*args), lookups)):
+            scores[:, j] = column_scores
 
     for rule in catalog.contradictions:
         rows = np.flatnonzero(_all_hold(rule.when, catalog, answers, column))
@@ -396,8 +425,9 @@ def assess_frame(catalog: Catalog, frame: pd.DataFrame, *, config: ScoringConfig
             part = slice(start, start + BLOCK_ROWS)
         else:
             part = rows[start:start + BLOCK_ROWS]
-        return _score_block(catalog, config, plan, prepared["scores"][part], prepared["applicable"][part],
-                            prepared["values"][part])
+        # Row blocks are copied to row-major order, which the row-wise steps below prefer.
+        return _score_block(catalog, config, plan, *(np.ascontiguousarray(prepared[key][part])
+                                                     for key in ("scores", "applicable", "values")))
 
     # The matrices are thin (m indicators x a few dimensions): BLAS's own threads only get in the way.
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=THREADS) as pool:
@@ -427,7 +457,6 @@ class _Plan:
     trigger_starts: np.ndarray  # first pair of each service
     trigger_thresholds: np.ndarray
     trigger_weights: np.ndarray
-    pair_service: np.ndarray  # (pairs, S) one-hot
 
     @classmethod
     def build(cls, catalog: Catalog, config: ScoringConfig) -> "_Plan":
@@ -441,17 +470,14 @@ class _Plan:
         tiers = {t: p for p, t in enumerate(catalog.tier_ids)}
         position = {ind.id: j for j, ind in enumerate(catalog.indicators)}
         triggers = service_triggers(catalog)
-        columns, starts, thresholds, pair_weights, owners = [], [], [], [], []
-        for s_pos, svc in enumerate(catalog.services):
+        columns, starts, thresholds, pair_weights = [], [], [], []
+        for svc in catalog.services:
             starts.append(len(columns))
             threshold = svc.min_score if svc.min_score is not None else catalog.settings.recommend_min_score
             for ind_id in triggers[svc.id]:
                 columns.append(position[ind_id])
                 thresholds.append(threshold)
                 pair_weights.append(config.indicator_weights[ind_id])
-                owners.append(s_pos)
-        pair_service = np.zeros((len(columns), len(catalog.services)))
-        pair_service[np.arange(len(columns)), owners] = 1.0
         return cls(
             weights=weights, dimension_weights=np.array([config.dimension_weights[d] for d in dims]),
             dimension_of=dimension_of, by_dimension=by_dimension, low=bounds[:, 0], high=bounds[:, 1],
@@ -460,7 +486,6 @@ class _Plan:
                       for j, i in enumerate(catalog.indicators) if i.critical is not None],
             trigger_columns=np.array(columns), trigger_starts=np.array(starts),
             trigger_thresholds=np.array(thresholds), trigger_weights=np.array(pair_weights),
-            pair_service=pair_service,
         )
 
 
@@ -552,21 +577,30 @@ def _recommend_block(catalog: Catalog, plan: _Plan, Dz, answered, V, tier) -> np
     """Services ordered by need (highest triggering deprivation), then strength, then file order."""
     column = {ind.id: j for j, ind in enumerate(catalog.indicators)}
     tier_position = {t: p for p, t in enumerate(catalog.tier_ids)}
-    scores = Dz[:, plan.trigger_columns]
-    hits = answered[:, plan.trigger_columns] & (scores >= plan.trigger_thresholds)
-    hit_scores = np.where(hits, scores, -np.inf)
-    need = np.maximum.reduceat(hit_scores, plan.trigger_starts, axis=1)
-    strength = np.round(np.where(hits, scores * plan.trigger_weights, 0.0) @ plan.pair_service, STRENGTH_DECIMALS)
+    n, services = len(Dz), len(catalog.services)
+    need = np.full((n, services), -np.inf, order="F")
+    strength = np.zeros((n, services), order="F")
+    ends = [*plan.trigger_starts[1:], len(plan.trigger_columns)]
+    Dz, answered = np.asfortranarray(Dz), np.asfortranarray(answered)  # whole columns below
     for s, svc in enumerate(catalog.services):
-        eligible = np.ones(len(Dz), dtype=bool)
+        # pair by pair, in trigger order, so strengths add up exactly as in the single path
+        for p in range(plan.trigger_starts[s], ends[s]):
+            j = plan.trigger_columns[p]
+            x = Dz[:, j]
+            hit = answered[:, j] & (x >= plan.trigger_thresholds[p])
+            np.maximum(need[:, s], np.where(hit, x, -np.inf), out=need[:, s])
+            strength[:, s] += np.where(hit, x * plan.trigger_weights[p], 0.0)
+        eligible = None
         if svc.tiers:
-            eligible &= np.isin(tier, [tier_position[t] for t in svc.tiers])
+            eligible = np.isin(tier, [tier_position[t] for t in svc.tiers])
         if svc.eligibility:
-            eligible &= _all_hold(svc.eligibility, catalog, V, column)
-        if svc.tiers or svc.eligibility:
+            holds = _all_hold(svc.eligibility, catalog, V, column)
+            eligible = holds if eligible is None else eligible & holds
+        if eligible is not None:
             need[~eligible, s] = -np.inf
+    strength = np.round(strength, STRENGTH_DECIMALS)
     # One sortable key: need decides, strength breaks ties (strength is far below the need step).
     distinct_needs = np.unique(need[np.isfinite(need)])
     step = float(strength.max(initial=0.0)) + 1.0
     key = np.where(np.isfinite(need), np.searchsorted(distinct_needs, need) * step + strength, -np.inf)
-    return _top_columns(key, catalog.settings.recommend_top_n)
+    return _top_columns(np.ascontiguousarray(key), catalog.settings.recommend_top_n)

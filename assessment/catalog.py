@@ -184,6 +184,15 @@ class Region(Frozen):
     values: dict[int, dict[Id, float]] = Field(min_length=1)
 
 
+class Feature(Frozen):
+    """An extra numeric household column for the learned side (never scored by the index)."""
+
+    id: Id
+    label: Label
+    description: Label
+    unit: str = ""
+
+
 class ExpectedCounts(Frozen):
     dimensions: int | None = None
     indicators: int | None = None
@@ -221,8 +230,9 @@ FILES: dict[str, dict[str, type[Frozen]]] = {
     "tiers.yaml": {"tiers": Tier},
     "regions.yaml": {"parameters": RegionalParameter, "regions": Region},
     "rules.yaml": {"contradictions": Contradiction},
+    "features.yaml": {"features": Feature},
 }
-OPTIONAL_FILES = {"rules.yaml", "regions.yaml"}
+OPTIONAL_FILES = {"rules.yaml", "regions.yaml", "features.yaml"}
 
 
 class Catalog(Frozen):
@@ -238,6 +248,7 @@ class Catalog(Frozen):
     parameters: tuple[RegionalParameter, ...] = ()
     regions: tuple[Region, ...] = ()
     contradictions: tuple[Contradiction, ...] = ()
+    features: tuple[Feature, ...] = ()
     content_hash: str
 
     model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
@@ -335,19 +346,19 @@ def check_config(catalog: Catalog, config: ScoringConfig) -> None:
             f"configuration is for catalog {config.catalog_id!r}, not {catalog.id!r}",
             f"配置属于目录 {config.catalog_id!r},而非 {catalog.id!r}",
         )
-    for field, known, what in (
-        ("indicator_weights", catalog.indicator_by_id, "indicator"),
-        ("dimension_weights", catalog.dimension_by_id, "dimension"),
-        ("tier_cutoffs", set(catalog.tier_ids), "tier"),
+    for field, known, what, what_zh in (
+        ("indicator_weights", catalog.indicator_by_id, "indicator", "指标"),
+        ("dimension_weights", catalog.dimension_by_id, "dimension", "维度"),
+        ("tier_cutoffs", set(catalog.tier_ids), "tier", "困境等级"),
     ):
         given = getattr(config, field)
         for key in given:
             if key not in known:
-                raise ConfigError(f"{field}.{key}", f"unknown {what} id {key!r}", f"未知的{what} id {key!r}",
+                raise ConfigError(f"{field}.{key}", f"unknown {what} id {key!r}", f"未知的{what_zh}编号 {key!r}",
                                   code=f"unknown_{what}")
         for key in known:
             if key not in given:
-                raise ConfigError(f"{field}.{key}", f"missing {what} {key!r}", f"缺少{what} {key!r}",
+                raise ConfigError(f"{field}.{key}", f"missing {what} {key!r}", f"缺少{what_zh} {key!r}",
                                   code=f"missing_{what}")
     cutoffs = [config.tier_cutoffs[t] for t in catalog.tier_ids]
     if cutoffs[0] != 0:
@@ -579,6 +590,9 @@ def _check_references(parts: dict[str, tuple], header: Header, fail) -> None:
     for rule in parts["contradictions"]:
         for cond in rule.when:
             check_condition("rules.yaml", rule.id, "when", cond)
+    for feature in parts["features"]:
+        if feature.id in indicators:
+            fail("features.yaml", feature.id, f"feature id {feature.id!r} is also an indicator id", "duplicate_id")
 
 
 def _band_problem(bands: tuple[Band, ...], low: float, high: float) -> str | None:

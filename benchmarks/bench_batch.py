@@ -59,8 +59,8 @@ def main() -> None:
     del scores, filled
 
     def pipeline():
-        batch = assess_frame(catalog, frame)
-        return rank(batch.scores, scope="town_id", tier_order=catalog.tier_ids)
+        batch = assess_frame(catalog, frame)  # validation, scores, tiers, reasons, recommendations
+        return rank(batch.ranking_frame(scope=("town_id",)), scope="town_id", tier_order=catalog.tier_ids)
 
     tracemalloc.start()
     pipeline_s, ranked = best_of(args.repeats, pipeline)

@@ -132,3 +132,13 @@ def test_default_catalog_on_synthetic_households_agrees_with_single_path():
         answers = {k: v for k, v in row.items() if k in ids}
         single = assess(catalog, answers, region=row["region"], year=row["year"])
         assert_same(scores.iloc[n], single)
+
+
+def test_ranking_frame_ranks_like_the_full_scores():
+    from assessment import rank
+
+    frame = messy_frame(800, seed=13).assign(town_id=lambda f: np.where(np.arange(len(f)) % 3, "t1", "t2"))
+    batch = assess_frame(MINI, frame)
+    light = rank(batch.ranking_frame(scope=("town_id",)), scope="town_id", tier_order=MINI.tier_ids)
+    full = rank(batch.scores, scope="town_id", tier_order=MINI.tier_ids)
+    assert light[["household_id", "rank"]].values.tolist() == full[["household_id", "rank"]].values.tolist()
