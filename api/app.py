@@ -6,13 +6,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import db, errors
+from api import db, errors, web
 from api.context import ServiceContext
-from api.routes import assessments, audit, geography, households, users
+from api.routes import alerts, assessments, audit, configs, geography, households, rankings, referrals, users
 from api.services.geography import sync_regions
 from api.settings import Settings
 
-ROUTERS = (geography, users, households, assessments, audit)
+ROUTERS = (geography, users, households, assessments, audit, rankings, referrals, alerts, configs)
 
 
 def answers_example(catalog, count: int = 4) -> dict:
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   lifespan=lifespan)
     app.state.context = context
     errors.install(app)
+    web.install(app)
     for module in ROUTERS:
         app.include_router(module.router, prefix="/v1")
 

@@ -35,3 +35,6 @@ class Settings(BaseSettings):
     model_name: str = "hardship-champion"
     migrate_on_start: bool = True
     sqlite_busy_timeout_ms: int = 15000
+    alert_index_rise: float = Field(10.0, description="Index rise (points) between assessments that raises an alert.")
+    referral_overdue_days: int = Field(14, description="An open referral with no change for this long is overdue.")
+    rescoring_batch_size: int = Field(20000, description="Assessments re-scored per committed batch.")

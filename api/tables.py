@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
-                        Text)
+                        Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -142,3 +142,164 @@ class AuditEntry(Base):
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
     assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"))
     details: Mapped[dict] = mapped_column(default=dict)
+
+
+class HouseholdLatest(Base):
+    """Each household's latest current assessment, denormalised so a ranking page is one indexed query.
+
+    Kept in the submission's transaction (and by re-scoring); `previous_*` describe the current assessment
+    before it, for alerts. `services` is the recommended service ids as `;a;b;` (a LIKE filter).
+    """
+
+    __tablename__ = "household_latest"
+    __table_args__ = (
+        Index("ix_household_latest_town_tier_rank", "town_id", "tier_code", "index", "completeness",
+              "household_id"),
+        Index("ix_household_latest_town_rank", "town_id", "index", "tier_code", "completeness", "household_id"),
+        Index("ix_household_latest_station_rank", "station_id", "index", "tier_code", "completeness",
+              "household_id"),
+        Index("ix_household_latest_rank", "index", "tier_code", "completeness", "household_id"),
+        Index("ix_household_latest_due", "station_id", "due_on"),
+    )
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
+    station_id: Mapped[int] = mapped_column(Integer)
+    town_id: Mapped[int] = mapped_column(Integer)
+    region_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10))
+    assessed_on: Mapped[date] = mapped_column(Date)
+    index: Mapped[float] = mapped_column(Float)
+    tier: Mapped[str] = mapped_column(String(64))
+    tier_code: Mapped[int] = mapped_column(Integer)
+    completeness: Mapped[float] = mapped_column(Float)
+    provisional: Mapped[bool] = mapped_column(Boolean)
+    critical: Mapped[bool] = mapped_column(Boolean)
+    dimension_scores: Mapped[dict] = mapped_column()
+    services: Mapped[str] = mapped_column(Text)
+    config_version: Mapped[str] = mapped_column(String(128))
+    due_on: Mapped[date] = mapped_column(Date)
+    previous_assessment_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    previous_index: Mapped[float | None] = mapped_column(Float)
+    previous_tier_code: Mapped[int | None] = mapped_column(Integer)
+
+
+class RankingSnapshot(Base):
+    """An export or a published ranking: who, when, filters, versions, and the rows in rank order
+    (`[rank, household_id, assessment_id, index, tier]`), so a rank on a day can be explained later."""
+
+    __tablename__ = "ranking_snapshots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    format: Mapped[str] = mapped_column(String(8))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    filters: Mapped[dict] = mapped_column()
+    config_versions: Mapped[list] = mapped_column()
+    catalog_version: Mapped[str] = mapped_column(String(64))
+    total: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[list] = mapped_column()
+
+
+class Provider(Base):
+    """A government department, social organisation, volunteer team or charity offering service items."""
+
+    __tablename__ = "providers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    services: Mapped[list] = mapped_column()
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"))
+    contact: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Referral(Base):
+    """One service for one household, moving along api/data/workflows.yaml's transitions.
+
+    `open_slot` is true while open and NULL once closed: with the UNIQUE constraint, a household has at
+    most one open referral per service (NULLs never collide)."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (UniqueConstraint("household_id", "service_id", "open_slot", name="uq_referrals_open"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    open_slot: Mapped[bool | None] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    feedback_note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReferralEvent(Base):
+    """The history of a referral: every status change, who made it and why."""
+
+    __tablename__ = "referral_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    provider_id: Mapped[int | None] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScoringConfigRecord(Base):
+    """A scoring configuration: a draft, the one published (used by new assessments), or retired."""
+
+    __tablename__ = "scoring_configs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    label: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    document: Mapped[dict] = mapped_column()
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column()
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class AssessmentRescore(Base):
+    """A stored assessment scored again under another configuration, beside (never over) the original."""
+
+    __tablename__ = "assessment_rescores"
+    __table_args__ = (UniqueConstraint("assessment_id", "config_version", name="uq_assessment_rescores_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"))
+    config_version: Mapped[str] = mapped_column(String(128))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("rescoring_jobs.id"))
+    index: Mapped[float] = mapped_column(Float)
+    tier: Mapped[str] = mapped_column(String(64))
+    completeness: Mapped[float] = mapped_column(Float)
+    provisional: Mapped[bool] = mapped_column(Boolean)
+    critical: Mapped[bool] = mapped_column(Boolean)
+    dimension_scores: Mapped[dict] = mapped_column()
+    services: Mapped[str] = mapped_column(Text)
+
+
+class RescoringJob(Base):
+    """Re-scoring every stored assessment under one configuration, in committed batches after `cursor`."""
+
+    __tablename__ = "rescoring_jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    config_version: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    total: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    written: Mapped[int] = mapped_column(Integer, default=0)
+    cursor: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()

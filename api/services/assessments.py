@@ -14,7 +14,9 @@ from api.security import Keys
 from api.services import audit
 from api.services.access import Caller, PersonalView, personal_view, require_write
 from api.services.errors import Conflict, Invalid, not_found
+from api.services.configs import published_config
 from api.services.households import household_view, load_household
+from api.services.latest import refresh_latest
 from api.services.scoring import Scorer
 from api.services.views import assessment_view, iso
 from api.tables import Assessment
@@ -65,7 +67,8 @@ def submit(*, session: Session, caller: Caller, scorer: Scorer, household_id: in
     if corrects is not None:
         _check_correction(session, household_id, corrects)
     region_id = station.town.region_id
-    scored = scorer.score(answers, region=region_id, year=assessed_on.year)
+    scored = scorer.score(answers, region=region_id, year=assessed_on.year,
+                          config=published_config(session=session, catalog=scorer.catalog))
     result = scored.result
     assessment = Assessment(
         household_id=household.id, assessed_on=assessed_on, region_id=region_id, answers=answers,
@@ -87,6 +90,7 @@ def submit(*, session: Session, caller: Caller, scorer: Scorer, household_id: in
         if corrects is not None:
             _check_correction(session, household_id, corrects)
         raise
+    refresh_latest(session, household_id=household.id, catalog=scorer.catalog)
     if corrects is not None:
         audit.record(session, caller, "correct_assessment", household_id=household.id,
                      assessment_id=assessment.id, corrects=corrects)

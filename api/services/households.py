@@ -159,8 +159,11 @@ def update_household(*, session: Session, caller: Caller, keys: Keys, household_
     personal_changes = {k: changes[k] for k in ("name", "phone") if k in changes}
     if personal_changes:
         household.personal = encrypt_json(keys, {**personal, **personal_changes})
-    if "status" in changes:
+    if "status" in changes and changes["status"] != household.status:
+        from api.services.alerts import status_changed
+
         household.status = changes["status"]
+        status_changed(session, caller, household_id=household.id, status=household.status)
     if "members" in changes:
         household.members = changes["members"]
     session.flush()

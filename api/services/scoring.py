@@ -55,11 +55,12 @@ class Scorer:
     def tier_order(self) -> dict[str, int]:
         return {tier: position for position, tier in enumerate(self.catalog.tier_ids)}
 
-    def score(self, answers: dict, *, region: str, year: int) -> Scored:
-        """Validate and score; raises assessment.AnswersInvalid listing every problem."""
+    def score(self, answers: dict, *, region: str, year: int, config=None) -> Scored:
+        """Validate and score (with `config`, else the catalog's default); raises assessment.AnswersInvalid
+        listing every problem."""
         from assessment import assess
 
-        result = assess(self.catalog, answers, region=region, year=year, config=self.config)
+        result = assess(self.catalog, answers, region=region, year=year, config=config or self.config)
         champion = load_champion(self.tracking_uri, self.model_name)
         if champion is None:
             return Scored(result.as_dict())

@@ -10,18 +10,9 @@ from typer.testing import CliRunner
 from cli.batch import SOME_ROWS_FAILED
 from cli.main import app
 from indicators.loader import DEFAULT_CATALOG_DIR
-from tests.factories import mini_documents
 
 runner = CliRunner()
 
-
-@pytest.fixture
-def mini_dir(tmp_path):
-    folder = tmp_path / "mini"
-    folder.mkdir()
-    for name, document in mini_documents().items():
-        (folder / name).write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-    return folder
 
 
 def households(rows):
@@ -123,15 +114,12 @@ def test_score_rejects_unknown_file_type(tmp_path):
     assert result.exit_code == 2 and "unknown file type" in result.output
 
 
-def test_poverty_measures_by_group(tmp_path):
+def test_poverty_measures_by_group(tmp_path, mini_dir):
     from tests.assessment.test_population import population
 
     source = tmp_path / "pop.csv"
     population().to_csv(source, index=False)
-    folder = tmp_path / "mini"
-    folder.mkdir()
-    for name, document in mini_documents().items():
-        (folder / name).write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    folder = mini_dir
     report = tmp_path / "af.json"
     result = runner.invoke(app, ["poverty", str(source), "--catalog", str(folder), "--k", "0.4", "--by", "region",
                                  "-o", str(report)])

@@ -11,18 +11,9 @@ from cli.main import app
 from indicators import default_catalog
 from indicators.loader import load_config
 from tests.assessment.test_impact import DRAFT, hand_frame
-from tests.factories import mini_documents
 
 runner = CliRunner()
 
-
-@pytest.fixture
-def mini_dir(tmp_path):
-    folder = tmp_path / "mini"
-    folder.mkdir()
-    for name, document in mini_documents().items():
-        (folder / name).write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-    return folder
 
 
 def test_template_round_trip(tmp_path):

@@ -1,0 +1,129 @@
+"""Alerts, re-assessment due dates, and households leaving the programme.
+
+A household is on the alert list when its latest current assessment's index rose by at least the set
+number of points, or its tier worsened, against the current assessment before it, or when a critical
+indicator raised its tier. Re-assessment is due by the schedule in api/data/workflows.yaml.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from api.services import audit
+from api.services.access import Caller, Role, require_write
+from api.services.errors import Invalid
+from api.services.households import load_household
+from api.services.latest import sync_status
+from api.services.referrals import close_open
+from api.services.workflows import workflows
+from api.tables import HouseholdLatest
+
+LATEST_COLUMNS = (HouseholdLatest.household_id, HouseholdLatest.station_id, HouseholdLatest.town_id,
+                  HouseholdLatest.assessment_id, HouseholdLatest.assessed_on, HouseholdLatest.index,
+                  HouseholdLatest.tier, HouseholdLatest.tier_code, HouseholdLatest.completeness,
+                  HouseholdLatest.provisional, HouseholdLatest.critical, HouseholdLatest.previous_assessment_id,
+                  HouseholdLatest.previous_index, HouseholdLatest.previous_tier_code, HouseholdLatest.due_on)
+
+
+def latest_scope(caller: Caller):
+    """The caller's households, as a filter on household_latest."""
+    if caller.role is Role.caseworker:
+        return HouseholdLatest.station_id == caller.station_id
+    if caller.role is Role.supervisor:
+        return HouseholdLatest.town_id.in_(caller.town_ids)
+    return HouseholdLatest.household_id.isnot(None)
+
+
+def _row(row, tier_ids) -> dict:
+    return {"household_id": row.household_id, "station_id": row.station_id, "town_id": row.town_id,
+            "assessment_id": row.assessment_id, "assessed_on": row.assessed_on.isoformat(), "index": row.index,
+            "tier": row.tier, "completeness": row.completeness, "provisional": row.provisional,
+            "critical": row.critical, "previous_assessment_id": row.previous_assessment_id,
+            "previous_index": row.previous_index,
+            "previous_tier": None if row.previous_tier_code is None else tier_ids[row.previous_tier_code],
+            "due_on": row.due_on.isoformat()}
+
+
+def alerts(*, session: Session, caller: Caller, catalog, index_rise: float, station_id: int | None = None,
+           limit: int = 100, offset: int = 0) -> dict:
+    """Active households in scope with a rise of at least `index_rise` points, a worse tier, or a critical
+    indicator; each with the reasons. Highest index first."""
+    rose = and_(HouseholdLatest.previous_index.isnot(None),
+                HouseholdLatest.index - HouseholdLatest.previous_index >= index_rise)
+    worsened = and_(HouseholdLatest.previous_tier_code.isnot(None),
+                    HouseholdLatest.tier_code > HouseholdLatest.previous_tier_code)
+    condition = and_(latest_scope(caller), HouseholdLatest.status == "active",
+                     or_(rose, worsened, HouseholdLatest.critical.is_(True)))
+    if station_id is not None:
+        condition = and_(condition, HouseholdLatest.station_id == station_id)
+    total = session.scalar(select(func.count()).select_from(HouseholdLatest).where(condition))
+    rows = session.execute(select(*LATEST_COLUMNS).where(condition)
+                           .order_by(HouseholdLatest.index.desc(), HouseholdLatest.household_id)
+                           .limit(limit).offset(offset)).all()
+    items = []
+    for row in rows:
+        item = _row(row, catalog.tier_ids)
+        reasons = []
+        if row.previous_index is not None and row.index - row.previous_index >= index_rise:
+            reasons.append("index_rose")
+        if row.previous_tier_code is not None and row.tier_code > row.previous_tier_code:
+            reasons.append("tier_worsened")
+        if row.critical:
+            reasons.append("critical_indicator")
+        items.append({**item, "reasons": reasons})
+    return {"index_rise": index_rise, "total": total, "limit": limit, "offset": offset, "items": items}
+
+
+def reassessments(*, session: Session, caller: Caller, catalog, due_before: date, station_id: int | None = None,
+                  limit: int = 100, offset: int = 0) -> dict:
+    """Active households in scope whose next assessment is due before `due_before`, earliest first."""
+    condition = and_(latest_scope(caller), HouseholdLatest.status == "active", HouseholdLatest.due_on < due_before)
+    if station_id is not None:
+        condition = and_(condition, HouseholdLatest.station_id == station_id)
+    total = session.scalar(select(func.count()).select_from(HouseholdLatest).where(condition))
+    rows = session.execute(select(*LATEST_COLUMNS).where(condition)
+                           .order_by(HouseholdLatest.due_on, HouseholdLatest.household_id)
+                           .limit(limit).offset(offset)).all()
+    return {"due_before": due_before.isoformat(), "total": total, "limit": limit, "offset": offset,
+            "items": [_row(row, catalog.tier_ids) for row in rows]}
+
+
+def overdue_by_station(*, session: Session, caller: Caller, today: date) -> list[dict]:
+    """Per station in scope: active households assessed, and those whose re-assessment is overdue."""
+    overdue = func.sum(case((HouseholdLatest.due_on < today, 1), else_=0))
+    rows = session.execute(select(HouseholdLatest.station_id, HouseholdLatest.town_id,
+                                  func.count().label("households"), overdue.label("overdue"))
+                           .where(latest_scope(caller), HouseholdLatest.status == "active")
+                           .group_by(HouseholdLatest.station_id, HouseholdLatest.town_id)
+                           .order_by(HouseholdLatest.station_id)).all()
+    return [{"station_id": r.station_id, "town_id": r.town_id, "households": r.households,
+             "overdue": int(r.overdue or 0), "as_of": today.isoformat()} for r in rows]
+
+
+def status_changed(session: Session, caller: Caller | None, *, household_id: int, status: str,
+                   reason: str | None = None) -> list[int]:
+    """Keep the ranking row in step; an exit cancels the open referrals with the reason."""
+    sync_status(session, household_id=household_id, status=status)
+    if status != "exited":
+        return []
+    return close_open(session, caller, household_id=household_id, reason=f"household_exited:{reason or 'unspecified'}")
+
+
+def exit_household(*, session: Session, caller: Caller, household_id: int, reason: str,
+                   note: str | None = None) -> dict:
+    """Mark a household exited (no longer in hardship, moved, deceased) and close its open referrals."""
+    if reason not in workflows().exit_reasons:
+        raise Invalid("unknown_exit_reason", f"reason must be one of {', '.join(workflows().exit_reasons)}.",
+                      f"退出原因必须为 {'、'.join(workflows().exit_reasons)} 之一。", path="reason")
+    household, station = load_household(session, household_id)
+    require_write(caller, station.id, station.town_id)
+    household.status = "exited"
+    closed = status_changed(session, caller, household_id=household.id, status="exited", reason=reason)
+    audit.record(session, caller, "exit_household", household_id=household.id, reason=reason, note=note,
+                 closed_referrals=closed)
+    session.flush()
+    return {"household_id": household.id, "status": household.status, "reason": reason,
+            "closed_referrals": closed}

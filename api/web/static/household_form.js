@@ -1,0 +1,81 @@
+/* New household: members added in the browser, sent to POST /v1/households; problems shown beside
+   their fields, nothing typed is lost. */
+"use strict";
+(() => {
+  const form = document.getElementById("household-form");
+  if (!form) return;
+  const root = form.dataset.root;
+  const rows = document.getElementById("member-rows");
+  const template = document.getElementById("member-template");
+  const formError = document.getElementById("form-error");
+
+  function renumber() {
+    [...rows.children].forEach((row, position) => { row.dataset.path = `members.${position}`; });
+  }
+
+  function addMember() {
+    const row = template.content.firstElementChild.cloneNode(true);
+    row.querySelector(".remove-member").addEventListener("click", () => { row.remove(); renumber(); });
+    rows.appendChild(row);
+    renumber();
+    return row;
+  }
+
+  function number(text) {
+    const trimmed = text.trim();
+    if (!trimmed) return null;
+    return /^-?\d+$/.test(trimmed) ? Number(trimmed) : trimmed;
+  }
+
+  function body() {
+    const value = (name) => (form.elements[name] ? form.elements[name].value : "");
+    const payload = {
+      personal: {name: value("name").trim(), id_number: value("id_number").trim(), phone: value("phone").trim() || null},
+      members: [...rows.children].map((row) => ({
+        relation: row.querySelector('[name="relation"]').value,
+        birth_year: number(row.querySelector('[name="birth_year"]').value),
+        sex: row.querySelector('[name="sex"]').value || null,
+      })),
+    };
+    if (form.elements.station_id) payload.station_id = Number(value("station_id"));
+    const override = document.getElementById("override-field");
+    if (override && !override.hidden && value("override_reason").trim()) {
+      payload.override = {reason: value("override_reason").trim()};
+    }
+    return payload;
+  }
+
+  document.getElementById("add-member").addEventListener("click", () => {
+    addMember().querySelector("select").focus();
+  });
+  addMember();
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = form.querySelector('button[type="submit"]');
+    App.clearErrors(form);
+    App.busy(button, true);
+    const response = await App.api("POST", "/v1/households", body());
+    App.busy(button, false);
+    if (response.ok) {
+      window.location.assign(`${root}/households/${response.data.id}`);
+      return;
+    }
+    if (response.status === 0 || !response.data) {
+      formError.textContent = App.t("network_error");
+      return;
+    }
+    const marked = App.showErrors(form, response.data.errors || [], formError);
+    if (!formError.textContent && !marked.length) formError.textContent = response.data.detail || App.t("error");
+    else if (!formError.textContent) formError.textContent = App.t("form_has_errors");
+    const existing = response.data.existing_household_id;
+    if (existing) {
+      const link = document.querySelector("#existing-link");
+      link.hidden = false;
+      link.querySelector("a").href = `${root}/households/${existing}`;
+      const override = document.getElementById("override-field");
+      if (override) override.hidden = false;
+    }
+    App.focusFirst(marked);
+  });
+})();

@@ -1,0 +1,46 @@
+"""Rendering a page: Jinja2 templates with the reader's language, the caller and the CSRF value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+
+from api.services.access import Caller
+from api.web.i18n import TEXT, translate
+from api.web.session import PAGES, csrf_token, language, session_token
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                           "frame-ancestors 'none'; form-action 'self'")
+
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+
+def pick_label(item: Any, lang: str, field: str = "label") -> str:
+    """A catalog Label (`.zh`/`.en`), a dict with `label_zh`/`label_en`, or a dict `{zh, en}`."""
+    if isinstance(item, dict):
+        if f"{field}_{lang}" in item:
+            return item[f"{field}_{lang}"]
+        return item.get(lang, "")
+    return getattr(item, lang)
+
+
+def render(request: Request, template: str, *, caller: Caller | None = None, status_code: int = 200,
+           **context: Any):
+    lang = language(request)
+    token = session_token(request)
+    response = templates.TemplateResponse(request, template, {
+        "lang": lang, "caller": caller, "csrf": csrf_token(token) if token and caller else "",
+        "t": lambda key, **values: translate(key, lang, **values),
+        "L": lambda item, field="label": pick_label(item, lang, field),
+        "texts": {key: translate(key, lang) for key in TEXT}, "root": PAGES, "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        **context}, status_code=status_code)
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    return response

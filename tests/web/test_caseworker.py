@@ -1,0 +1,183 @@
+"""A caseworker's main flow in a real browser: register a household, fill the whole questionnaire
+(with a closed tab in between), see the result, refer a service; a bad answer; another station."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from api.services.configs import published_config
+from api.tables import Assessment, Household, Referral, Station
+from assessment import assess
+from tests.api.factories import calm_answers, resident_id_number
+from tests.web.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def answers_for_test(catalog) -> dict:
+    """Least-deprived answers, but three members of whom one is disabled and no income at all:
+    the disability questions apply, and the basic living allowance must be recommended."""
+    return {**calm_answers(catalog), "fam_household_size": 3, "fam_disabled_count": 1,
+            "econ_income_per_capita": 0}
+
+
+def answer(page, indicator, value) -> None:
+    kind = indicator.answer.type
+    if kind == "yes_no":
+        page.check(f'input[name="{indicator.id}"][value="{"true" if value else "false"}"]')
+    elif kind in ("ordinal", "choice"):
+        page.select_option(f"#a-{indicator.id}", str(value))
+    else:
+        page.fill(f"#a-{indicator.id}", str(value))
+
+
+def register_household(page, shot) -> int:
+    page.click("text=新建家庭 >> nth=-1")
+    page.wait_for_url("**/households/new")
+    page.fill("#name", "测试户")
+    page.fill("#id_number", resident_id_number(serial=901, birth="19620305"))
+    page.fill("#phone", "13800001111")
+    page.fill('#member-rows [name="birth_year"]', "1962")
+    page.select_option('#member-rows [name="sex"]', "female")
+    shot(page, "new-household")
+    page.click("#save")
+    page.wait_for_url(re.compile(r".*/app/households/\d+$"))
+    return int(page.url.rsplit("/", 1)[1])
+
+
+def test_caseworker_registers_fills_everything_and_refers(site, context, page, shot):
+    catalog = site.app.state.context.scorer.catalog
+    sign_in(page, site, "caseworker", shot)
+    assert page.locator("#households tbody tr").count() > 0
+    shot(page, "households")
+    household_id = register_household(page, shot)
+    assert page.locator("#household-name").inner_text() == "测试户"
+    shot(page, "household-file-empty")
+
+    page.click("#new-assessment")
+    page.wait_for_url(f"**/households/{household_id}/assess")
+    shot(page, "questionnaire-empty")
+    assert not page.locator("#q-dis_severity").is_visible()  # no disabled member yet
+
+    answers = answers_for_test(catalog)
+    typed = {}
+    for indicator in catalog.indicators:
+        if indicator.dimension == "family" and page.locator(f"#q-{indicator.id}").is_visible():
+            answer(page, indicator, answers[indicator.id])
+            typed[indicator.id] = answers[indicator.id]
+    assert page.locator("#q-dis_severity").is_visible()  # applies once a member is disabled
+    page.wait_for_selector("#draft-status:has-text('草稿已保存')")
+
+    # the tab is closed; the draft comes back in a new one
+    page.close()
+    page = context.new_page()
+    page.goto(f"/app/households/{household_id}/assess")
+    assert page.locator("#draft-status").inner_text() == "已恢复上次未提交的草稿。"
+    assert page.input_value("#a-fam_household_size") == "3"
+    assert page.locator("#q-dis_severity").is_visible()
+
+    for indicator in catalog.indicators:
+        if indicator.dimension != "family" and page.locator(f"#q-{indicator.id}").is_visible():
+            answer(page, indicator, answers[indicator.id])
+            typed[indicator.id] = answers[indicator.id]
+    page.wait_for_selector("#live-index:has-text('当前估算指数')")
+    assert page.locator(".field-error:visible").count() == 0
+    shot(page, "questionnaire-filled")
+    page.click("#submit")
+    page.wait_for_url(re.compile(r".*/app/assessments/\d+$"))
+    shot(page, "result")
+
+    with site.session() as session:  # another test may have published a configuration
+        config = published_config(session=session, catalog=catalog)
+    expected = assess(catalog, typed, region=page_region(site, household_id), year=date.today().year, config=config)
+    assert set(typed) == {i.id for i in catalog.indicators} - set(expected.not_applicable)
+    assert expected.missing == ()
+    assert page.inner_text("#index-value") == f"{expected.index:.1f}"
+    tier_label = next(t.label.zh for t in catalog.tiers if t.id == expected.tier)
+    assert page.inner_text("#tier-value") == tier_label
+    assert page.locator("#dimension-chart svg rect.bar").count() == len(catalog.dimensions)
+    assert page.locator("#top-reasons li").count() == len(expected.top_reasons)
+    assert page.locator('[data-service="basic_living_allowance"]').count() >= 1
+    with site.session() as session:
+        stored = session.scalars(select(Assessment).where(Assessment.household_id == household_id)).all()
+    assert len(stored) == 1 and stored[0].answers == typed
+
+    service = page.locator('li[data-service="basic_living_allowance"]')
+    service.locator("select[name=provider_id]").select_option(label="区社会救助服务中心")
+    service.locator("button.refer").click()
+    service.locator(".refer-status:has-text('已转介')").wait_for()
+    assert service.locator("button.refer").is_disabled()
+    shot(page, "result-referred")
+    with site.session() as session:
+        opened = session.scalars(select(Referral).where(Referral.household_id == household_id)).all()
+    assert [(r.service_id, r.status, r.assessment_id) for r in opened] == [
+        ("basic_living_allowance", "referred", stored[0].id)]
+    page.reload()
+    assert page.inner_text('li[data-service="basic_living_allowance"] .refer-status') == "已转介"
+
+    # the draft is gone once submitted
+    page.goto(f"/app/households/{household_id}/assess")
+    assert page.input_value("#a-fam_household_size") == ""
+    page.goto(f"/app/households/{household_id}")
+    assert page.locator("#assessments tbody tr").count() == 1
+    assert page.locator("svg.chart circle.point").count() == 1
+    shot(page, "household-file")
+
+
+def page_region(site, household_id: int) -> str:
+    with site.session() as session:
+        return session.get(Station, session.get(Household, household_id).station_id).town.region_id
+
+
+def test_bad_answer_shows_the_api_message_and_keeps_the_rest(site, browser, shot):
+    phone = browser.new_context(base_url=site.url, viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = phone.new_page()
+    try:
+        sign_in(page, site, "caseworker")
+        page.goto(f"/app/households/{site.own_household}/assess")
+        page.fill("#a-fam_school_age_children", "1")
+        page.fill("#a-fam_elderly_count", "2")
+        page.fill("#a-fam_household_size", "0")
+        error = page.locator("#a-fam_household_size-error")
+        error.wait_for(state="visible")
+        assert error.inner_text() == "家庭共同生活人口数:0 超出范围 1–20"
+        assert page.input_value("#a-fam_school_age_children") == "1"
+        assert page.input_value("#a-fam_elderly_count") == "2"
+        fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert fits, "the questionnaire is wider than a phone screen"
+        shot(page, "bad-answer-phone")
+
+        with site.session() as session:
+            before = len(session.scalars(select(Assessment)).all())
+        page.click("#submit")
+        page.wait_for_selector("#form-error:has-text('处需要修改')")
+        assert page.locator("#a-fam_household_size-error").inner_text().startswith("家庭共同生活人口数:0 超出范围")
+        assert page.input_value("#a-fam_household_size") == "0"
+        assert page.input_value("#a-fam_elderly_count") == "2"
+        with site.session() as session:
+            assert len(session.scalars(select(Assessment)).all()) == before
+
+        # in English, the same message in English; the draft survived the reload
+        page.click("#switch-language")
+        page.wait_for_selector("html[lang=en]")
+        assert page.input_value("#a-fam_household_size") == "0"
+        page.locator("#a-fam_household_size-error").wait_for(state="visible")
+        assert page.inner_text("#a-fam_household_size-error") == "Household size: 0 is outside 1-20"
+        shot(page, "bad-answer-english")
+    finally:
+        phone.close()
+
+
+def test_caseworker_cannot_open_another_stations_household(site, page, shot):
+    sign_in(page, site, "caseworker")
+    for path in (f"/app/households/{site.other_household}", f"/app/households/{site.other_household}/assess"):
+        response = page.goto(path)
+        assert response.status == 403
+        assert page.inner_text("#page-error") == "该记录超出您的角色或权限范围。"
+    shot(page, "out-of-scope")
+    page.goto(f"/app/households?q={resident_id_number(serial=1)}")
+    assert page.locator("#no-households").is_visible()

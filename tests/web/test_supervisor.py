@@ -1,0 +1,106 @@
+"""A supervisor filters, sorts and pages the ranking, downloads both exports, and sees the alert,
+overdue and referral pipeline pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from api.services import referrals
+from api.services.users import authenticate
+from api.tables import HouseholdLatest
+from tests.web.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def moderate_households(site) -> set[int]:
+    """Straight from the table the ranking reads: active, moderate, in the supervisor's towns."""
+    with site.session() as session:
+        caller = authenticate(session=session, token=site.tokens["supervisor"])
+        return set(session.scalars(select(HouseholdLatest.household_id).where(
+            HouseholdLatest.tier == "moderate", HouseholdLatest.status == "active",
+            HouseholdLatest.town_id.in_(caller.town_ids))))
+
+
+def test_supervisor_filters_sorts_and_exports_the_ranking(site, page, shot, tmp_path):
+    expected = moderate_households(site)
+    assert len(expected) >= 2, "the demo city should have moderate households in the supervisor's towns"
+    sign_in(page, site, "supervisor", shot)
+    page.wait_for_url("**/app/ranking")
+    shot(page, "ranking")
+
+    page.select_option("#tier", "moderate")
+    page.click("#apply-filters")
+    page.wait_for_url("**tier=moderate**")
+    assert page.inner_text("#ranking-total") == f"共 {len(expected)} 户"
+    tiers = page.locator("#ranking tbody tr").evaluate_all("rows => rows.map(r => r.dataset.tier)")
+    assert tiers and set(tiers) == {"moderate"}
+    ranks = [int(v) for v in page.locator("#ranking tbody td:first-child").all_inner_texts()]
+    assert ranks == list(range(1, len(ranks) + 1))
+
+    page.click("#ranking th:nth-child(4) button")  # index, ascending
+    indices = [float(v) for v in page.locator("#ranking tbody td:nth-child(4)").all_inner_texts()]
+    assert indices == sorted(indices)
+    page.click("#ranking th:nth-child(4) button")  # and back
+    indices = [float(v) for v in page.locator("#ranking tbody td:nth-child(4)").all_inner_texts()]
+    assert indices == sorted(indices, reverse=True)
+    shot(page, "ranking-moderate-sorted")
+
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    path = tmp_path / "ranking.csv"
+    download.value.save_as(path)
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    assert {int(r["household_id"]) for r in rows} == expected
+    assert {r["tier"] for r in rows} == {"moderate"}
+    assert [int(r["rank"]) for r in rows] == list(range(1, len(rows) + 1))
+    assert all(r["name"] for r in rows)  # supervisors see names
+
+    with page.expect_download() as download:
+        page.click("#export-xlsx")
+    path = tmp_path / "ranking.xlsx"
+    download.value.save_as(path)
+    sheet = load_workbook(path).active
+    table = list(sheet.iter_rows(values_only=True))
+    header = list(table[0])
+    assert len(table) - 1 == len(expected)
+    assert {int(row[header.index("household_id")]) for row in table[1:]} == expected
+
+
+def test_a_bad_filter_is_shown_beside_it_and_kept(site, page, shot):
+    sign_in(page, site, "supervisor")
+    page.goto("/app/ranking")
+    page.select_option("#dimension", "health")
+    page.select_option("#tier", "severe")
+    page.click("#apply-filters")
+    page.wait_for_url("**dimension=health**")
+    assert page.inner_text("#min_score-error") == "dimension 与 min_score 须同时给出。"
+    assert page.input_value("#dimension") == "health" and page.input_value("#tier") == "severe"
+    page.fill("#min_score", "abc")
+    page.click("#apply-filters")
+    page.wait_for_url("**min_score=abc**")
+    assert page.inner_text("#min_score-error").strip()
+    assert page.input_value("#min_score") == "abc"
+    shot(page, "ranking-bad-filter")
+
+
+def test_supervisor_sees_alerts_overdue_and_the_referral_pipeline(site, page, shot):
+    with site.session(write=True) as session:
+        caller = authenticate(session=session, token=site.tokens["supervisor"])
+        provider = referrals.list_providers(session=session, service_id="emergency_assistance")[0]
+        referrals.create_referral(session=session, caller=caller, catalog=site.app.state.context.scorer.catalog,
+                                  household_id=site.own_household, service_id="emergency_assistance",
+                                  provider_id=provider["id"])
+    sign_in(page, site, "supervisor")
+    page.goto("/app/alerts")
+    assert page.locator("#overdue-by-station tbody tr").count() >= 1
+    shot(page, "alerts")
+    page.goto("/app/referrals")
+    row = page.locator('section:has(h2:text("区社会救助服务中心")) tr[data-service="emergency_assistance"]')
+    assert int(row.locator("td:nth-child(2)").inner_text()) >= 1  # open
+    shot(page, "referral-pipeline")
