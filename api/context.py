@@ -22,5 +22,4 @@ class ServiceContext:
         return cls(settings=settings,
                    database=Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms),
                    keys=resolve_keys(settings),
-                   scorer=Scorer(catalog_dir=settings.catalog_dir, tracking_uri=settings.mlflow_tracking_uri,
-                                 model_name=settings.model_name))
+                   scorer=Scorer(catalog_dir=settings.catalog_dir, model=settings))

@@ -31,8 +31,14 @@ class Settings(BaseSettings):
     hash_key: SecretStr | None = Field(None, description="Secret for the keyed hash (HMAC-SHA256) of ID numbers.")
     key_file: Path | None = Field(None, description="Where development keys are kept; default beside the database.")
     catalog_dir: Path | None = Field(None, description="Catalog folder; the default catalog when unset.")
-    mlflow_tracking_uri: str | None = None
-    model_name: str = "hardship-champion"
+    mlflow_tracking_uri: str | None = Field(
+        None, description="MLflow store of the optional model; default ./mlflow.db when it exists.")
+    model_name: str = Field("hardship-champion", description="Registered model whose champion is shown.")
+    model_refresh_seconds: float = Field(60.0, description="How often the champion is looked up again.")
+    model_review_tier_steps: int = Field(
+        2, description="Model and index tiers this many steps apart flag the household for review.")
+    model_review_min_probability: float = Field(
+        0.1, description="The model giving the index's tier less than this flags the household for review.")
     migrate_on_start: bool = True
     sqlite_busy_timeout_ms: int = 15000
     alert_index_rise: float = Field(10.0, description="Index rise (points) between assessments that raises an alert.")

@@ -1,8 +1,8 @@
 """Alerts, re-assessment due dates, and households leaving the programme.
 
 A household is on the alert list when its latest current assessment's index rose by at least the set
-number of points, or its tier worsened, against the current assessment before it, or when a critical
-indicator raised its tier. Re-assessment is due by the schedule in api/data/workflows.yaml.
+number of points, or its tier worsened, against the current assessment before it, when a critical
+indicator raised its tier, or when the learned model disagreed with the index enough to need review. Re-assessment is due by the schedule in api/data/workflows.yaml.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from api.services.households import load_household
 from api.services.latest import sync_status
 from api.services.referrals import close_open
 from api.services.workflows import workflows
-from api.tables import HouseholdLatest
+from api.tables import Assessment, HouseholdLatest
 
 LATEST_COLUMNS = (HouseholdLatest.household_id, HouseholdLatest.station_id, HouseholdLatest.town_id,
                   HouseholdLatest.assessment_id, HouseholdLatest.assessed_on, HouseholdLatest.index,
@@ -55,12 +55,16 @@ def alerts(*, session: Session, caller: Caller, catalog, index_rise: float, stat
                 HouseholdLatest.index - HouseholdLatest.previous_index >= index_rise)
     worsened = and_(HouseholdLatest.previous_tier_code.isnot(None),
                     HouseholdLatest.tier_code > HouseholdLatest.previous_tier_code)
+    model_disagrees = Assessment.needs_review.is_(True)
     condition = and_(latest_scope(caller), HouseholdLatest.status == "active",
-                     or_(rose, worsened, HouseholdLatest.critical.is_(True)))
+                     or_(rose, worsened, HouseholdLatest.critical.is_(True), model_disagrees))
     if station_id is not None:
         condition = and_(condition, HouseholdLatest.station_id == station_id)
-    total = session.scalar(select(func.count()).select_from(HouseholdLatest).where(condition))
-    rows = session.execute(select(*LATEST_COLUMNS).where(condition)
+    its_assessment = Assessment.id == HouseholdLatest.assessment_id
+    total = session.scalar(select(func.count()).select_from(HouseholdLatest).join(Assessment, its_assessment)
+                           .where(condition))
+    rows = session.execute(select(*LATEST_COLUMNS, Assessment.needs_review, Assessment.model_version)
+                           .join(Assessment, its_assessment).where(condition)
                            .order_by(HouseholdLatest.index.desc(), HouseholdLatest.household_id)
                            .limit(limit).offset(offset)).all()
     items = []
@@ -73,7 +77,9 @@ def alerts(*, session: Session, caller: Caller, catalog, index_rise: float, stat
             reasons.append("tier_worsened")
         if row.critical:
             reasons.append("critical_indicator")
-        items.append({**item, "reasons": reasons})
+        if row.needs_review:
+            reasons.append("model_disagrees")
+        items.append({**item, "reasons": reasons, "model_version": row.model_version})
     return {"index_rise": index_rise, "total": total, "limit": limit, "offset": offset, "items": items}
 
 

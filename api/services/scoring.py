@@ -3,26 +3,43 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=8)
-def load_champion(tracking_uri: str | None, model_name: str) -> Any | None:
-    """The published model, or None when models.serving, MLflow or a champion is missing."""
-    try:
-        from models.serving import load_champion as load
-    except ImportError:
-        return None
-    try:
-        return load(tracking_uri=tracking_uri, model_name=model_name)
-    except Exception:  # a broken registry must not stop scoring by the index
-        log.warning("the model registry could not be read; scoring by the index alone", exc_info=True)
-        return None
+class ChampionCache:
+    """The published model, looked up again every `model_refresh_seconds`, so that promoting a model
+    takes effect without a restart. None when models.serving, MLflow or a champion is missing."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self._champion, self._checked_at = None, None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any | None:
+        with self._lock:
+            now = time.monotonic()
+            if self._checked_at is None or now - self._checked_at >= self.settings.model_refresh_seconds:
+                self._champion, self._checked_at = self._load(), now
+            return self._champion
+
+    def _load(self) -> Any | None:
+        try:
+            from models.serving import load_champion
+        except ImportError:
+            return None
+        try:
+            return load_champion(tracking_uri=self.settings.mlflow_tracking_uri, model_name=self.settings.model_name,
+                                 review_tier_steps=self.settings.model_review_tier_steps,
+                                 review_min_probability=self.settings.model_review_min_probability)
+        except Exception:  # a broken registry must not stop scoring by the index
+            log.warning("the model registry could not be read; scoring by the index alone", exc_info=True)
+            return None
 
 
 @dataclass(frozen=True)
@@ -42,14 +59,13 @@ class Scored:
 class Scorer:
     """Validates and scores answers with one catalog and configuration (and a model when published)."""
 
-    def __init__(self, *, catalog_dir: Path | None = None, tracking_uri: str | None = None,
-                 model_name: str = "hardship-champion"):
+    def __init__(self, *, catalog_dir: Path | None = None, model=None):
+        """`model`: the settings of the optional model (api.settings.Settings); None for no model."""
         from indicators import default_catalog, load_catalog
 
         self.catalog = load_catalog(catalog_dir) if catalog_dir else default_catalog()
         self.config = self.catalog.default_config()
-        self.tracking_uri = tracking_uri
-        self.model_name = model_name
+        self.champion = ChampionCache(model) if model is not None else None
 
     @property
     def tier_order(self) -> dict[str, int]:
@@ -61,8 +77,23 @@ class Scorer:
         from assessment import assess
 
         result = assess(self.catalog, answers, region=region, year=year, config=config or self.config)
-        champion = load_champion(self.tracking_uri, self.model_name)
-        if champion is None:
+        opinion = self._opinion(result)
+        if opinion is None:
             return Scored(result.as_dict())
-        opinion = champion.opinion(self.catalog, result)
         return Scored(result.as_dict(), opinion.model_version, opinion.as_dict(), bool(opinion.needs_review))
+
+    def _opinion(self, result):
+        """The champion's opinion beside the index, or None (no model, a model for another catalog, or a
+        model that fails: the index alone is then the result, and the log says why)."""
+        champion = self.champion.get() if self.champion is not None else None
+        if champion is None:
+            return None
+        if not champion.fits(self.catalog):
+            log.warning("model %s does not fit catalog %s; scoring by the index alone",
+                        champion.model_version, self.catalog.id)
+            return None
+        try:
+            return champion.opinion(self.catalog, result)
+        except Exception:
+            log.warning("model %s failed; scoring by the index alone", champion.model_version, exc_info=True)
+            return None
