@@ -402,43 +402,67 @@ def _rows_with(findings: _Findings, indicator_id: str, n: int) -> np.ndarray:
     return mask
 
 
-def assess_frame(catalog: Catalog, frame: pd.DataFrame, *, config: ScoringConfig | None = None,
-                 id_column: str = "household_id",
-                 passthrough: tuple[str, ...] = ("region", "year", "town_id", "station_id")) -> BatchResult:
-    """Validate, score, tier and recommend every household (row) of `frame`."""
-    config = resolve_config(catalog, config)
+@dataclass(frozen=True)
+class PreparedFrame:
+    """A frame's answers read, checked and turned into deprivation scores: everything that does not
+    depend on weights or cut-offs, so one preparation can be scored under several configurations."""
+
+    catalog: Catalog
+    household_id: np.ndarray
+    passthrough: pd.DataFrame
+    values: np.ndarray
+    scores: np.ndarray
+    applicable: np.ndarray
+    findings: _Findings
+
+    @cached_property
+    def valid(self) -> np.ndarray:
+        return ~self.findings.row_mask(len(self.household_id))
+
+
+def prepare_frame(catalog: Catalog, frame: pd.DataFrame, *, id_column: str = "household_id",
+                  passthrough: tuple[str, ...] = ("region", "year", "town_id", "station_id")) -> PreparedFrame:
+    """Read and check every household (row) of `frame`; score it with `assess_prepared`."""
     if id_column not in frame:
         raise CoreError(Message(zh=f"缺少户编号列 {id_column}", en=f"missing the household id column {id_column!r}"),
                         path=id_column, code="missing_column")
-    n = len(frame)
-    ids = frame[id_column].astype(str).to_numpy(dtype=object)
     prepared = _prepare(catalog, frame)
-    findings: _Findings = prepared["findings"]
-    valid = ~findings.row_mask(n)
-    rows = np.flatnonzero(valid)
+    return PreparedFrame(
+        catalog=catalog, household_id=frame[id_column].astype(str).to_numpy(dtype=object),
+        passthrough=frame[[c for c in passthrough if c in frame]].reset_index(drop=True), **prepared)
 
+
+def assess_prepared(prepared: PreparedFrame, *, config: ScoringConfig | None = None) -> BatchResult:
+    """Score, tier and recommend the valid households of a prepared frame under `config`."""
+    catalog = prepared.catalog
+    config = resolve_config(catalog, config)
+    rows = np.flatnonzero(prepared.valid)
     plan = _Plan.build(catalog, config)
-    everyone = len(rows) == n
+    everyone = len(rows) == len(prepared.valid)
 
     def block(start: int) -> dict:
-        if everyone:
-            part = slice(start, start + BLOCK_ROWS)
-        else:
-            part = rows[start:start + BLOCK_ROWS]
+        part = slice(start, start + BLOCK_ROWS) if everyone else rows[start:start + BLOCK_ROWS]
         # Row blocks are copied to row-major order, which the row-wise steps below prefer.
-        return _score_block(catalog, config, plan, *(np.ascontiguousarray(prepared[key][part])
-                                                     for key in ("scores", "applicable", "values")))
+        return _score_block(catalog, config, plan, *(np.ascontiguousarray(array[part]) for array in
+                                                     (prepared.scores, prepared.applicable, prepared.values)))
 
     # The matrices are thin (m indicators x a few dimensions): BLAS's own threads only get in the way.
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=THREADS) as pool:
         parts = list(pool.map(block, range(0, max(len(rows), 1), BLOCK_ROWS)))
     merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    ids = prepared.household_id
     return BatchResult(
-        catalog=catalog, config=config, household_id=ids, valid=valid,
-        passthrough=frame[[c for c in passthrough if c in frame]].reset_index(drop=True),
-        errors=findings.frame(ids, "error"), warnings=findings.frame(ids, "warning"),
+        catalog=catalog, config=config, household_id=ids, valid=prepared.valid, passthrough=prepared.passthrough,
+        errors=prepared.findings.frame(ids, "error"), warnings=prepared.findings.frame(ids, "warning"),
         **merged,
     )
+
+
+def assess_frame(catalog: Catalog, frame: pd.DataFrame, *, config: ScoringConfig | None = None,
+                 id_column: str = "household_id",
+                 passthrough: tuple[str, ...] = ("region", "year", "town_id", "station_id")) -> BatchResult:
+    """Validate, score, tier and recommend every household (row) of `frame`."""
+    return assess_prepared(prepare_frame(catalog, frame, id_column=id_column, passthrough=passthrough), config=config)
 
 
 @dataclass(frozen=True)

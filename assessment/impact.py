@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import stats
 
-from assessment.batch import BatchResult, assess_frame
+from assessment.batch import BatchResult, assess_prepared, prepare_frame
 from assessment.catalog import Catalog, ScoringConfig, check_config
 from assessment.errors import ConfigError, CoreError, Message
 from assessment.ranking import rank
@@ -284,8 +284,9 @@ def impact_preview(catalog: Catalog, frame: pd.DataFrame, *, draft: ScoringConfi
     if isinstance(movers, bool) or not isinstance(movers, numbers.Integral) or movers < 0:
         raise ConfigError("movers", f"must be a whole number of 0 or more, got {movers!r}",
                           f"必须是不小于 0 的整数,实际为 {movers!r}", code="bad_value")
-    before_batch = assess_frame(catalog, frame, config=published, passthrough=())
-    after_batch = assess_frame(catalog, frame, config=draft, passthrough=())
+    prepared = prepare_frame(catalog, frame, passthrough=())  # the answers are read once for both
+    before_batch = assess_prepared(prepared, config=published)
+    after_batch = assess_prepared(prepared, config=draft)
     both = before_batch.valid & after_batch.valid
     ids = before_batch.household_id[both]
     before, after = _compared(before_batch, both), _compared(after_batch, both)
