@@ -77,12 +77,12 @@ class Scorer:
         from assessment import assess
 
         result = assess(self.catalog, answers, region=region, year=year, config=config or self.config)
-        opinion = self._opinion(result)
+        opinion = self._opinion(result, answers)
         if opinion is None:
             return Scored(result.as_dict())
         return Scored(result.as_dict(), opinion.model_version, opinion.as_dict(), bool(opinion.needs_review))
 
-    def _opinion(self, result):
+    def _opinion(self, result, answers: dict):
         """The champion's opinion beside the index, or None (no model, a model for another catalog, or a
         model that fails: the index alone is then the result, and the log says why)."""
         champion = self.champion.get() if self.champion is not None else None
@@ -93,7 +93,7 @@ class Scorer:
                         champion.model_version, self.catalog.id)
             return None
         try:
-            return champion.opinion(self.catalog, result)
+            return champion.opinion(self.catalog, result, answers=answers)
         except Exception:
             log.warning("model %s failed; scoring by the index alone", champion.model_version, exc_info=True)
             return None

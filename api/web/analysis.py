@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from api.services import configs, geography
-from api.services.access import Caller, Role, require_role
+from api.services.access import Caller, require_role
 from api.web.charts import Bar, bar_chart
 from api.web.i18n import translate
 from api.web.session import language, page_caller
