@@ -351,7 +351,8 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
             applicable[:, j] = _all_hold(ind.applies_when, catalog, values, column)
             dropped = ~applicable[:, j] & ~np.isnan(values[:, j])
             findings.add(np.flatnonzero(dropped), ind, "not_applicable", severity="warning")
-    answers = np.where(applicable, values, np.nan)
+    answers = values  # from here on, answers to questions that do not apply are left out
+    np.copyto(answers, np.nan, where=~applicable)
 
     lookups = []
     parameters: dict[str, tuple] = {}
@@ -391,7 +392,13 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
     if nothing.any():
         findings.add(np.flatnonzero(nothing), None, "no_answers",
                      message=finding("no_answers", None, indicator=None, path="answers").message)
-    return {"values": answers, "scores": scores, "applicable": applicable, "findings": findings}
+    # Service eligibility rests on answers alone (not on weights), so it is settled here once.
+    eligible = np.ones((n, len(catalog.services)), dtype=bool, order="F")
+    for position, svc in enumerate(catalog.services):
+        if svc.eligibility:
+            eligible[:, position] = _all_hold(svc.eligibility, catalog, answers, column)
+    return {"values": answers, "scores": scores, "applicable": applicable, "eligible": eligible,
+            "findings": findings}
 
 
 def _rows_with(findings: _Findings, indicator_id: str, n: int) -> np.ndarray:
@@ -413,6 +420,7 @@ class PreparedFrame:
     values: np.ndarray
     scores: np.ndarray
     applicable: np.ndarray
+    eligible: np.ndarray  # (n, services): the service's eligibility conditions hold
     findings: _Findings
 
     @cached_property
@@ -444,7 +452,7 @@ def assess_prepared(prepared: PreparedFrame, *, config: ScoringConfig | None = N
         part = slice(start, start + BLOCK_ROWS) if everyone else rows[start:start + BLOCK_ROWS]
         # Row blocks are copied to row-major order, which the row-wise steps below prefer.
         return _score_block(catalog, config, plan, *(np.ascontiguousarray(array[part]) for array in
-                                                     (prepared.scores, prepared.applicable, prepared.values)))
+                                                     (prepared.scores, prepared.applicable, prepared.eligible)))
 
     # The matrices are thin (m indicators x a few dimensions): BLAS's own threads only get in the way.
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=THREADS) as pool:
@@ -534,7 +542,7 @@ def _top_columns(key: np.ndarray, count: int) -> np.ndarray:
 
 
 def _score_block(catalog: Catalog, config: ScoringConfig, plan: _Plan, D: np.ndarray, A: np.ndarray,
-                 V: np.ndarray) -> dict:
+                 eligible: np.ndarray) -> dict:
     answered = ~np.isnan(D)
     Dz = np.where(answered, D, 0.0)
     missing = (A & ~answered).astype(float)
@@ -593,13 +601,12 @@ def _score_block(catalog: Catalog, config: ScoringConfig, plan: _Plan, D: np.nda
         "tier_code": tier, "tier_from_index_code": tier_from_index, "raised_by": raised_by,
         "dimension_scores": dim_scores, "af_score": af_score, "af_poor": af_poor,
         "top_reason_codes": top,
-        "recommendation_codes": _recommend_block(catalog, plan, Dz, answered, V, tier),
+        "recommendation_codes": _recommend_block(catalog, plan, Dz, answered, eligible, tier),
     }
 
 
-def _recommend_block(catalog: Catalog, plan: _Plan, Dz, answered, V, tier) -> np.ndarray:
+def _recommend_block(catalog: Catalog, plan: _Plan, Dz, answered, eligible, tier) -> np.ndarray:
     """Services ordered by need (highest triggering deprivation), then strength, then file order."""
-    column = {ind.id: j for j, ind in enumerate(catalog.indicators)}
     tier_position = {t: p for p, t in enumerate(catalog.tier_ids)}
     n, services = len(Dz), len(catalog.services)
     need = np.full((n, services), -np.inf, order="F")
@@ -614,14 +621,10 @@ def _recommend_block(catalog: Catalog, plan: _Plan, Dz, answered, V, tier) -> np
             hit = answered[:, j] & (x >= plan.trigger_thresholds[p])
             np.maximum(need[:, s], np.where(hit, x, -np.inf), out=need[:, s])
             strength[:, s] += np.where(hit, x * plan.trigger_weights[p], 0.0)
-        eligible = None
+        allowed = eligible[:, s]
         if svc.tiers:
-            eligible = np.isin(tier, [tier_position[t] for t in svc.tiers])
-        if svc.eligibility:
-            holds = _all_hold(svc.eligibility, catalog, V, column)
-            eligible = holds if eligible is None else eligible & holds
-        if eligible is not None:
-            need[~eligible, s] = -np.inf
+            allowed = allowed & np.isin(tier, [tier_position[t] for t in svc.tiers])
+        need[~allowed, s] = -np.inf
     strength = np.round(strength, STRENGTH_DECIMALS)
     # One sortable key: need decides, strength breaks ties (strength is far below the need step).
     distinct_needs = np.unique(need[np.isfinite(need)])
