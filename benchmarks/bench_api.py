@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -104,13 +103,10 @@ def prepare_database(url: str, households: int) -> tuple[str, list[int], dict]:
 
 
 def answer_pool(size: int, seed: int = 11) -> list[dict]:
-    from api.services.demo import random_answers
+    from api.services.demo import generated_answers
     from indicators import default_catalog
 
-    catalog, rng = default_catalog(), random.Random(seed)
-    region = next((r.id for r in catalog.regions if r.parent), catalog.regions[0].id)
-    pool = [random_answers(catalog, rng, region, 2026) for _ in range(size)]
-    return [answers for answers in pool if answers is not None]
+    return generated_answers(default_catalog(), size, seed)
 
 
 async def drive(base: str, token: str, households: list[int], answers: list[dict], requests: int,

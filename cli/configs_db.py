@@ -20,8 +20,16 @@ def _context():
     return ServiceContext.from_settings(settings)
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
+def _fail(exc: Exception) -> None:
+    """Print a service or core error with the field it names, in English and Chinese, and exit 2."""
+    from api.services.errors import ServiceError
+
+    if isinstance(exc, ServiceError):
+        problem = exc.problems[0]
+        path, en, zh = problem.path, problem.message_en, problem.message_zh
+    else:
+        path, en, zh = exc.path, exc.message.en, exc.message.zh
+    typer.echo(f"error: {path + ': ' if path else ''}{en} / {zh}", err=True)
     raise typer.Exit(2)
 
 
@@ -31,6 +39,7 @@ def draft(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Dr
 
     from api.services import configs
     from api.services.errors import ServiceError
+    from assessment.errors import CoreError
 
     document = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     context = _context()
@@ -38,8 +47,8 @@ def draft(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Dr
         with context.database.session(write=True) as session:
             stored = configs.create_draft(session=session, caller=None, catalog=context.scorer.catalog,
                                           document=document)
-    except ServiceError as exc:
-        _fail(exc.detail)
+    except (ServiceError, CoreError) as exc:
+        _fail(exc)
     finally:
         context.database.dispose()
     typer.echo(f"draft {stored['id']} version {stored['version']}")
@@ -49,14 +58,15 @@ def publish(config_id: int = typer.Argument(..., help="Id of a draft (see `asses
     """Publish a draft: new assessments use it from now on."""
     from api.services import configs
     from api.services.errors import ServiceError
+    from assessment.errors import CoreError
 
     context = _context()
     try:
         with context.database.session(write=True) as session:
             stored = configs.publish(session=session, caller=None, catalog=context.scorer.catalog,
                                      config_id=config_id)
-    except ServiceError as exc:
-        _fail(exc.detail)
+    except (ServiceError, CoreError) as exc:
+        _fail(exc)
     finally:
         context.database.dispose()
     typer.echo(f"published {stored['id']} version {stored['version']}")
@@ -80,10 +90,13 @@ def list_configs(as_json: bool = typer.Option(False, "--json", help="Print JSON.
 
 
 def rescore(resume: Optional[int] = typer.Option(None, "--resume", help="Resume this unfinished job."),
-            batch_size: int = typer.Option(20000, help="Assessments per committed batch.")) -> None:
+            batch_size: int = typer.Option(50000, help="Assessments per committed batch."),
+            pause: float = typer.Option(0.0, help="Seconds to wait after each batch (leaves the database to a "
+                                                  "busy service).")) -> None:
     """Re-score every stored assessment under the published configuration, in the foreground."""
     from api.services import rescoring
     from api.services.errors import ServiceError
+    from assessment.errors import CoreError
 
     context = _context()
     catalog = context.scorer.catalog
@@ -92,10 +105,10 @@ def rescore(resume: Optional[int] = typer.Option(None, "--resume", help="Resume 
             job = (rescoring.check_resumable(session=session, caller=None, job_id=resume) if resume is not None
                    else rescoring.create_job(session=session, caller=None, catalog=catalog))
         typer.echo(f"job {job['id']}: {job['total']} assessments under {job['config_version']}")
-        finished = rescoring.run_job(context.database, catalog, job["id"], batch_size=batch_size,
+        finished = rescoring.run_job(context.database, catalog, job["id"], batch_size=batch_size, pause_s=pause,
                                      after_batch=lambda done: typer.echo(f"  {done}/{job['total']}"))
-    except ServiceError as exc:
-        _fail(exc.detail)
+    except (ServiceError, CoreError) as exc:
+        _fail(exc)
     finally:
         context.database.dispose()
     typer.echo(f"job {finished['id']} {finished['status']}: {finished['written']} new results")

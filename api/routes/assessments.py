@@ -32,5 +32,6 @@ def get_assessment(assessment_id: int, context: Context, caller: CurrentCaller) 
 
 @router.post("/score", summary="Score answers without storing them (preview)")
 def preview(body: ScorePreview, context: Context, caller: CurrentCaller) -> JSONResponse:
-    return JSONResponse(assessments.preview(scorer=context.scorer, answers=body.answers,
-                                            region_id=body.region_id, assessed_on=body.assessed_on))
+    with context.database.session() as session:
+        return JSONResponse(assessments.preview(session=session, scorer=context.scorer, answers=body.answers,
+                                                region_id=body.region_id, assessed_on=body.assessed_on))

@@ -49,6 +49,8 @@ def ranking(context: Context, caller: CurrentCaller, town_id: int | None = None,
             service: str | None = Query(None, description="a recommended service item id"),
             status: Literal["active", "exited"] | None = "active", assessed_from: date | None = None,
             assessed_to: date | None = None, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+            count: bool = Query(True, description="count the whole filtered ranking (`total`); "
+                                                  "`next_offset` tells whether there is a next page either way"),
             format: Literal["json", "csv", "xlsx"] = "json"):
     filters = _filters(town_id, station_id, region_id, tier, dimension, min_score, service, status, assessed_from,
                        assessed_to)
@@ -56,7 +58,7 @@ def ranking(context: Context, caller: CurrentCaller, town_id: int | None = None,
     with context.database.session(write=True) as session:  # writes the audit log (and snapshots)
         if format == "json":
             return rankings.ranking_page(session=session, caller=caller, keys=context.keys, catalog=catalog,
-                                         filters=filters, limit=limit, offset=offset)
+                                         filters=filters, limit=limit, offset=offset, count=count)
         content, snapshot_id = rankings.export(session=session, caller=caller, keys=context.keys, catalog=catalog,
                                                filters=filters, fmt=format)
     return Response(content, media_type=MEDIA[format], headers={

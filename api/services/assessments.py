@@ -106,12 +106,13 @@ def get_assessment(*, session: Session, caller: Caller, assessment_id: int) -> d
     return assessment_view(assessment)
 
 
-def preview(*, scorer: Scorer, answers: dict, region_id: str, assessed_on: date | None) -> dict:
-    """Score without storing anything."""
+def preview(*, session: Session, scorer: Scorer, answers: dict, region_id: str, assessed_on: date | None) -> dict:
+    """Score under the published configuration without storing anything."""
     if region_id not in scorer.catalog.region_by_id:
         raise Invalid("unknown_region", f"Unknown region {region_id!r}.", f"未知地区 {region_id!r}。",
                       path="region_id")
-    return scorer.score(answers, region=region_id, year=assessed_on.year if assessed_on else None).as_dict()
+    return scorer.score(answers, region=region_id, year=assessed_on.year if assessed_on else None,
+                        config=published_config(session=session, catalog=scorer.catalog)).as_dict()
 
 
 def household_file(*, session: Session, caller: Caller, keys: Keys, scorer: Scorer, household_id: int) -> dict:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from api.services.access import Caller, Role, require_role
 from api.services.views import audit_view
-from api.tables import AuditEntry
+from api.tables import AuditEntry, utcnow
 
 
 def record(session: Session, caller: Caller | None, action: str, *, household_id: int | None = None,
@@ -18,8 +18,11 @@ def record(session: Session, caller: Caller | None, action: str, *, household_id
 
 
 def record_reads(session: Session, caller: Caller, household_ids: list[int], action: str = "read_personal") -> None:
-    session.add_all(AuditEntry(user_id=caller.id, action=action, household_id=household_id, details={})
-                    for household_id in household_ids)
+    """One entry per household, written as one multi-row INSERT."""
+    if household_ids:
+        at = utcnow()
+        session.execute(insert(AuditEntry), [{"user_id": caller.id, "action": action, "household_id": household_id,
+                                              "details": {}, "at": at} for household_id in household_ids])
 
 
 def list_entries(*, session: Session, caller: Caller, household_id: int | None = None, user_id: int | None = None,

@@ -1,7 +1,7 @@
 """`assess serve --demo`: a synthetic city to try every role at once.
 
 Towns and stations under each of the catalog's lowest regions, a few thousand households with invented
-personal data and one or two assessments each, and one user per role. Nothing here is real data.
+personal data and one or two assessments each (with their ranking rows), a provider of each kind, and one user per role. Nothing here is real data.
 """
 
 from __future__ import annotations
@@ -16,59 +16,40 @@ from sqlalchemy.orm import Session
 from api.security import Keys, encrypt_json, id_number_hash
 from api.services.access import Caller, Role
 from api.services.households import id_number_check_character
+from api.services.latest import refresh_many
+from api.services.referrals import create_provider
 from api.services.scoring import Scorer
 from api.services.users import create_user, issue_token
+from api.services.workflows import workflows
 from api.tables import Assessment, Household, Station, Town, User
+from indicators.synth import generate_households, load_spec
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "秀兰建国桂英玉梅志强海燕红霞明德淑珍春华文静家豪子涵欣怡"
 TOWN_SUFFIXES = ("街道", "镇", "乡")
 DEMO_USERS = {Role.admin: "demo-admin", Role.analyst: "demo-analyst", Role.supervisor: "demo-supervisor",
               Role.caseworker: "demo-caseworker"}
+PROVIDER_NAMES = {"government_department": "区民政局社会救助科", "social_organisation": "社区社会工作服务站",
+                  "volunteer_team": "邻里志愿服务队", "charity": "慈善总会救助部"}
 
 
-def random_answer(indicator, rng: random.Random):
-    spec = indicator.answer
-    if spec.type == "yes_no":
-        return rng.random() < 0.3
-    if spec.type == "ordinal":
-        return rng.choice(spec.levels).value
-    if spec.type == "choice":
-        return rng.choice(spec.options).value
-    if spec.type == "count":
-        return rng.randint(spec.min, min(spec.max, spec.min + 3))
-    return round(rng.uniform(spec.min, min(spec.max, 4000.0)), 2)
-
-
-def random_answers(catalog, rng: random.Random, region: str, year: int) -> dict | None:
-    """Answers drawn per answer type; answers that the core rejects are set to their lowest value,
-    and the household is dropped when that does not make them valid."""
-    from assessment import validate_answers
-
-    answers = {i.id: (None if not i.required and rng.random() < 0.04 else random_answer(i, rng))
-               for i in catalog.indicators}
-    for _ in range(4):
-        errors = [f for f in validate_answers(catalog, answers, region=region, year=year) if f.severity == "error"]
-        if not errors:
-            return answers
-        for finding in errors:
-            indicator = catalog.indicator_by_id.get(finding.indicator or "")
-            if indicator is not None:
-                spec = indicator.answer
-                answers[indicator.id] = getattr(spec, "min", None) if spec.type in ("count", "amount") else None
-    return None
-
-
-def generated_answers(catalog, n: int, seed: int) -> list[dict] | None:
-    """Answers from the synthetic-household generator, when it is installed."""
-    try:
-        from indicators.synth import generate_households, load_spec
-    except ImportError:
-        return None
+def generated_answers(catalog, n: int, seed: int) -> list[dict]:
+    """Answers from the synthetic-household generator (`indicators.synth`)."""
     frame = generate_households(catalog, load_spec(), n, seed)
     columns = [i.id for i in catalog.indicators if i.id in frame.columns]
     return [{k: (None if v != v else v) for k, v in row.items()}
             for row in frame[columns].astype(object).to_dict(orient="records")]
+
+
+def _providers(session: Session, catalog) -> None:
+    """One provider of each kind, each offering a share of the catalog's service items, so referrals can be
+    tried at once."""
+    services = [service.id for service in catalog.services]
+    kinds = workflows().provider_kinds
+    for position, kind in enumerate(kinds):
+        offered = services[position::len(kinds)] or services
+        create_provider(session=session, caller=None, catalog=catalog, name=f"示范{PROVIDER_NAMES.get(kind, kind)}",
+                        kind=kind, services=offered, capacity=50)
 
 
 def fake_id_number(rng: random.Random) -> str:
@@ -128,9 +109,7 @@ def seed(*, session: Session, keys: Keys, scorer: Scorer, households: int = 3000
         first_visit = date(2025, 1, 1) + timedelta(days=rng.randint(0, 330))
         dates = [first_visit] + ([first_visit + timedelta(days=rng.randint(90, 300))] if rng.random() < 0.4 else [])
         for visit, assessed_on in enumerate(dates):
-            answers = drawn[2 * number + visit] if drawn else random_answers(catalog, rng, region_id, assessed_on.year)
-            if answers is not None:
-                visits.append((number, region_id, assessed_on, answers))
+            visits.append((number, region_id, assessed_on, drawn[2 * number + visit]))
     ids = session.scalars(insert(Household).returning(Household.id, sort_by_parameter_order=True),
                           household_rows).all()
 
@@ -154,4 +133,6 @@ def seed(*, session: Session, keys: Keys, scorer: Scorer, households: int = 3000
             "needs_review": scored.needs_review, "idempotency_key": str(uuid.UUID(int=rng.getrandbits(128))),
             "request_hash": request_hash(ids[number], answers, assessed_on, None), "created_by": creator})
     session.execute(insert(Assessment), assessment_rows)
+    refresh_many(session, household_ids=ids, catalog=catalog)
+    _providers(session, catalog)
     return tokens

@@ -1,24 +1,29 @@
 """Each household's latest current assessment (the `household_latest` row), and stored answers as a frame.
 
 `refresh_latest` runs in the submission's transaction, so rankings, alerts and due dates never lag
-behind the assessments. `answers_frame` turns stored answers into the frame `assessment.assess_frame`
-takes, parsing the JSON column by column (pyarrow) rather than row by row.
+behind the assessments; it also keeps the latest answers as a compact CSV line (`latest_answers`), which
+`latest_frame` reads column-wise (PostgreSQL COPY, pyarrow) for impact previews: about 200 bytes a
+household instead of 1.5 kB of JSON. `answers_frame` parses stored JSON answers column by column.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
-from sqlalchemy import Text, and_, cast, exists, select
+from sqlalchemy import Integer, String, Text, and_, cast, delete, exists, extract, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from api.services.workflows import workflows
-from api.tables import Assessment, AssessmentRescore, Household, HouseholdLatest, Station
+from api.tables import Assessment, AssessmentRescore, Household, HouseholdLatest, LatestAnswers, Station
 
 
 def services_text(service_ids) -> str:
@@ -33,38 +38,14 @@ def current_assessments():
     return ~exists().where(correction.corrects_id == Assessment.id)
 
 
-def _figures(session: Session, assessment: Assessment, config_version: str | None) -> tuple[float, str]:
-    """The index and tier of an assessment, as re-scored under `config_version` when it was."""
-    if config_version and config_version != assessment.config_version:
-        again = session.execute(select(AssessmentRescore.index, AssessmentRescore.tier).where(
-            AssessmentRescore.assessment_id == assessment.id,
-            AssessmentRescore.config_version == config_version)).first()
-        if again is not None:
-            return again.index, again.tier
-    return assessment.index, assessment.tier
-
-
-def refresh_latest(session: Session, *, household_id: int, catalog) -> None:
-    """Point the household's `household_latest` row at its latest current assessment."""
-    latest_two = session.scalars(select(Assessment).where(Assessment.household_id == household_id,
-                                                          current_assessments())
-                                 .order_by(Assessment.assessed_on.desc(), Assessment.id.desc()).limit(2)).all()
-    row = session.get(HouseholdLatest, household_id)
-    if not latest_two:
-        if row is not None:
-            session.delete(row)
-        return
-    latest = latest_two[0]
-    household = session.execute(select(Household.status, Station.id, Station.town_id)
-                                .join(Station, Household.station_id == Station.id)
-                                .where(Household.id == household_id)).one()
-    tier_code = {tier: code for code, tier in enumerate(catalog.tier_ids)}
+def _latest_values(latest: Assessment, previous: Assessment | None, previous_figures: tuple, household,
+                   tier_code: dict) -> dict:
+    """The `household_latest` columns for a household's latest current assessment and the one before."""
     result = latest.result
-    previous = latest_two[1] if len(latest_two) > 1 else None
-    previous_index, previous_tier = _figures(session, previous, latest.config_version) if previous else (None, None)
-    values = dict(
-        assessment_id=latest.id, station_id=household.id, town_id=household.town_id,
-        region_id=latest.region_id,
+    previous_index, previous_tier = previous_figures
+    return dict(
+        assessment_id=latest.id, station_id=household.station_id, town_id=household.town_id,
+        region_id=latest.region_id, status=household.status,
         assessed_on=latest.assessed_on, index=latest.index, tier=latest.tier,
         tier_code=tier_code.get(latest.tier, 0), completeness=latest.completeness,
         provisional=latest.provisional, critical=bool(result.get("raised_by")),
@@ -74,12 +55,104 @@ def refresh_latest(session: Session, *, household_id: int, catalog) -> None:
         due_on=workflows().due_on(latest.assessed_on, latest.tier, latest.provisional),
         previous_assessment_id=previous.id if previous else None, previous_index=previous_index,
         previous_tier_code=tier_code.get(previous_tier) if previous else None)
-    if row is None:
-        session.add(HouseholdLatest(household_id=household_id, status=household.status, **values))
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
+
+
+def _rescored(session: Session, pairs: list[tuple[int, str]]) -> dict[tuple[int, str], tuple[float, str]]:
+    """Re-scored figures of (assessment id, configuration version) pairs, where they exist."""
+    wanted = set(pairs)
+    found = {}
+    ids = sorted({assessment_id for assessment_id, _ in pairs})
+    for start in range(0, len(ids), 5000):
+        for row in session.execute(select(AssessmentRescore.assessment_id, AssessmentRescore.config_version,
+                                          AssessmentRescore.index, AssessmentRescore.tier)
+                                   .where(AssessmentRescore.assessment_id.in_(ids[start:start + 5000]))):
+            if (row.assessment_id, row.config_version) in wanted:
+                found[row.assessment_id, row.config_version] = (row.index, row.tier)
+    return found
+
+
+def _previous_figures(rescored: dict, latest: Assessment, previous: Assessment | None) -> tuple:
+    """The previous assessment's index and tier, as re-scored under the latest one's configuration when it was."""
+    if previous is None:
+        return None, None
+    if previous.config_version != latest.config_version:
+        again = rescored.get((previous.id, latest.config_version))
+        if again is not None:
+            return again
+    return previous.index, previous.tier
+
+
+def _households(session: Session, household_ids: list[int]) -> dict:
+    query = (select(Household.id, Household.status, Household.station_id, Station.town_id)
+             .join(Station, Household.station_id == Station.id))
+    found = {}
+    for start in range(0, len(household_ids), 5000):
+        found.update((row.id, row) for row in session.execute(
+            query.where(Household.id.in_(household_ids[start:start + 5000]))))
+    return found
+
+
+def refresh_latest(session: Session, *, household_id: int, catalog) -> None:
+    """Point the household's `household_latest` row at its latest current assessment."""
+    refresh_many(session, household_ids=[household_id], catalog=catalog)
+
+
+def refresh_many(session: Session, *, household_ids: list[int], catalog) -> None:
+    """`refresh_latest` for many households at once (a few queries, not a few per household)."""
+    household_ids = sorted(set(household_ids))
+    by_household: dict[int, list[Assessment]] = {}
+    for start in range(0, len(household_ids), 5000):
+        for assessment in session.scalars(
+                select(Assessment).where(Assessment.household_id.in_(household_ids[start:start + 5000]),
+                                         current_assessments())
+                .order_by(Assessment.household_id, Assessment.assessed_on.desc(), Assessment.id.desc())):
+            by_household.setdefault(assessment.household_id, []).append(assessment)
+    pairs = [(found[1].id, found[0].config_version) for found in by_household.values() if len(found) > 1]
+    rescored = _rescored(session, pairs) if pairs else {}
+    households = _households(session, list(by_household))
+    tier_code = {tier: code for code, tier in enumerate(catalog.tier_ids)}
+    existing = {}
+    for start in range(0, len(household_ids), 5000):
+        existing.update((row.household_id, row) for row in session.scalars(
+            select(HouseholdLatest).where(HouseholdLatest.household_id.in_(household_ids[start:start + 5000]))))
+    new_rows, lines = [], []
+    layout = answers_layout(catalog)
+    for household_id in household_ids:
+        found = by_household.get(household_id)
+        row = existing.get(household_id)
+        if not found:
+            if row is not None:
+                session.delete(row)
+            continue
+        latest, previous = found[0], (found[1] if len(found) > 1 else None)
+        values = _latest_values(latest, previous, _previous_figures(rescored, latest, previous),
+                                households[household_id], tier_code)
+        line = answers_line(catalog, latest.answers)
+        if line is not None:
+            lines.append({"household_id": household_id, "assessment_id": latest.id, "layout": layout,
+                          "answers": line})
+        if row is None:
+            new_rows.append({"household_id": household_id, **values})
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+    if new_rows:
+        session.execute(insert(HouseholdLatest), new_rows)
+    _store_lines(session, lines, without=sorted(set(household_ids) - {line["household_id"] for line in lines}))
     session.flush()
+
+
+def _store_lines(session: Session, lines: list[dict], *, without: list[int]) -> None:
+    """Upsert the compact answer lines (safe when two submissions for a household race), and remove those
+    of the households in `without`."""
+    for start in range(0, len(without), 5000):
+        session.execute(delete(LatestAnswers).where(LatestAnswers.household_id.in_(without[start:start + 5000])))
+    if lines:
+        dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        statement = dialect_insert(LatestAnswers)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=[LatestAnswers.household_id],
+            set_={column: statement.excluded[column] for column in ("assessment_id", "layout", "answers")}), lines)
 
 
 def sync_status(session: Session, *, household_id: int, status: str) -> None:
@@ -121,19 +194,107 @@ def answers_frame(catalog, answers_json: list[str]) -> pd.DataFrame:
         return pd.DataFrame.from_records(records, columns=[i.id for i in catalog.indicators])
 
 
-def latest_frame(session: Session, catalog, *, scope=None) -> pd.DataFrame:
-    """The latest current assessments' answers with household_id, region, year and station_id columns."""
+def answers_layout(catalog) -> str:
+    """Names the order of the values in a compact answers line: the catalog's indicator ids."""
+    return hashlib.sha256("\n".join(i.id for i in catalog.indicators).encode("utf-8")).hexdigest()[:16]
+
+
+def _csv_value(value) -> str | None:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value)
+    if any(c in text for c in "\\\r\n\t"):  # kept out, so a line never needs an escape in COPY output
+        return None
+    return '"' + text.replace('"', '""') + '"'
+
+
+def answers_line(catalog, answers: dict) -> str | None:
+    """The answers as one CSV line in the catalog's indicator order (strings quoted, missing empty); None when
+    a text holds a backslash or a control character (such answers are read from their JSON)."""
+    values = [_csv_value(answers.get(indicator.id)) for indicator in catalog.indicators]
+    return None if None in values else ",".join(values)
+
+
+META_COLUMNS = {"household_id": pa.int64(), "station_id": pa.int64(), "town_id": pa.int64(),
+                "year": pa.int64(), "region": pa.string()}
+
+
+def _compact_text(session: Session, catalog, scope) -> bytes:
+    """The latest answers that have a compact line, as CSV lines prefixed with the household's columns.
+    The database joins the lines in groups of ids, so a million households arrive as ~120 rows."""
+    def text_of(column):
+        return cast(column, String)
+
+    line = (text_of(HouseholdLatest.household_id) + "," + text_of(HouseholdLatest.station_id) + ","
+            + text_of(HouseholdLatest.town_id) + "," + text_of(cast(extract("year", HouseholdLatest.assessed_on),
+                                                                    Integer))
+            + ',"' + func.replace(HouseholdLatest.region_id, '"', '""') + '",' + LatestAnswers.answers)
+    query = (select(func.aggregate_strings(line, "\n")).select_from(HouseholdLatest)
+             .join(LatestAnswers, and_(LatestAnswers.household_id == HouseholdLatest.household_id,
+                                       LatestAnswers.assessment_id == HouseholdLatest.assessment_id,
+                                       LatestAnswers.layout == answers_layout(catalog)))
+             .group_by(HouseholdLatest.household_id // 8192))
+    if scope is not None:
+        query = query.where(scope)
+    return "".join(f"{group}\n" for group in session.scalars(query)).encode("utf-8")
+
+
+def _compact_frame(session: Session, catalog, scope) -> pd.DataFrame | None:
+    """The latest answers that have a compact line, parsed column-wise; None when a value does not fit its
+    indicator's type (the caller then reads the JSON)."""
+    data = _compact_text(session, catalog, scope)
+    schema = answers_schema(catalog)
+    names = [*META_COLUMNS, *schema.names]
+    if not data:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
+    try:
+        table = pa_csv.read_csv(pa.BufferReader(data), read_options=pa_csv.ReadOptions(column_names=names),
+                                convert_options=pa_csv.ConvertOptions(
+                                    column_types={**META_COLUMNS, **dict(zip(schema.names, schema.types))},
+                                    true_values=["true"], false_values=["false"], null_values=[""],
+                                    strings_can_be_null=True, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    for position, field in enumerate(table.schema):  # yes/no as 1/0: the core's fast numeric path
+        if field.type == pa.bool_():
+            table = table.set_column(position, field.name, pc.cast(table.column(position), pa.float64()))
+    return table.to_pandas()
+
+
+def _json_frame(session: Session, catalog, scope, *, without_compact: bool) -> pd.DataFrame:
     query = (select(HouseholdLatest.household_id, HouseholdLatest.station_id, HouseholdLatest.town_id,
                     HouseholdLatest.region_id, HouseholdLatest.assessed_on, cast(Assessment.answers, Text))
-             .join(Assessment, and_(Assessment.id == HouseholdLatest.assessment_id))
+             .join(Assessment, Assessment.id == HouseholdLatest.assessment_id)
              .order_by(HouseholdLatest.household_id))
+    if without_compact:
+        query = query.where(~exists().where(LatestAnswers.household_id == HouseholdLatest.household_id,
+                                            LatestAnswers.assessment_id == HouseholdLatest.assessment_id,
+                                            LatestAnswers.layout == answers_layout(catalog)))
     if scope is not None:
         query = query.where(scope)
     rows = session.execute(query).all()
     frame = answers_frame(catalog, [row[5] for row in rows])
     frame.insert(0, "household_id", np.array([row[0] for row in rows], dtype=np.int64))
-    frame["station_id"] = np.array([row[1] for row in rows], dtype=np.int64)
-    frame["town_id"] = np.array([row[2] for row in rows], dtype=np.int64)
-    frame["region"] = np.array([row[3] for row in rows], dtype=object)
-    frame["year"] = np.array([row[4].year for row in rows], dtype=np.int64)
+    frame.insert(1, "station_id", np.array([row[1] for row in rows], dtype=np.int64))
+    frame.insert(2, "town_id", np.array([row[2] for row in rows], dtype=np.int64))
+    frame.insert(3, "year", np.array([row[4].year for row in rows], dtype=np.int64))
+    frame.insert(4, "region", np.array([row[3] for row in rows], dtype=object))
     return frame
+
+
+def latest_frame(session: Session, catalog, *, scope=None) -> pd.DataFrame:
+    """The latest current assessments' answers with household_id, station_id, town_id, year and region
+    columns, one row per household in no particular order: from the compact lines where they exist, else
+    from the stored JSON."""
+    compact = _compact_frame(session, catalog, scope)
+    if compact is None:
+        return _json_frame(session, catalog, scope, without_compact=False)
+    households = session.scalar(select(func.count()).select_from(HouseholdLatest).where(
+        scope if scope is not None else HouseholdLatest.household_id.isnot(None)))
+    if len(compact) == households:
+        return compact
+    return pd.concat([compact, _json_frame(session, catalog, scope, without_compact=True)], ignore_index=True)

@@ -1,7 +1,7 @@
 """The ranking: households by their latest assessment's index within the caller's scope.
 
 One indexed query over `household_latest` per page, in the documented total order (index, then tier,
-then completeness, all descending, then household id ascending). Exports (CSV, Excel) hold exactly the
+then completeness, all descending, then household id ascending), and an index-only count when asked. Exports (CSV, Excel) hold exactly the
 rows and columns the API shows, for the same filters and role, and each export and each published
 ranking is stored as a snapshot (who, when, filters, versions, the rows in rank order).
 """
@@ -124,16 +124,20 @@ def _query(caller: Caller, catalog, filters: RankingFilters):
 
 
 def ranking_page(*, session: Session, caller: Caller, keys: Keys, catalog, filters: RankingFilters,
-                 limit: int = 50, offset: int = 0) -> dict:
-    """One page of the ranking; `rank` is the position in the whole filtered ranking (1 = most in need)."""
-    query = _query(caller, catalog, filters)
+                 limit: int = 50, offset: int = 0, count: bool = True) -> dict:
+    """One page of the ranking; `rank` is the position in the whole filtered ranking (1 = most in need).
+    `next_offset` is null on the last page (one row more than the page is read to know); `total` is
+    counted only when `count` (an index-only scan, but it grows with the scope)."""
+    rows = session.execute(_query(caller, catalog, filters).order_by(*RANK_ORDER).limit(limit + 1)
+                           .offset(offset)).all()
+    more = len(rows) > limit
     total = session.scalar(select(func.count()).select_from(HouseholdLatest)
-                           .where(latest_scope(caller), filters.condition(catalog)))
-    rows = session.execute(query.order_by(*RANK_ORDER).limit(limit).offset(offset)).all()
-    items = _items(session, caller, keys, catalog, rows, offset + 1)
+                           .where(latest_scope(caller), filters.condition(catalog))) if count else None
+    items = _items(session, caller, keys, catalog, rows[:limit], offset + 1)
     if EXPORT_ROLES_PERSONAL[caller.role] is PersonalView.full:
         audit.record_reads(session, caller, [item["household_id"] for item in items])
-    return {"total": total, "limit": limit, "offset": offset, "filters": filters.as_dict(), "items": items}
+    return {"total": total, "limit": limit, "offset": offset, "next_offset": offset + limit if more else None,
+            "filters": filters.as_dict(), "items": items}
 
 
 def _snapshot(session: Session, caller: Caller | None, catalog, filters: RankingFilters, items: list[dict],

@@ -1,6 +1,7 @@
 """Re-scoring stored assessments under the published configuration, as a resumable background job.
 
-The job walks the assessments by id in batches. Each batch is one transaction: the new results go
+The job walks the assessments by id in batches, scored with `assess_frame` (the next batch is read and
+scored in a second thread while one is written). Each batch is one transaction: the new results go
 beside the old ones in `assessment_rescores` (UNIQUE per assessment and configuration version, inserted
 with ON CONFLICT DO NOTHING), `household_latest` takes the new figures, and the job's cursor and
 counters move on. A crash loses at most the batch in flight; resuming starts after the cursor, and a
@@ -12,7 +13,10 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -141,13 +145,14 @@ def _stage(session: Session, staged: pd.DataFrame) -> None:
         cursor = session.connection().connection.driver_connection.cursor()
         with cursor.copy("COPY rescore_batch FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (services))") as copy:
             copy.write(buffer.getvalue())
+        session.execute(text("ANALYZE rescore_batch"))  # so the joins below use the indexes
     elif len(staged):
         records = staged.astype(object).assign(due_on=[d.isoformat() for d in staged["due_on"]]).to_dict("records")
         session.execute(text(f"INSERT INTO rescore_batch ({', '.join(STAGING_COLUMNS)}) VALUES "
                              f"({', '.join(':' + c for c in STAGING_COLUMNS)})"), records)
 
 
-def _write(session: Session, config_version: str, job_id: int) -> None:
+def _write(session: Session, config_version: str, job_id: int, first: int, last: int) -> None:
     """From the staging table: new result rows (never twice), and the ranking rows they change."""
     json_value = "CAST(b.dimension_scores AS JSON)" if session.get_bind().dialect.name == "postgresql" \
         else "b.dimension_scores"
@@ -160,7 +165,9 @@ def _write(session: Session, config_version: str, job_id: int) -> None:
         "UPDATE household_latest SET \"index\" = b.idx, tier = b.tier, tier_code = b.tier_code, "
         f"completeness = b.completeness, provisional = b.provisional, critical = b.critical, "
         f"dimension_scores = {json_value}, services = b.services, due_on = b.due_on, config_version = :version "
-        "FROM rescore_batch b WHERE household_latest.assessment_id = b.assessment_id"), {"version": config_version})
+        "FROM rescore_batch b WHERE household_latest.assessment_id = b.assessment_id "
+        "AND household_latest.assessment_id BETWEEN :first AND :last"),
+        {"version": config_version, "first": first, "last": last})
     session.execute(text(
         "UPDATE household_latest SET previous_index = b.idx, previous_tier_code = b.tier_code "
         "FROM rescore_batch b WHERE household_latest.previous_assessment_id = b.assessment_id"))
@@ -172,36 +179,57 @@ def _written(session: Session, config_version: str, first: int, last: int) -> in
         AssessmentRescore.config_version == config_version, AssessmentRescore.assessment_id.between(first, last)))
 
 
-def run_job(database: Database, catalog, job_id: int, *, batch_size: int = 20000,
+@dataclass(frozen=True)
+class _Batch:
+    first: int
+    last: int
+    size: int
+    staged: pd.DataFrame
+
+
+def _next_batch(database: Database, catalog, config, cursor: int, batch_size: int) -> _Batch | None:
+    """The assessments after `cursor` (by id), scored; None at the end."""
+    with database.session() as session:
+        rows = session.execute(select(Assessment.id, Assessment.region_id, Assessment.assessed_on,
+                                      cast(Assessment.answers, Text))
+                               .where(Assessment.id > cursor).order_by(Assessment.id).limit(batch_size)).all()
+    if not rows:
+        return None
+    return _Batch(rows[0][0], rows[-1][0], len(rows), _score_batch(catalog, config, rows))
+
+
+def run_job(database: Database, catalog, job_id: int, *, batch_size: int = 50000, pause_s: float = 0.0,
             after_batch: Callable[[int], None] | None = None) -> dict:
     """Run (or resume) a job to the end, one committed batch at a time; `after_batch(done)` is called
-    after each commit. A failure marks the job failed (resumable); the results so far stay."""
+    after each commit, then the job waits `pause_s`. The next batch is read and scored in a second thread
+    while this one is written. A failure marks the job failed (resumable); the results so far stay."""
     with database.session(write=True) as session:
         job = _job(session, job_id)
         job.status, job.error = "running", None
         job.started_at = job.started_at or utcnow()
-        config = _config(session, catalog, job.config_version)
+        config, cursor = _config(session, catalog, job.config_version), job.cursor
     try:
-        while True:
-            with database.session(write=True) as session:
-                job = _job(session, job_id)
-                rows = session.execute(select(Assessment.id, Assessment.region_id, Assessment.assessed_on,
-                                              cast(Assessment.answers, Text))
-                                       .where(Assessment.id > job.cursor).order_by(Assessment.id)
-                                       .limit(batch_size)).all()
-                if not rows:
-                    job.status, job.finished_at = "completed", utcnow()
-                    return job_view(job)
-                first, last = rows[0][0], rows[-1][0]
-                before = _written(session, job.config_version, first, last)
-                _stage(session, _score_batch(catalog, config, rows))
-                _write(session, job.config_version, job.id)
-                job.written += _written(session, job.config_version, first, last) - before
-                job.done += len(rows)
-                job.cursor = last
-                done = job.done
-            if after_batch is not None:
-                after_batch(done)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"rescoring-{job_id}-read") as reader:
+            pending = reader.submit(_next_batch, database, catalog, config, cursor, batch_size)
+            while True:
+                batch = pending.result()
+                with database.session(write=True) as session:
+                    job = _job(session, job_id)
+                    if batch is None:
+                        job.status, job.finished_at = "completed", utcnow()
+                        return job_view(job)
+                    pending = reader.submit(_next_batch, database, catalog, config, batch.last, batch_size)
+                    before = _written(session, job.config_version, batch.first, batch.last)
+                    _stage(session, batch.staged)
+                    _write(session, job.config_version, job.id, batch.first, batch.last)
+                    job.written += _written(session, job.config_version, batch.first, batch.last) - before
+                    job.done += batch.size
+                    job.cursor = batch.last
+                    done = job.done
+                if after_batch is not None:
+                    after_batch(done)
+                if pause_s:
+                    time.sleep(pause_s)
     except Exception as exc:
         log.exception("re-scoring job %s failed", job_id)
         with database.session(write=True) as session:

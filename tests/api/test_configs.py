@@ -33,8 +33,10 @@ def test_publishing_changes_what_new_assessments_use_and_old_ones_keep_theirs(cl
                         headers=city.auth("analyst")).json()
     assert draft["status"] == "draft"
     assert client.post("/v1/configs", json={"version": "2026.2"}, headers=city.auth("analyst")).status_code == 409
+    assert _preview(client, city, catalog, deprived(catalog, 4)) == ("none", catalog.default_config().version)
     published = client.post(f"/v1/configs/{draft['id']}/publish", headers=city.auth("analyst")).json()
     assert published["status"] == "published"
+    assert _preview(client, city, catalog, deprived(catalog, 4)) == ("severe", "2026.2")
     new = assess(client, city, "caseworker_s1", household, deprived(catalog, 4), "2026-04-01")
     assert new["config_version"] == "2026.2" and new["tier"] == "severe"
     again = client.get(f"/v1/assessments/{old['id']}", headers=city.auth("analyst")).json()
@@ -45,6 +47,14 @@ def test_publishing_changes_what_new_assessments_use_and_old_ones_keep_theirs(cl
     statuses = {c["version"]: c["status"] for c in client.get("/v1/configs", headers=city.auth("analyst")).json()}
     assert statuses == {"2026.2": "retired", "2026.3": "published"}
     assert client.post(f"/v1/configs/{draft['id']}/publish", headers=city.auth("analyst")).status_code == 409
+
+
+def _preview(client, city, catalog, answers) -> tuple[str, str]:
+    """Tier and configuration version of a `POST /v1/score` preview."""
+    region = next(r.id for r in catalog.regions if r.parent)
+    body = client.post("/v1/score", json={"answers": answers, "region_id": region, "assessed_on": "2026-04-01"},
+                       headers=city.auth("caseworker_s1")).json()
+    return body["tier"], body["config_version"]
 
 
 @pytest.fixture
@@ -83,6 +93,29 @@ def test_movers_carry_household_ids_for_analysts_only(client, city, catalog, sma
     assert client.get(f"/v1/configs/{draft['id']}/impact", headers=city.auth("caseworker_s1")).status_code == 403
 
 
+def test_compact_answer_lines_and_the_stored_json_give_the_same_preview(app, client, city, catalog,
+                                                                          small_population):
+    from sqlalchemy import delete, select
+
+    from api.tables import LatestAnswers
+
+    draft = client.post("/v1/configs", json={"tier_cutoffs": TEST_CUTOFFS}, headers=city.auth("analyst")).json()
+
+    def preview() -> dict:
+        return client.get(f"/v1/configs/{draft['id']}/impact", headers=city.auth("analyst")).json()
+
+    from_lines = preview()
+    assert from_lines["compared"] == 6 and from_lines["changed_tier"] == 4
+    with app.state.context.database.session(write=True) as session:
+        assert len(session.scalars(select(LatestAnswers.household_id)).all()) == 6  # kept by the submissions
+        half = session.scalars(select(LatestAnswers.household_id).order_by(LatestAnswers.household_id)).all()[:3]
+        session.execute(delete(LatestAnswers).where(LatestAnswers.household_id.in_(half)))
+    assert preview() == from_lines
+    with app.state.context.database.session(write=True) as session:
+        session.execute(delete(LatestAnswers))
+    assert preview() == from_lines
+
+
 def test_the_command_line_drafts_publishes_and_rescores_in_the_database(app, client, city, catalog, database_url,
                                                                          tmp_path, monkeypatch):
     from typer.testing import CliRunner
@@ -101,7 +134,7 @@ def test_the_command_line_drafts_publishes_and_rescores_in_the_database(app, cli
     bad = tmp_path / "bad.yaml"
     bad.write_text("tier_cutoffs: {severe: 1}\n", encoding="utf-8")
     refused = runner.invoke(cli, ["config", "draft", str(bad)])
-    assert refused.exit_code != 0
+    assert refused.exit_code == 2 and "tier_cutoffs" in refused.output
     config_id = client.get("/v1/configs", headers=city.auth("analyst")).json()[0]["id"]
     assert runner.invoke(cli, ["config", "publish", str(config_id)]).exit_code == 0
     result = runner.invoke(cli, ["config", "rescore", "--batch-size", "1"])

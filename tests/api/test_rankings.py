@@ -68,6 +68,29 @@ def test_pages_join_up_to_the_whole_ranking(client, city, population):
     assert [item["rank"] for page in pages for item in page] == list(range(1, 12))
 
 
+def test_next_offset_follows_the_pages_to_the_end_without_a_count(app, client, city, population):
+    joined, offset, pages = [], 0, 0
+    while offset is not None:
+        page = ranking(client, city, "supervisor_t1", limit=2, offset=offset, count="false")
+        assert page["total"] is None
+        joined += [item["household_id"] for item in page["items"]]
+        offset, pages = page["next_offset"], pages + 1
+    assert joined == expected_order(population, {"S1", "S2"}) and pages == 4  # 7 households: 2, 2, 2, 1
+    exact = ranking(client, city, "supervisor_t1", limit=7)
+    assert (exact["total"], exact["next_offset"]) == (7, None)
+    assert ranking(client, city, "supervisor_t1", limit=6)["next_offset"] == 6
+
+
+def test_one_audit_entry_per_household_shown_with_personal_data(app, client, city, population):
+    before = count_rows(app, "audit_log")
+    shown = [item["household_id"] for item in ranking(client, city, "supervisor_t1", limit=5)["items"]]
+    assert ranking(client, city, "analyst")["items"]  # personal data withheld: nothing to record
+    entries = client.get("/v1/audit", params={"action": "read_personal", "limit": 5},
+                         headers=city.auth("admin")).json()
+    assert sorted(entry["household_id"] for entry in entries) == sorted(shown)
+    assert count_rows(app, "audit_log") == before + 5
+
+
 def test_filters(client, city, population, catalog):
     everyone = {"S1", "S2", "S3", "S4"}
     severe = ranking(client, city, "analyst", tier="severe", limit=500)["items"]
@@ -152,3 +175,24 @@ def test_an_export_is_recorded_and_explains_a_rank_later(app, client, city, popu
     published = client.post("/v1/rankings/snapshots", json={"tier": "severe"}, headers=city.auth("supervisor_t1"))
     assert published.status_code == 201 and published.json()["total"] == 2 and published.json()["kind"] == "published"
     assert client.post("/v1/rankings/snapshots", json={}, headers=city.auth("caseworker_s1")).status_code == 403
+
+
+def test_the_demo_city_is_ranked_and_has_providers_at_once(app, client, catalog):
+    from sqlalchemy import func, select
+
+    from api.services import demo
+    from api.services.workflows import workflows
+    from api.tables import Assessment, Household
+
+    context = app.state.context
+    with context.database.session(write=True) as session:
+        tokens = demo.seed(session=session, keys=context.keys, scorer=context.scorer, households=40)
+        active_assessed = session.scalar(select(func.count(func.distinct(Household.id))).join(
+            Assessment, Assessment.household_id == Household.id).where(Household.status == "active"))
+    analyst = {"Authorization": f"Bearer {tokens['analyst']}"}
+    body = client.get("/v1/rankings", params={"limit": 500}, headers=analyst).json()
+    assert body["total"] == active_assessed == len(body["items"]) > 0
+    providers = client.get("/v1/providers", headers=analyst).json()
+    assert {p["kind"] for p in providers} == set(workflows().provider_kinds)
+    offered = {service for p in providers for service in p["services"]}
+    assert offered == {service.id for service in catalog.services}

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
 
 from api.services import rescoring
 from api.tables import AssessmentRescore, RescoringJob
-from tests.api.support import count_rows
+from tests.api.support import DATA_KEY, HASH_KEY, count_rows
 from tests.api.workflow_helpers import TIER_BY_DEPRIVED, assess, deprived, new_household, publish_test_cutoffs
 
 PLAN = [0, 1, 2, 3, 4, 2, 4]
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 class Killed(BaseException):
@@ -92,3 +98,47 @@ def test_the_api_runs_a_job_in_the_background_with_progress(app, client, city, s
     assert (job["status"], job["done"], job["total"], job["progress"]) == ("completed", 7, 7, 1.0)
     assert client.post(f"/v1/rescoring-jobs/{job_id}/resume", headers=city.auth("analyst")).status_code == 409
     assert len(rescored(app)) == 7
+
+
+def _rescore_command(database_url: str, *options: str) -> subprocess.Popen:
+    """`assess config rescore` in a process of its own, against the test database."""
+    environment = {**os.environ, "ASSESS_DATABASE_URL": database_url, "ASSESS_DATA_KEY": DATA_KEY,
+                   "ASSESS_HASH_KEY": HASH_KEY, "ASSESS_ENV": "production"}
+    return subprocess.Popen([sys.executable, "-m", "cli.main", "config", "rescore", "--batch-size", "1", *options],
+                            cwd=REPOSITORY, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _job_row(app) -> RescoringJob | None:
+    with app.state.context.database.session() as session:
+        job = session.scalar(select(RescoringJob))
+        if job is not None:
+            session.expunge(job)
+        return job
+
+
+def test_a_job_process_killed_half_way_resumes_without_losing_or_doubling(app, client, city, stored, database_url):
+    process = _rescore_command(database_url, "--pause", "0.4")
+    try:
+        for _ in range(600):  # until two batches are committed (at most a minute)
+            job = _job_row(app)
+            if job is not None and job.done >= 2 or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert process.poll() is None, process.communicate()
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    killed = _job_row(app)
+    assert killed.status == "running" and 2 <= killed.done < 7 and killed.written == killed.done
+    assert len(rescored(app)) == killed.done
+
+    resumed = _rescore_command(database_url, "--resume", str(killed.id))
+    output, errors = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, errors
+    assert f"job {killed.id} completed: 7 new results" in output
+    finished = _job_row(app)
+    assert (finished.status, finished.done, finished.written, finished.total) == ("completed", 7, 7, 7)
+    assert rescored(app) == {assessment: TIER_BY_DEPRIVED[n] for assessment, n in stored.items()}
+    assert count_rows(app, "assessment_rescores") == 7

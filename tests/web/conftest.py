@@ -22,8 +22,7 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.services import demo, referrals
-from api.services.latest import refresh_latest
-from api.tables import Assessment, Household, HouseholdLatest, Station, User
+from api.tables import Household, Station, User
 from tests.api.support import settings_for
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -75,9 +74,6 @@ def site(tmp_path_factory) -> LiveSite:
     context = app.state.context
     with context.database.session(write=True) as session:
         tokens = demo.seed(session=session, keys=context.keys, scorer=context.scorer, households=DEMO_HOUSEHOLDS)
-        if session.scalar(select(HouseholdLatest.household_id).limit(1)) is None:  # the demo seeds rows directly
-            for household_id in session.scalars(select(Assessment.household_id).distinct()):
-                refresh_latest(session, household_id=household_id, catalog=context.scorer.catalog)
         for name, services in PROVIDERS.items():
             referrals.create_provider(session=session, caller=None, catalog=context.scorer.catalog, name=name,
                                       kind="social_organisation", services=services)

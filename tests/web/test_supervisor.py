@@ -101,6 +101,6 @@ def test_supervisor_sees_alerts_overdue_and_the_referral_pipeline(site, page, sh
     assert page.locator("#overdue-by-station tbody tr").count() >= 1
     shot(page, "alerts")
     page.goto("/app/referrals")
-    row = page.locator('section:has(h2:text("区社会救助服务中心")) tr[data-service="emergency_assistance"]')
+    row = page.locator(f'section:has(h2:text("{provider["name"]}")) tr[data-service="emergency_assistance"]')
     assert int(row.locator("td:nth-child(2)").inner_text()) >= 1  # open
     shot(page, "referral-pipeline")
