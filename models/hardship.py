@@ -29,6 +29,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from models.tiers import tier_ranks
+
 
 class HardshipModel(ClassifierMixin, BaseEstimator):
     """Ordinal, calibrated classifier of hardship tiers (scikit-learn estimator).
@@ -62,15 +64,7 @@ class HardshipModel(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", reset=True)
         check_classification_targets(y)
-        found = np.unique(y)
-        self.classes_ = found if self.tier_order is None else np.asarray(self.tier_order)
-        position = {label: k for k, label in enumerate(self.classes_.tolist())}
-        unknown = set(found.tolist()) - set(position)
-        if unknown:
-            raise ValueError(f"labels {sorted(map(str, unknown))} are not in tier_order / 标签不在分档顺序中")
-        if len(found) < 2:
-            raise ValueError("y has only one class; the model needs at least two tiers / 至少需要两个分档")
-        rank = np.array([position[label] for label in y.tolist()], dtype=int)
+        self.classes_, rank, _ = tier_ranks(y, self.tier_order)
         counts = np.bincount(rank, minlength=len(self.classes_))
         self.class_prior_ = counts / counts.sum()
         self.observed_ = ~np.isnan(X).all(axis=0)

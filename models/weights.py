@@ -35,6 +35,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from assessment import Catalog, ScoringConfig, check_config
+from models.tiers import tier_ranks
 
 
 class WeightLearner(BaseEstimator):
@@ -55,17 +56,9 @@ class WeightLearner(BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", reset=True)
         check_classification_targets(y)
-        found = np.unique(y)
-        self.classes_ = found if self.tier_order is None else np.asarray(self.tier_order)
-        position = {label: k for k, label in enumerate(self.classes_.tolist())}
-        unknown = set(found.tolist()) - set(position)
-        if unknown:
-            raise ValueError(f"labels {sorted(map(str, unknown))} are not in tier_order / 标签不在分档顺序中")
-        if len(found) < 2:
-            raise ValueError("y has only one class; weights need at least two tiers / 至少需要两个分档")
-        rank = np.array([position[label] for label in y.tolist()], dtype=int)
+        self.classes_, rank, n_found = tier_ranks(y, self.tier_order)
         counts = np.bincount(rank, minlength=len(self.classes_)).astype(float)
-        household_weight = (counts.sum() / (len(found) * counts[rank])) if self.balanced else np.ones(len(rank))
+        household_weight = (counts.sum() / (n_found * counts[rank])) if self.balanced else np.ones(len(rank))
         if sample_weight is not None:
             household_weight = household_weight * np.asarray(sample_weight, dtype=float)
         household_weight /= household_weight.sum()
