@@ -181,21 +181,25 @@ def deprivation(indicator: Indicator, value: Any, *, divisor: float | None = Non
     return band_score(spec.bands, x)
 
 
-def score_bounds(indicator: Indicator) -> tuple[float, float]:
-    """The lowest and highest deprivation any accepted answer can give."""
+def possible_scores(indicator: Indicator) -> list[float]:
+    """Every deprivation score an accepted answer can give."""
     spec = indicator.answer
     if spec.type == "yes_no":
-        scores = [spec.score_yes, spec.score_no]
-    elif spec.type == "ordinal":
-        scores = [lv.score for lv in spec.levels]
-    elif spec.type == "choice":
-        scores = [o.score for o in spec.options]
-    elif spec.type == "count":
+        return [spec.score_yes, spec.score_no]
+    if spec.type == "ordinal":
+        return [lv.score for lv in spec.levels]
+    if spec.type == "choice":
+        return [o.score for o in spec.options]
+    if spec.type == "count":
         lowers = (-math.inf,) + tuple(b.below for b in spec.bands[:-1])
-        scores = [b.score for b, lower in zip(spec.bands, lowers)
-                  if lower <= spec.max and (b.below is None or b.below > spec.min)]
-    else:
-        scores = [b.score for b in spec.bands]
+        return [b.score for b, lower in zip(spec.bands, lowers)
+                if lower <= spec.max and (b.below is None or b.below > spec.min)]
+    return [b.score for b in spec.bands]
+
+
+def score_bounds(indicator: Indicator) -> tuple[float, float]:
+    """The lowest and highest deprivation any accepted answer can give."""
+    scores = possible_scores(indicator)
     return min(scores), max(scores)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from assessment.answers import finding, parse_answer, parse_finding, score_bounds
+from assessment.answers import finding, parse_answer, parse_finding, possible_scores, score_bounds
 from assessment.catalog import Catalog, Condition, Indicator, ScoringConfig
 from assessment.errors import CoreError, Message
 from assessment.scoring import (
@@ -275,9 +275,11 @@ class BatchResult:
         tiers = np.array(self.catalog.tier_ids, dtype=object)
         ids = [i.id for i in self.catalog.indicators]
         criticals = [i.id for i in self.catalog.indicators if i.critical is not None]
-        data = {"household_id": self.household_id[self.valid]}
-        for name in self.passthrough.columns:
-            data[name] = self.passthrough[name].to_numpy()[self.valid]
+        everyone = bool(self.valid.all())
+        data = {"household_id": self.household_id if everyone else self.household_id[self.valid]}
+        for name in self.passthrough.columns:  # kept in their own dtypes (e.g. categorical)
+            column = self.passthrough[name]
+            data[name] = (column if everyone else column[self.valid]).reset_index(drop=True)
         data.update({
             "index": self.index, "index_low": self.index_low, "index_high": self.index_high,
             "completeness": self.completeness, "provisional": self.provisional,
@@ -296,22 +298,23 @@ class BatchResult:
         return pd.DataFrame(data)
 
 
-def join_codes(codes: np.ndarray, names: list[str]) -> np.ndarray:
+def join_codes(codes: np.ndarray, names: list[str]) -> pd.Categorical:
     """Rows of name positions (-1 for none) as ';'-joined strings, built once per distinct row."""
     n, width = codes.shape
     if width == 0:
-        return np.full(n, "", dtype=object)
+        return pd.Categorical([""] * n)
     base = len(names) + 1
     if base ** width < 2**62:
         packed = np.zeros(n, dtype=np.int64)
         for c in range(width):
             packed = packed * base + (codes[:, c] + 1)
-        inverse, distinct_keys = pd.factorize(packed)
+        inverse, _ = pd.factorize(packed)
         distinct = codes[np.unique(inverse, return_index=True)[1]]
     else:
         distinct, inverse = np.unique(codes, axis=0, return_inverse=True)
-    texts = np.array([";".join(names[c] for c in row if c >= 0) for row in distinct], dtype=object)
-    return texts[np.asarray(inverse).ravel()]
+    texts = [";".join(names[c] for c in row if c >= 0) for row in distinct]
+    categories, text_code = np.unique(texts, return_inverse=True)
+    return pd.Categorical.from_codes(text_code[np.asarray(inverse).ravel()], categories=categories)
 
 
 def deprivation_matrix(catalog: Catalog, frame: pd.DataFrame):
@@ -489,6 +492,7 @@ class _Plan:
     trigger_starts: np.ndarray  # first pair of each service
     trigger_thresholds: np.ndarray
     trigger_weights: np.ndarray
+    need_gap: float  # the smallest difference between two scores a triggering answer can have
 
     @classmethod
     def build(cls, catalog: Catalog, config: ScoringConfig) -> "_Plan":
@@ -518,7 +522,13 @@ class _Plan:
                       for j, i in enumerate(catalog.indicators) if i.critical is not None],
             trigger_columns=np.array(columns), trigger_starts=np.array(starts),
             trigger_thresholds=np.array(thresholds), trigger_weights=np.array(pair_weights),
+            need_gap=_smallest_gap([score for j in set(columns) for score in possible_scores(catalog.indicators[j])]),
         )
+
+
+def _smallest_gap(values: list[float]) -> float:
+    distinct = np.unique(values)
+    return float(np.diff(distinct).min()) if len(distinct) > 1 else 1.0
 
 
 def _weighted_over_dimensions(per_dimension: np.ndarray, present: np.ndarray, dimension_weights: np.ndarray):
@@ -626,8 +636,9 @@ def _recommend_block(catalog: Catalog, plan: _Plan, Dz, answered, eligible, tier
             allowed = allowed & np.isin(tier, [tier_position[t] for t in svc.tiers])
         need[~allowed, s] = -np.inf
     strength = np.round(strength, STRENGTH_DECIMALS)
-    # One sortable key: need decides, strength breaks ties (strength is far below the need step).
-    distinct_needs = np.unique(need[np.isfinite(need)])
-    step = float(strength.max(initial=0.0)) + 1.0
-    key = np.where(np.isfinite(need), np.searchsorted(distinct_needs, need) * step + strength, -np.inf)
+    # One sortable key: need decides, strength breaks ties. Needs are catalog scores at least
+    # `need_gap` apart, so scaled by (largest strength + 1) / need_gap they never trade places with a
+    # strength; services not recommended keep -inf.
+    scale = (float(strength.max(initial=0.0)) + 1.0) / plan.need_gap
+    key = need * scale + strength
     return _top_columns(np.ascontiguousarray(key), catalog.settings.recommend_top_n)
