@@ -14,7 +14,8 @@ from api.services.users import authenticate
 bearer = HTTPBearer(auto_error=False, description="A token from `assess user add` or POST /v1/users")
 
 
-def service_context(request: Request) -> ServiceContext:
+async def service_context(request: Request) -> ServiceContext:
+    """Async, so FastAPI calls it on the event loop instead of sending it to a worker thread."""
     return request.app.state.context
 
 

@@ -46,6 +46,15 @@ def baseline_app():
     return app
 
 
+def server_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far; None off Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -110,7 +119,7 @@ def answer_pool(size: int, seed: int = 11) -> list[dict]:
 
 
 async def drive(base: str, token: str, households: list[int], answers: list[dict], requests: int,
-                clients: int) -> dict:
+                clients: int, server_pid: int) -> dict:
     latencies: list[float] = []
     failures = 0
     counter = iter(range(requests))
@@ -136,16 +145,21 @@ async def drive(base: str, token: str, households: list[int], answers: list[dict
             await http.post(f"{base}/v1/households/{households[0]}/assessments", headers=headers,
                             json={"submission_id": str(uuid.uuid4()), "answers": answers[0],
                                   "assessed_on": "2026-03-01"})
-        started = time.perf_counter()
+        started, client_cpu, server_cpu = time.perf_counter(), time.process_time(), server_cpu_s(server_pid)
         await asyncio.gather(*(worker(http) for _ in range(clients)))
         elapsed = time.perf_counter() - started
+        client_cpu = time.process_time() - client_cpu
+        server_cpu = None if server_cpu is None else server_cpu_s(server_pid) - server_cpu
     latencies.sort()
 
     def quantile(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
 
     return {"requests": len(latencies), "failures": failures, "req_per_s": round(len(latencies) / elapsed, 1),
-            "p50_ms": round(quantile(0.50), 2), "p99_ms": round(quantile(0.99), 2)}
+            "p50_ms": round(quantile(0.50), 2), "p99_ms": round(quantile(0.99), 2),
+            # CPU time per request: the client shares the machine's cores with the server
+            "client_cpu_ms_per_request": round(client_cpu / len(latencies) * 1000, 3),
+            "server_cpu_ms_per_request": None if server_cpu is None else round(server_cpu / len(latencies) * 1000, 3)}
 
 
 def run_target(name: str, target: str, env: dict, token: str, households: list[int], answers: list[dict],
@@ -153,12 +167,15 @@ def run_target(name: str, target: str, env: dict, token: str, households: list[i
     port = free_port()
     process = start_server(target, port, env)
     try:
-        figures = asyncio.run(drive(f"http://127.0.0.1:{port}", token, households, answers, requests, clients))
+        figures = asyncio.run(drive(f"http://127.0.0.1:{port}", token, households, answers, requests, clients,
+                                    process.pid))
     finally:
         process.terminate()
         process.wait(timeout=30)
     print(f"{name:<22} {figures['req_per_s']:>8.1f} req/s   p50 {figures['p50_ms']:>7.2f} ms   "
-          f"p99 {figures['p99_ms']:>7.2f} ms   ({figures['requests']} requests, {figures['failures']} failed)")
+          f"p99 {figures['p99_ms']:>7.2f} ms   ({figures['requests']} requests, {figures['failures']} failed; "
+          f"CPU per request: client {figures['client_cpu_ms_per_request']} ms, "
+          f"server {figures['server_cpu_ms_per_request']} ms)")
     return figures
 
 
@@ -214,7 +231,9 @@ def main() -> None:
     baseline = results["baseline"]["req_per_s"]
     summary = {"clients": args.clients, "requests": args.requests,
                "baseline_req_per_s": baseline, "baseline_p50_ms": results["baseline"]["p50_ms"],
-               "baseline_p99_ms": results["baseline"]["p99_ms"]}
+               "baseline_p99_ms": results["baseline"]["p99_ms"],
+               "baseline_server_cpu_ms_per_request": results["baseline"]["server_cpu_ms_per_request"],
+               "baseline_client_cpu_ms_per_request": results["baseline"]["client_cpu_ms_per_request"]}
     for backend in ("sqlite", "postgresql"):
         if backend in results:
             figures = results[backend]
@@ -222,6 +241,8 @@ def main() -> None:
             print(f"{backend}: {ratio:.1%} of the baseline's throughput")
             summary.update({f"{backend}_req_per_s": figures["req_per_s"], f"{backend}_p50_ms": figures["p50_ms"],
                             f"{backend}_p99_ms": figures["p99_ms"], f"{backend}_failures": figures["failures"],
+                            f"{backend}_server_cpu_ms_per_request": figures["server_cpu_ms_per_request"],
+                            f"{backend}_client_cpu_ms_per_request": figures["client_cpu_ms_per_request"],
                             f"{backend}_ratio_to_baseline": ratio})
     print(json.dumps(summary))
 

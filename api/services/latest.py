@@ -8,6 +8,7 @@ household instead of 1.5 kB of JSON. `answers_frame` parses stored JSON answers 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -18,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
-from sqlalchemy import Integer, String, Text, and_, cast, delete, exists, extract, func, insert, select
+from sqlalchemy import Integer, String, Text, and_, bindparam, cast, delete, exists, extract, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -32,10 +33,26 @@ def services_text(service_ids) -> str:
     return f";{';'.join(ids)};" if ids else ""
 
 
+_CORRECTION = aliased(Assessment)  # built once: a fresh alias redoes its column set-up on every query
+
+
 def current_assessments():
     """A filter: assessments no later assessment corrects."""
-    correction = aliased(Assessment)
-    return ~exists().where(correction.corrects_id == Assessment.id)
+    return ~exists().where(_CORRECTION.corrects_id == Assessment.id)
+
+
+@functools.cache
+def _two_latest_current():
+    """The latest and the previous current assessment of each household in `:household_ids`, newest first
+    within a household: a household's older assessments are never loaded (nor their JSON parsed). Built
+    once, as building the statement costs about as much as running it."""
+    newest_first = (Assessment.assessed_on.desc(), Assessment.id.desc())
+    ranked = (select(Assessment.id, func.row_number().over(partition_by=Assessment.household_id,
+                                                           order_by=newest_first).label("position"))
+              .where(Assessment.household_id.in_(bindparam("household_ids", expanding=True)),
+                     current_assessments()).subquery())
+    return (select(Assessment).join(ranked, ranked.c.id == Assessment.id).where(ranked.c.position <= 2)
+            .order_by(Assessment.household_id, *newest_first))
 
 
 def _latest_values(latest: Assessment, previous: Assessment | None, previous_figures: tuple, household,
@@ -102,12 +119,11 @@ def refresh_many(session: Session, *, household_ids: list[int], catalog) -> None
     household_ids = sorted(set(household_ids))
     by_household: dict[int, list[Assessment]] = {}
     for start in range(0, len(household_ids), 5000):
-        for assessment in session.scalars(
-                select(Assessment).where(Assessment.household_id.in_(household_ids[start:start + 5000]),
-                                         current_assessments())
-                .order_by(Assessment.household_id, Assessment.assessed_on.desc(), Assessment.id.desc())):
+        for assessment in session.scalars(_two_latest_current(),
+                                          {"household_ids": household_ids[start:start + 5000]}):
             by_household.setdefault(assessment.household_id, []).append(assessment)
-    pairs = [(found[1].id, found[0].config_version) for found in by_household.values() if len(found) > 1]
+    pairs = [(found[1].id, found[0].config_version) for found in by_household.values()
+             if len(found) > 1 and found[1].config_version != found[0].config_version]
     rescored = _rescored(session, pairs) if pairs else {}
     households = _households(session, list(by_household))
     tier_code = {tier: code for code, tier in enumerate(catalog.tier_ids)}
@@ -137,7 +153,7 @@ def refresh_many(session: Session, *, household_ids: list[int], catalog) -> None
             for key, value in values.items():
                 setattr(row, key, value)
     if new_rows:
-        session.execute(insert(HouseholdLatest), new_rows)
+        session.connection().execute(insert(HouseholdLatest), new_rows)
     _store_lines(session, lines, without=sorted(set(household_ids) - {line["household_id"] for line in lines}))
     session.flush()
 
@@ -148,11 +164,17 @@ def _store_lines(session: Session, lines: list[dict], *, without: list[int]) -> 
     for start in range(0, len(without), 5000):
         session.execute(delete(LatestAnswers).where(LatestAnswers.household_id.in_(without[start:start + 5000])))
     if lines:
-        dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        statement = dialect_insert(LatestAnswers)
-        session.execute(statement.on_conflict_do_update(
-            index_elements=[LatestAnswers.household_id],
-            set_={column: statement.excluded[column] for column in ("assessment_id", "layout", "answers")}), lines)
+        # Core, not the ORM's bulk path, whose setup costs more than one row's upsert
+        session.connection().execute(_lines_upsert(session.get_bind().dialect.name), lines)
+
+
+@functools.cache
+def _lines_upsert(dialect_name: str):
+    dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    statement = dialect_insert(LatestAnswers)
+    return statement.on_conflict_do_update(
+        index_elements=[LatestAnswers.household_id],
+        set_={column: statement.excluded[column] for column in ("assessment_id", "layout", "answers")})
 
 
 def sync_status(session: Session, *, household_id: int, status: str) -> None:

@@ -118,7 +118,7 @@ def _score_batch(catalog, config, rows) -> pd.DataFrame:
     batch = assess_frame(catalog, frame, config=config, passthrough=())
     valid = batch.valid
     tiers = np.array(catalog.tier_ids, dtype=object)[batch.tier_code]
-    services = join_codes(batch.recommendation_codes, [s.id for s in catalog.services])
+    services = np.asarray(join_codes(batch.recommendation_codes, [s.id for s in catalog.services]), dtype=object)
     assessed_on = pd.Series([row[2] for row in rows])[valid]
     return pd.DataFrame({
         "assessment_id": frame["household_id"].to_numpy()[valid], "idx": batch.index, "tier": tiers,

@@ -20,14 +20,17 @@ def authenticate(*, session: Session, token: str | None) -> Caller:
     if not token:
         raise Unauthorized("missing_token", "A bearer token is required.", "需要提供访问令牌(Bearer)。",
                            path="headers.authorization")
-    user = session.scalar(select(User).join(Token, Token.user_id == User.id)
-                          .where(Token.token_hash == token_hash(token), Token.revoked_at.is_(None),
-                                 User.active.is_(True)))
+    # Columns, not the User entity: every request runs this, and only a supervisor has towns to load.
+    user = session.execute(select(User.id, User.name, User.role, User.station_id).join(Token, Token.user_id == User.id)
+                           .where(Token.token_hash == token_hash(token), Token.revoked_at.is_(None),
+                                  User.active.is_(True))).first()
     if user is None:
         raise Unauthorized("invalid_token", "The bearer token is not valid.", "访问令牌无效。",
                            path="headers.authorization")
-    return Caller(id=user.id, name=user.name, role=Role(user.role), station_id=user.station_id,
-                  town_ids=frozenset(user.town_ids))
+    role = Role(user.role)
+    town_ids = session.scalars(select(UserTown.town_id).where(UserTown.user_id == user.id)) \
+        if role is Role.supervisor else ()
+    return Caller(id=user.id, name=user.name, role=role, station_id=user.station_id, town_ids=frozenset(town_ids))
 
 
 def _check_scope(session: Session, role: Role, station_id: int | None, town_ids: list[int]) -> None:
