@@ -79,3 +79,20 @@ def test_due_dates_follow_the_tier_schedule_and_low_completeness(app, client, ci
     assert [(row["station_id"], row["households"]) for row in overdue] == [(city.stations["S1"], 5)]
     assert overdue[0]["overdue"] == sum(due < overdue[0]["as_of"] for due in expected.values())
     assert client.get("/v1/reassessments/overdue", headers=city.auth("supervisor_t3")).json() == []
+
+
+def test_latest_and_previous_follow_dates_and_corrections(client, city, catalog):
+    """Four submissions out of date order, the newest then corrected: the ranking row must point at the
+    correction, and "previous" at the latest other current assessment by date, whatever the order of entry."""
+    household = new_household(client, city, "S1", "caseworker_s1")
+    march = assess(client, city, "caseworker_s1", household, deprived(catalog, 2), "2026-03-01")
+    assess(client, city, "caseworker_s1", household, deprived(catalog, 9), "2026-01-01")  # older, entered later
+    may = assess(client, city, "caseworker_s1", household, deprived(catalog, 0, critical=True), "2026-05-01")
+    corrected = assess(client, city, "caseworker_s1", household, deprived(catalog, 4), "2026-05-01",
+                       corrects=may["id"])
+    body = client.get("/v1/reassessments", params={"due_before": "2100-01-01"},
+                      headers=city.auth("supervisor_t1")).json()
+    [row] = [item for item in body["items"] if item["household_id"] == household]
+    assert row["assessment_id"] == corrected["id"] and row["index"] == corrected["index"]
+    assert row["previous_assessment_id"] == march["id"] and row["previous_index"] == march["index"]
+    assert row["critical"] is False  # the critical answer was corrected away
