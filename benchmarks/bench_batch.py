@@ -27,15 +27,7 @@ from assessment.ranking import rank  # noqa: E402
 from cli.tables import read_table, write_table  # noqa: E402
 from indicators import default_catalog  # noqa: E402
 from indicators.synth import generate_households, load_spec  # noqa: E402
-
-
-def best_of(repeats: int, run):
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+from benchmarks.timing import best_of  # noqa: E402
 
 
 def baseline_seconds(catalog, frame, repeats: int) -> float:
@@ -65,7 +57,7 @@ def main() -> None:
         batch = assess_frame(catalog, frame)  # validation, scores, tiers, reasons, recommendations
         return rank(batch.ranking_frame(scope=("town_id",)), scope="town_id", tier_order=catalog.tier_ids)
 
-    pipeline_s, ranked = best_of(args.repeats, pipeline)
+    pipeline_s, _, ranked = best_of(args.repeats, pipeline)
     assert len(ranked) == n, "every synthetic household must be valid"
     del ranked
     tracemalloc.start()  # a separate run: tracing slows allocation down
@@ -81,7 +73,7 @@ def main() -> None:
             batch = assess_frame(catalog, read_table(source))
             write_table(batch.scores, target)
 
-        file_s, _ = best_of(args.repeats, file_to_file)
+        file_s, _, _ = best_of(args.repeats, file_to_file)
 
     figures = {
         "households": n,

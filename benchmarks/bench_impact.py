@@ -24,16 +24,7 @@ from assessment.impact import config_from_draft, impact_preview  # noqa: E402
 from assessment.sensitivity import weight_sensitivity  # noqa: E402
 from indicators import default_catalog  # noqa: E402
 from indicators.synth import generate_households, load_spec  # noqa: E402
-
-
-def best_of(repeats: int, run):
-    """(fastest wall seconds, CPU seconds of that run, result): CPU time is steadier on a shared machine."""
-    runs, result = [], None
-    for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = run()
-        runs.append((time.perf_counter() - wall, time.process_time() - cpu))
-    return (*min(runs), result)
+from benchmarks.timing import best_of  # noqa: E402
 
 
 def draft_document(catalog) -> dict:
