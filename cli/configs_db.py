@@ -4,33 +4,38 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 
-def _context():
+@contextmanager
+def service_context():
+    """The service's database (migrated) and catalog; a service or core error ends the command with the
+    field it names, in English and Chinese (exit 2); the connections are closed either way."""
     from api import db
     from api.context import ServiceContext
+    from api.services.errors import ServiceError
     from api.settings import Settings
+    from assessment.errors import CoreError
 
     settings = Settings()
     db.upgrade(settings.database_url)
-    return ServiceContext.from_settings(settings)
-
-
-def _fail(exc: Exception) -> None:
-    """Print a service or core error with the field it names, in English and Chinese, and exit 2."""
-    from api.services.errors import ServiceError
-
-    if isinstance(exc, ServiceError):
-        problem = exc.problems[0]
-        path, en, zh = problem.path, problem.message_en, problem.message_zh
-    else:
-        path, en, zh = exc.path, exc.message.en, exc.message.zh
-    typer.echo(f"error: {path + ': ' if path else ''}{en} / {zh}", err=True)
-    raise typer.Exit(2)
+    context = ServiceContext.from_settings(settings)
+    try:
+        yield context
+    except (ServiceError, CoreError) as exc:
+        if isinstance(exc, ServiceError):
+            problem = exc.problems[0]
+            path, en, zh = problem.path, problem.message_en, problem.message_zh
+        else:
+            path, en, zh = exc.path, exc.message.en, exc.message.zh
+        typer.echo(f"error: {path + ': ' if path else ''}{en} / {zh}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        context.database.dispose()
 
 
 def draft(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Draft as YAML or JSON.")) -> None:
@@ -38,37 +43,20 @@ def draft(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Dr
     import yaml
 
     from api.services import configs
-    from api.services.errors import ServiceError
-    from assessment.errors import CoreError
 
     document = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    context = _context()
-    try:
-        with context.database.session(write=True) as session:
-            stored = configs.create_draft(session=session, caller=None, catalog=context.scorer.catalog,
-                                          document=document)
-    except (ServiceError, CoreError) as exc:
-        _fail(exc)
-    finally:
-        context.database.dispose()
+    with service_context() as context, context.database.session(write=True) as session:
+        stored = configs.create_draft(session=session, caller=None, catalog=context.scorer.catalog,
+                                      document=document)
     typer.echo(f"draft {stored['id']} version {stored['version']}")
 
 
 def publish(config_id: int = typer.Argument(..., help="Id of a draft (see `assess config list`).")) -> None:
     """Publish a draft: new assessments use it from now on."""
     from api.services import configs
-    from api.services.errors import ServiceError
-    from assessment.errors import CoreError
 
-    context = _context()
-    try:
-        with context.database.session(write=True) as session:
-            stored = configs.publish(session=session, caller=None, catalog=context.scorer.catalog,
-                                     config_id=config_id)
-    except (ServiceError, CoreError) as exc:
-        _fail(exc)
-    finally:
-        context.database.dispose()
+    with service_context() as context, context.database.session(write=True) as session:
+        stored = configs.publish(session=session, caller=None, catalog=context.scorer.catalog, config_id=config_id)
     typer.echo(f"published {stored['id']} version {stored['version']}")
 
 
@@ -76,12 +64,8 @@ def list_configs(as_json: bool = typer.Option(False, "--json", help="Print JSON.
     """The stored configurations and their status."""
     from api.services import configs
 
-    context = _context()
-    try:
-        with context.database.session() as session:
-            stored = configs.list_configs(session=session, caller=None)
-    finally:
-        context.database.dispose()
+    with service_context() as context, context.database.session() as session:
+        stored = configs.list_configs(session=session, caller=None)
     if as_json:
         typer.echo(json.dumps(stored, ensure_ascii=False, indent=2))
         return
@@ -95,22 +79,15 @@ def rescore(resume: Optional[int] = typer.Option(None, "--resume", help="Resume 
                                                   "busy service).")) -> None:
     """Re-score every stored assessment under the published configuration, in the foreground."""
     from api.services import rescoring
-    from api.services.errors import ServiceError
-    from assessment.errors import CoreError
 
-    context = _context()
-    catalog = context.scorer.catalog
-    try:
+    with service_context() as context:
+        catalog = context.scorer.catalog
         with context.database.session(write=True) as session:
             job = (rescoring.check_resumable(session=session, caller=None, job_id=resume) if resume is not None
                    else rescoring.create_job(session=session, caller=None, catalog=catalog))
         typer.echo(f"job {job['id']}: {job['total']} assessments under {job['config_version']}")
         finished = rescoring.run_job(context.database, catalog, job["id"], batch_size=batch_size, pause_s=pause,
                                      after_batch=lambda done: typer.echo(f"  {done}/{job['total']}"))
-    except (ServiceError, CoreError) as exc:
-        _fail(exc)
-    finally:
-        context.database.dispose()
     typer.echo(f"job {finished['id']} {finished['status']}: {finished['written']} new results")
 
 
