@@ -46,9 +46,6 @@ def synth(
     if output.suffix.lower() not in FORMATS:
         raise _fail(f"--output: unknown file type {output.suffix or '(none)'!r}; use .csv, .parquet or .jsonl",
                     f"--output:不支持的文件类型 {output.suffix or '(无)'!r},请使用 .csv、.parquet 或 .jsonl")
-    if not output.parent.is_dir():
-        raise _fail(f"--output: folder {str(output.parent)!r} does not exist",
-                    f"--output:文件夹 {str(output.parent)!r} 不存在")
     try:
         catalog = load_catalog(catalog_dir)
         spec = load_spec(spec_path)

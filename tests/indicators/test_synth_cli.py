@@ -73,3 +73,14 @@ def test_unknown_format_is_refused_and_writes_nothing(tmp_path):
     assert result.exit_code == 2
     assert ".csv" in result.output and "不支持" in result.output
     assert not path.exists()
+
+
+def test_output_folder_is_created(tmp_path):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    target = tmp_path / "new" / "folder" / "households.csv"
+    result = CliRunner().invoke(app, ["synth", "--households", "30", "--seed", "1", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 31  # header + 30 households
