@@ -1,37 +1,34 @@
 """Many households at once: the vectorised twin of `assessment.scoring`.
 
 Columns are parsed once (text columns through `parse_answer` on their distinct values, numeric
-columns with array operations); the figures are then computed with matrix operations over blocks
-of rows, so no Python code runs per household.
+columns with array operations); the figures are then computed by a compiled loop over the rows
+(`assessment.kernels`), so no Python code runs per household.
 """
 
 from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
-from assessment.answers import finding, parse_answer, parse_finding, possible_scores, score_bounds
+from assessment.answers import finding, parse_answer, parse_finding, score_bounds
 from assessment.catalog import Catalog, Condition, Indicator, ScoringConfig
 from assessment.errors import CoreError, Message
+from assessment.kernels import deprivation_scores, score_rows
 from assessment.scoring import (
     AF_TOLERANCE,
-    INDEX_DECIMALS,
-    STRENGTH_DECIMALS,
     parameter_year,
     resolve_config,
     service_triggers,
 )
 
-# numpy releases the GIL in its array loops, so blocks of rows are scored on every core.
+# numpy releases the GIL in its array loops, so columns are read on every core.
 THREADS = max(1, min(8, os.cpu_count() or 1))
 FINDING_COLUMNS = ["row", "household_id", "indicator", "code", "severity", "message_zh", "message_en"]
-BLOCK_ROWS = 16_384
 
 
 @dataclass
@@ -101,12 +98,13 @@ def _canonical_codes(ind: Indicator) -> dict:
     return {}
 
 
-def _parse_column(ind: Indicator, column: pd.Series) -> tuple[np.ndarray, _Findings]:
-    """The column's answers as numbers (NaN when missing or invalid), and its problems."""
+def _parse_column(ind: Indicator, column: pd.Series, out: np.ndarray) -> _Findings:
+    """The column's answers as numbers into `out` (NaN when missing or invalid); returns its problems."""
     findings = _Findings.empty()
-    n = len(column)
-    out = np.full(n, np.nan)
     spec = ind.answer
+    if spec.type == "yes_no" and pd.api.types.is_bool_dtype(column.dtype):
+        out[:] = column.to_numpy(dtype=float, na_value=np.nan)  # true and false are the only answers
+        return findings
     numeric_kind = pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype)
     if numeric_kind and spec.type in ("ordinal", "count", "amount", "yes_no"):
         raw = column.to_numpy(dtype=float, na_value=np.nan)
@@ -131,8 +129,9 @@ def _parse_column(ind: Indicator, column: pd.Series) -> tuple[np.ndarray, _Findi
             outside = ok & ((raw < spec.min) | (raw > spec.max))
             findings.add(np.flatnonzero(outside), ind, "out_of_range", values=raw[outside])
             ok &= ~outside
-        out[ok] = raw[ok]
-        return out, findings
+        out.fill(np.nan)
+        np.copyto(out, raw, where=ok)
+        return findings
 
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     mapping = _canonical_codes(ind)
@@ -146,13 +145,12 @@ def _parse_column(ind: Indicator, column: pd.Series) -> tuple[np.ndarray, _Findi
             problems.setdefault(problem, []).append(u)
         else:
             parsed[u] = mapping.get(canonical, canonical) if mapping else canonical
-    valid_codes = codes >= 0
-    out[valid_codes] = parsed[codes[valid_codes]]
+    np.take(np.append(parsed, np.nan), codes, out=out)  # code -1 (missing) takes the NaN at the end
     object_uniques = np.asarray(uniques, dtype=object)
     for problem, bad_uniques in problems.items():
         rows = np.flatnonzero(np.isin(codes, bad_uniques))
         findings.add(rows, ind, problem, values=object_uniques[codes[rows]])
-    return out, findings
+    return findings
 
 
 def _condition_mask(cond: Condition, catalog: Catalog, values: np.ndarray, column: dict[str, int]) -> np.ndarray:
@@ -183,29 +181,55 @@ def _all_hold(conditions, catalog, values, column) -> np.ndarray:
     return mask
 
 
-def _score_lookup(ind: Indicator, v: np.ndarray, divisor: np.ndarray | None, parameter: np.ndarray | None):
-    spec = ind.answer
-    out = np.full(len(v), np.nan)
-    present = ~np.isnan(v)
-    if spec.type == "yes_no":
-        out[present] = np.where(v[present] == 1.0, spec.score_yes, spec.score_no)
-    elif spec.type == "ordinal":
-        levels = np.array([lv.value for lv in spec.levels], dtype=float)
-        scores = np.array([lv.score for lv in spec.levels])
-        out[present] = scores[np.searchsorted(levels, v[present])]
-    elif spec.type == "choice":
-        scores = np.array([o.score for o in spec.options])
-        out[present] = scores[v[present].astype(np.int64)]
-    else:
-        x = v[present]
-        if divisor is not None:
-            x = x / divisor[present]
-        if parameter is not None:
-            x = x / parameter[present]
-        limits = np.array([b.below for b in spec.bands[:-1]], dtype=float)
-        scores = np.array([b.score for b in spec.bands])
-        out[present] = scores[np.searchsorted(limits, x, side="right")]
-    return out
+@dataclass(frozen=True)
+class ScoreTable:
+    """Every indicator's answer -> score mapping as flat arrays, for `assessment.kernels.lookup_scores`:
+    an answer picks the score after the level it equals or, when banded, after the limits it reaches."""
+
+    banded: np.ndarray  # counts and amounts: the score of the band the answer reaches
+    consecutive: np.ndarray  # levels are consecutive whole numbers: the answer is its own offset
+    limit_start: np.ndarray
+    limit_end: np.ndarray
+    limits: np.ndarray
+    score_start: np.ndarray
+    scores: np.ndarray
+    divisor_column: np.ndarray  # -1: the amount is not divided per person
+    parameter_row: np.ndarray  # -1: the amount is not relative to a regional parameter
+    parameters: np.ndarray  # (regional parameters, n): each row's value, NaN when it has none
+
+    def arrays(self) -> tuple:
+        """The fields in order, as the compiled loops take them."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    @classmethod
+    def build(cls, catalog: Catalog, parameters: dict[str, np.ndarray], n: int) -> "ScoreTable":
+        names = list(parameters)
+        column = {ind.id: j for j, ind in enumerate(catalog.indicators)}
+        table: dict[str, list] = {f.name: [] for f in fields(cls) if f.name != "parameters"}
+        for ind in catalog.indicators:
+            spec = ind.answer
+            if spec.type == "yes_no":
+                levels, scores = [0, 1], [spec.score_no, spec.score_yes]
+            elif spec.type == "ordinal":
+                levels, scores = [lv.value for lv in spec.levels], [lv.score for lv in spec.levels]
+            elif spec.type == "choice":
+                levels, scores = list(range(len(spec.options))), [o.score for o in spec.options]
+            else:
+                levels, scores = [b.below for b in spec.bands[:-1]], [b.score for b in spec.bands]
+            banded = spec.type in ("count", "amount")
+            table["banded"].append(banded)
+            table["consecutive"].append(not banded and levels == list(range(levels[0], levels[0] + len(levels))))
+            table["limit_start"].append(len(table["limits"]))
+            table["limits"].extend(levels)
+            table["limit_end"].append(len(table["limits"]))
+            table["score_start"].append(len(table["scores"]))
+            table["scores"].extend(scores)
+            amount = spec.type == "amount"
+            table["divisor_column"].append(column[spec.per_capita_of] if amount and spec.per_capita_of else -1)
+            table["parameter_row"].append(names.index(spec.relative_to) if amount and spec.relative_to else -1)
+        dtypes = {"banded": bool, "consecutive": bool, "limits": float, "scores": float}
+        return cls(**{name: np.array(values, dtype=dtypes.get(name, np.int64)) for name, values in table.items()},
+                   parameters=np.array(list(parameters.values()), dtype=float).reshape(len(names), n))
 
 
 def _regional_parameters(catalog: Catalog, frame: pd.DataFrame, name: str):
@@ -305,15 +329,19 @@ def join_codes(codes: np.ndarray, names: list[str]) -> pd.Categorical:
         return pd.Categorical([""] * n)
     base = len(names) + 1
     if base ** width < 2**62:
+        # each row as one number in base len(names) + 1; the distinct numbers are decoded back
         packed = np.zeros(n, dtype=np.int64)
         for c in range(width):
             packed = packed * base + (codes[:, c] + 1)
-        inverse, _ = pd.factorize(packed)
-        distinct = codes[np.unique(inverse, return_index=True)[1]]
+        inverse, uniques = pd.factorize(packed)
+        distinct = np.empty((len(uniques), width), dtype=np.int64)
+        for c in range(width - 1, -1, -1):
+            uniques, digit = np.divmod(uniques, base)
+            distinct[:, c] = digit - 1
     else:
         distinct, inverse = np.unique(codes, axis=0, return_inverse=True)
-    texts = [";".join(names[c] for c in row if c >= 0) for row in distinct]
-    categories, text_code = np.unique(texts, return_inverse=True)
+    texts = [";".join(names[c] for c in row if c >= 0) for row in distinct.tolist()]
+    text_code, categories = pd.factorize(np.array(texts, dtype=object))  # rows may differ only in their gaps
     return pd.Categorical.from_codes(text_code[np.asarray(inverse).ravel()], categories=categories)
 
 
@@ -321,7 +349,7 @@ def deprivation_matrix(catalog: Catalog, frame: pd.DataFrame):
     """(scores, applicable): deprivation scores (n x m, NaN where missing, invalid or not applicable)
     and whether each question applies. Rows with errors keep their readable answers."""
     prepared = _prepare(catalog, frame)
-    return prepared["scores"], prepared["applicable"]
+    return score_matrix(prepared["values"], prepared["table"]), prepared["applicable"]
 
 
 def answer_matrix(catalog: Catalog, frame: pd.DataFrame) -> np.ndarray:
@@ -336,13 +364,15 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
     column = {ind.id: j for j, ind in enumerate(catalog.indicators)}
     findings = _Findings.empty()
     # Column-major: every step below works column by column.
-    values = np.full((n, m), np.nan, order="F")
+    values = np.empty((n, m), order="F")
     present = [(j, ind) for j, ind in enumerate(catalog.indicators) if ind.id in frame]
+    for j, ind in enumerate(catalog.indicators):
+        if ind.id not in frame:
+            values[:, j] = np.nan
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        parsed = list(pool.map(lambda item: _parse_column(item[1], frame[item[1].id]), present))
-    for (j, _), (column_values, column_findings) in zip(present, parsed):
-        values[:, j] = column_values
-        findings.extend(column_findings)
+        for column_findings in pool.map(lambda item: _parse_column(item[1], frame[item[1].id], values[:, item[0]]),
+                                        present):
+            findings.extend(column_findings)
     for j, ind in enumerate(catalog.indicators):
         if ind.required:
             missing = np.isnan(values[:, j]) & ~_rows_with(findings, ind.id, n)
@@ -352,16 +382,18 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
     for j, ind in enumerate(catalog.indicators):
         if ind.applies_when:
             applicable[:, j] = _all_hold(ind.applies_when, catalog, values, column)
+    # Answers to questions that do not apply are left out, once every condition has been read.
+    for j, ind in enumerate(catalog.indicators):
+        if ind.applies_when:
             dropped = ~applicable[:, j] & ~np.isnan(values[:, j])
             findings.add(np.flatnonzero(dropped), ind, "not_applicable", severity="warning")
-    answers = values  # from here on, answers to questions that do not apply are left out
-    np.copyto(answers, np.nan, where=~applicable)
+            values[dropped, j] = np.nan
+    answers = values
 
-    lookups = []
     parameters: dict[str, tuple] = {}
+    scored = np.zeros(n, dtype=bool)  # some answer gives a score
     for j, ind in enumerate(catalog.indicators):
         spec = ind.answer
-        divisor = parameter = None
         usable = ~np.isnan(answers[:, j])
         if spec.type == "amount" and spec.per_capita_of is not None:
             divisor = answers[:, column[spec.per_capita_of]]
@@ -380,18 +412,14 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
                     message = finding(code, ind, path="region", **values_for_message).message
                     findings.add(np.flatnonzero(usable & (keys == u)), ind, code, message=message)
             usable &= ~np.isnan(parameter)
-        lookups.append((ind, np.where(usable, answers[:, j], np.nan), divisor, parameter))
-    scores = np.full((n, m), np.nan, order="F")
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        for j, column_scores in enumerate(pool.map(lambda args: _score_lookup(*args), lookups)):
-            scores[:, j] = column_scores
+        scored |= usable
 
     for rule in catalog.contradictions:
         rows = np.flatnonzero(_all_hold(rule.when, catalog, answers, column))
         first = catalog.indicator_by_id[rule.when[0].indicator]
         findings.add(rows, first, "contradiction", severity=rule.severity, message=rule.message)
     errors = findings.row_mask(n)
-    nothing = ~errors & np.isnan(scores).all(axis=1)
+    nothing = ~errors & ~scored
     if nothing.any():
         findings.add(np.flatnonzero(nothing), None, "no_answers",
                      message=finding("no_answers", None, indicator=None, path="answers").message)
@@ -400,8 +428,16 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
     for position, svc in enumerate(catalog.services):
         if svc.eligibility:
             eligible[:, position] = _all_hold(svc.eligibility, catalog, answers, column)
-    return {"values": answers, "scores": scores, "applicable": applicable, "eligible": eligible,
+    table = ScoreTable.build(catalog, {name: parameter for name, (parameter, _, _) in parameters.items()}, n)
+    return {"values": answers, "table": table, "applicable": applicable, "eligible": eligible,
             "findings": findings}
+
+
+def score_matrix(values: np.ndarray, table: "ScoreTable") -> np.ndarray:
+    """Deprivation scores (n x m, NaN where there is none) of the answers `values`."""
+    scores = np.empty(values.shape, order="F")
+    deprivation_scores(values, scores, table.arrays())
+    return scores
 
 
 def _rows_with(findings: _Findings, indicator_id: str, n: int) -> np.ndarray:
@@ -414,14 +450,14 @@ def _rows_with(findings: _Findings, indicator_id: str, n: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PreparedFrame:
-    """A frame's answers read, checked and turned into deprivation scores: everything that does not
-    depend on weights or cut-offs, so one preparation can be scored under several configurations."""
+    """A frame's answers read and checked: everything that does not depend on weights or cut-offs, so
+    one preparation can be scored under several configurations."""
 
     catalog: Catalog
     household_id: np.ndarray
     passthrough: pd.DataFrame
     values: np.ndarray
-    scores: np.ndarray
+    table: ScoreTable  # answers -> deprivation scores, looked up as rows are scored
     applicable: np.ndarray
     eligible: np.ndarray  # (n, services): the service's eligibility conditions hold
     findings: _Findings
@@ -429,6 +465,11 @@ class PreparedFrame:
     @cached_property
     def valid(self) -> np.ndarray:
         return ~self.findings.row_mask(len(self.household_id))
+
+    @cached_property
+    def scores(self) -> np.ndarray:
+        """Deprivation scores (n x m, NaN where there is none)."""
+        return score_matrix(self.values, self.table)
 
 
 def prepare_frame(catalog: Catalog, frame: pd.DataFrame, *, id_column: str = "household_id",
@@ -447,25 +488,24 @@ def assess_prepared(prepared: PreparedFrame, *, config: ScoringConfig | None = N
     """Score, tier and recommend the valid households of a prepared frame under `config`."""
     catalog = prepared.catalog
     config = resolve_config(catalog, config)
-    rows = np.flatnonzero(prepared.valid)
     plan = _Plan.build(catalog, config)
-    everyone = len(rows) == len(prepared.valid)
-
-    def block(start: int) -> dict:
-        part = slice(start, start + BLOCK_ROWS) if everyone else rows[start:start + BLOCK_ROWS]
-        # Row blocks are copied to row-major order, which the row-wise steps below prefer.
-        return _score_block(catalog, config, plan, *(np.ascontiguousarray(array[part]) for array in
-                                                     (prepared.scores, prepared.applicable, prepared.eligible)))
-
-    # The matrices are thin (m indicators x a few dimensions): BLAS's own threads only get in the way.
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=THREADS) as pool:
-        parts = list(pool.map(block, range(0, max(len(rows), 1), BLOCK_ROWS)))
-    merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    (index, low, high, completeness, tier, tier_from_index, raised_by, dimension_scores, af_score, af_poor,
+     reasons, services) = score_rows(
+        np.flatnonzero(prepared.valid), prepared.values, prepared.applicable, prepared.eligible,
+        prepared.table.arrays(),
+        plan.weights, plan.dimension_of, plan.dimension_weights, plan.low, plan.high, plan.by_dimension_order,
+        plan.cutoffs, plan.critical_column, plan.critical_at_least, plan.critical_level,
+        plan.trigger_column, plan.trigger_service, plan.trigger_threshold, plan.trigger_weight,
+        plan.tier_allowed, config.af_deprivation_cutoff, config.af_poverty_cutoff - AF_TOLERANCE,
+        config.method == "alkire_foster", catalog.settings.top_reasons, catalog.settings.recommend_top_n)
     ids = prepared.household_id
     return BatchResult(
         catalog=catalog, config=config, household_id=ids, valid=prepared.valid, passthrough=prepared.passthrough,
         errors=prepared.findings.frame(ids, "error"), warnings=prepared.findings.frame(ids, "warning"),
-        **merged,
+        index=index, index_low=low, index_high=high, completeness=completeness,
+        provisional=completeness < config.completeness_threshold, tier_code=tier, tier_from_index_code=tier_from_index,
+        raised_by=raised_by, dimension_scores=dimension_scores, af_score=af_score, af_poor=af_poor,
+        top_reason_codes=reasons, recommendation_codes=services,
     )
 
 
@@ -478,167 +518,62 @@ def assess_frame(catalog: Catalog, frame: pd.DataFrame, *, config: ScoringConfig
 
 @dataclass(frozen=True)
 class _Plan:
-    """The catalog and configuration as arrays, for the matrix formulas."""
+    """The catalog and configuration as arrays, for `assessment.kernels.score_rows`."""
 
     weights: np.ndarray  # (m,)
     dimension_weights: np.ndarray  # (K,)
     dimension_of: np.ndarray  # (m,) dimension position of each indicator
-    by_dimension: np.ndarray  # (m, K): indicator weight in its dimension's column
+    by_dimension_order: np.ndarray  # indicator positions grouped by dimension, as the single path visits them
     low: np.ndarray  # (m,) lowest possible deprivation
     high: np.ndarray  # (m,) highest possible deprivation
     cutoffs: np.ndarray  # tier cut-offs, lowest tier first
-    critical: list[tuple[int, float, int]]  # (indicator position, at-least score, tier position)
-    trigger_columns: np.ndarray  # indicator position of every (service, trigger) pair
-    trigger_starts: np.ndarray  # first pair of each service
-    trigger_thresholds: np.ndarray
-    trigger_weights: np.ndarray
-    need_gap: float  # the smallest difference between two scores a triggering answer can have
+    critical_column: np.ndarray  # per critical indicator: its position,
+    critical_at_least: np.ndarray  # the score from which it raises the tier,
+    critical_level: np.ndarray  # and the tier it raises to
+    trigger_column: np.ndarray  # indicator position of every (service, trigger) pair
+    trigger_service: np.ndarray  # service position of every pair
+    trigger_threshold: np.ndarray
+    trigger_weight: np.ndarray
+    tier_allowed: np.ndarray  # (services, tiers): the service may be recommended at the tier
+
+    @property
+    def by_dimension(self) -> np.ndarray:
+        """(m, K): each indicator's weight in its dimension's column."""
+        matrix = np.zeros((len(self.weights), len(self.dimension_weights)))
+        matrix[np.arange(len(self.weights)), self.dimension_of] = self.weights
+        return matrix
 
     @classmethod
     def build(cls, catalog: Catalog, config: ScoringConfig) -> "_Plan":
         dims = [d.id for d in catalog.dimensions]
-        m, k = len(catalog.indicators), len(dims)
-        dimension_of = np.array([dims.index(i.dimension) for i in catalog.indicators])
-        weights = np.array([config.indicator_weights[i.id] for i in catalog.indicators])
-        by_dimension = np.zeros((m, k))
-        by_dimension[np.arange(m), dimension_of] = weights
+        dimension_of = np.array([dims.index(i.dimension) for i in catalog.indicators], dtype=np.int64)
         bounds = np.array([score_bounds(i) for i in catalog.indicators])
         tiers = {t: p for p, t in enumerate(catalog.tier_ids)}
         position = {ind.id: j for j, ind in enumerate(catalog.indicators)}
         triggers = service_triggers(catalog)
-        columns, starts, thresholds, pair_weights = [], [], [], []
-        for svc in catalog.services:
-            starts.append(len(columns))
+        columns, pair_services, thresholds, pair_weights = [], [], [], []
+        tier_allowed = np.ones((len(catalog.services), len(tiers)), dtype=bool)
+        for s, svc in enumerate(catalog.services):
             threshold = svc.min_score if svc.min_score is not None else catalog.settings.recommend_min_score
             for ind_id in triggers[svc.id]:
                 columns.append(position[ind_id])
+                pair_services.append(s)
                 thresholds.append(threshold)
                 pair_weights.append(config.indicator_weights[ind_id])
+            if svc.tiers:
+                tier_allowed[s] = [t in svc.tiers for t in catalog.tier_ids]
+        critical = [(j, i.critical.at_least_score, tiers[i.critical.tier])
+                    for j, i in enumerate(catalog.indicators) if i.critical is not None]
         return cls(
-            weights=weights, dimension_weights=np.array([config.dimension_weights[d] for d in dims]),
-            dimension_of=dimension_of, by_dimension=by_dimension, low=bounds[:, 0], high=bounds[:, 1],
-            cutoffs=np.array([config.tier_cutoffs[t] for t in catalog.tier_ids]),
-            critical=[(j, i.critical.at_least_score, tiers[i.critical.tier])
-                      for j, i in enumerate(catalog.indicators) if i.critical is not None],
-            trigger_columns=np.array(columns), trigger_starts=np.array(starts),
-            trigger_thresholds=np.array(thresholds), trigger_weights=np.array(pair_weights),
-            need_gap=_smallest_gap([score for j in set(columns) for score in possible_scores(catalog.indicators[j])]),
+            weights=np.array([config.indicator_weights[i.id] for i in catalog.indicators], dtype=float),
+            dimension_weights=np.array([config.dimension_weights[d] for d in dims], dtype=float),
+            dimension_of=dimension_of, by_dimension_order=np.argsort(dimension_of, kind="stable"),
+            low=bounds[:, 0].astype(float), high=bounds[:, 1].astype(float),
+            cutoffs=np.array([config.tier_cutoffs[t] for t in catalog.tier_ids], dtype=float),
+            critical_column=np.array([c[0] for c in critical], dtype=np.int64),
+            critical_at_least=np.array([c[1] for c in critical], dtype=float),
+            critical_level=np.array([c[2] for c in critical], dtype=np.int64),
+            trigger_column=np.array(columns, dtype=np.int64), trigger_service=np.array(pair_services, dtype=np.int64),
+            trigger_threshold=np.array(thresholds, dtype=float),
+            trigger_weight=np.array(pair_weights, dtype=float), tier_allowed=tier_allowed,
         )
-
-
-def _smallest_gap(values: list[float]) -> float:
-    distinct = np.unique(values)
-    return float(np.diff(distinct).min()) if len(distinct) > 1 else 1.0
-
-
-def _weighted_over_dimensions(per_dimension: np.ndarray, present: np.ndarray, dimension_weights: np.ndarray):
-    """Weighted mean over the dimensions that are present, per row."""
-    total = present @ dimension_weights
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (np.where(present, per_dimension, 0.0) @ dimension_weights) / total
-
-
-def _top_columns(key: np.ndarray, count: int) -> np.ndarray:
-    """Per row, the positions of the `count` largest keys above -inf (ties: lower position first)."""
-    n = len(key)
-    chosen = np.full((n, count), -1, dtype=np.int64)
-    rows = np.arange(n)
-    for r in range(min(count, key.shape[1])):
-        best = np.argmax(key, axis=1)
-        found = key[rows, best] > -np.inf
-        chosen[found, r] = best[found]
-        key[rows, best] = -np.inf
-    return chosen
-
-
-def _score_block(catalog: Catalog, config: ScoringConfig, plan: _Plan, D: np.ndarray, A: np.ndarray,
-                 eligible: np.ndarray) -> dict:
-    answered = ~np.isnan(D)
-    Dz = np.where(answered, D, 0.0)
-    missing = (A & ~answered).astype(float)
-    z = config.af_deprivation_cutoff
-    deprived = answered & (Dz >= z)
-
-    answered_w = answered @ plan.by_dimension
-    applicable_w = A @ plan.by_dimension
-    weighted = Dz @ plan.by_dimension
-    deprived_w = deprived @ plan.by_dimension
-    defined, has = answered_w > 0, applicable_w > 0
-    dw = plan.dimension_weights
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dim_scores = np.where(defined, weighted / answered_w, np.nan)
-        af_score = _weighted_over_dimensions(deprived_w / answered_w, defined, dw)
-        share = np.where(defined, 100.0 * dw / (defined @ dw)[:, None] / answered_w, 0.0)
-    af_poor = af_score >= config.af_poverty_cutoff - AF_TOLERANCE
-
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if config.method == "alkire_foster":
-            index = np.where(af_poor, 100.0 * af_score, 0.0)
-            k = config.af_poverty_cutoff - AF_TOLERANCE
-            could = missing @ (plan.by_dimension * (plan.high >= z)[:, None])
-            low_count = _weighted_over_dimensions(deprived_w / applicable_w, has, dw)
-            high_count = _weighted_over_dimensions((deprived_w + could) / applicable_w, has, dw)
-            low = np.where(low_count >= k, 100.0 * low_count, 0.0)
-            high = np.where(high_count >= k, 100.0 * high_count, 0.0)
-            contributions = np.where(deprived & af_poor[:, None], share[:, plan.dimension_of] * plan.weights, 0.0)
-        else:
-            index = 100.0 * _weighted_over_dimensions(dim_scores, defined, dw)
-            low_fill = missing @ (plan.by_dimension * plan.low[:, None])
-            high_fill = missing @ (plan.by_dimension * plan.high[:, None])
-            low = 100.0 * _weighted_over_dimensions((weighted + low_fill) / applicable_w, has, dw)
-            high = 100.0 * _weighted_over_dimensions((weighted + high_fill) / applicable_w, has, dw)
-            contributions = Dz * plan.weights * share[:, plan.dimension_of]
-    index = np.round(index, INDEX_DECIMALS)
-    low = np.round(np.minimum(low, index), INDEX_DECIMALS)
-    high = np.round(np.maximum(high, index), INDEX_DECIMALS)
-
-    tier_from_index = np.searchsorted(plan.cutoffs, index, side="right") - 1
-    tier = tier_from_index.copy()
-    raised_by = np.full((len(D), len(plan.critical)), -1, dtype=np.int64)
-    for c, (j, at_least, level) in enumerate(plan.critical):
-        hit = answered[:, j] & (Dz[:, j] >= at_least)
-        raised_by[hit & (level > tier_from_index), c] = c
-        tier = np.where(hit, np.maximum(tier, level), tier)
-
-    contributions[contributions <= 0] = -np.inf
-    top = _top_columns(contributions, catalog.settings.top_reasons)
-    counts = A.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        completeness = np.where(counts > 0, answered.sum(axis=1) / counts, 0.0)
-    return {
-        "index": index, "index_low": low, "index_high": high, "completeness": completeness,
-        "provisional": completeness < config.completeness_threshold,
-        "tier_code": tier, "tier_from_index_code": tier_from_index, "raised_by": raised_by,
-        "dimension_scores": dim_scores, "af_score": af_score, "af_poor": af_poor,
-        "top_reason_codes": top,
-        "recommendation_codes": _recommend_block(catalog, plan, Dz, answered, eligible, tier),
-    }
-
-
-def _recommend_block(catalog: Catalog, plan: _Plan, Dz, answered, eligible, tier) -> np.ndarray:
-    """Services ordered by need (highest triggering deprivation), then strength, then file order."""
-    tier_position = {t: p for p, t in enumerate(catalog.tier_ids)}
-    n, services = len(Dz), len(catalog.services)
-    need = np.full((n, services), -np.inf, order="F")
-    strength = np.zeros((n, services), order="F")
-    ends = [*plan.trigger_starts[1:], len(plan.trigger_columns)]
-    Dz, answered = np.asfortranarray(Dz), np.asfortranarray(answered)  # whole columns below
-    for s, svc in enumerate(catalog.services):
-        # pair by pair, in trigger order, so strengths add up exactly as in the single path
-        for p in range(plan.trigger_starts[s], ends[s]):
-            j = plan.trigger_columns[p]
-            x = Dz[:, j]
-            hit = answered[:, j] & (x >= plan.trigger_thresholds[p])
-            np.maximum(need[:, s], np.where(hit, x, -np.inf), out=need[:, s])
-            strength[:, s] += np.where(hit, x * plan.trigger_weights[p], 0.0)
-        allowed = eligible[:, s]
-        if svc.tiers:
-            allowed = allowed & np.isin(tier, [tier_position[t] for t in svc.tiers])
-        need[~allowed, s] = -np.inf
-    strength = np.round(strength, STRENGTH_DECIMALS)
-    # One sortable key: need decides, strength breaks ties. Needs are catalog scores at least
-    # `need_gap` apart, so scaled by (largest strength + 1) / need_gap they never trade places with a
-    # strength; services not recommended keep -inf.
-    scale = (float(strength.max(initial=0.0)) + 1.0) / plan.need_gap
-    key = need * scale + strength
-    return _top_columns(np.ascontiguousarray(key), catalog.settings.recommend_top_n)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from assessment.alkire_foster import AFResult, alkire_foster
-from assessment.batch import _Plan, _prepare
+from assessment.batch import _Plan, _prepare, score_matrix
 from assessment.catalog import Catalog, ScoringConfig
 from assessment.scoring import resolve_config
 
@@ -32,7 +32,7 @@ def poverty_measures(catalog: Catalog, frame: pd.DataFrame, *, config: ScoringCo
     config = resolve_config(catalog, config)
     prepared = _prepare(catalog, frame)
     valid = ~prepared["findings"].row_mask(len(frame))
-    scores = prepared["scores"][valid]
+    scores = score_matrix(prepared["values"], prepared["table"])[valid]
     groups = None
     if group_column is not None:
         groups = frame[group_column].astype(object).where(frame[group_column].notna(), "(missing)").to_numpy()[valid]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 
 
@@ -13,3 +15,30 @@ def best_of(repeats: int, run):
         result = run()
         runs.append((time.perf_counter() - wall, time.process_time() - cpu))
     return (*min(runs), result)
+
+
+def peak_memory(run):
+    """(result, peak resident memory in bytes above the level at the start): sampled from /proc every
+    millisecond, so it counts what Python's allocator never sees (compiled loops, Arrow buffers)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def resident() -> int:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * page
+
+    start = peak = resident()
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.wait(0.001):
+            peak = max(peak, resident())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        result = run()
+    finally:
+        done.set()
+        sampler.join()
+    return result, max(peak, resident()) - start
