@@ -53,16 +53,27 @@ def assert_same(batch_row, single):
     assert batch_row["recommended_services"] == ";".join(r.service for r in single.recommendations)
 
 
-def test_messy_frame_matches_single_path_row_by_row():
+def reweighted(method: str):
+    """A configuration far from the default: other weights, other cut-offs, another method."""
+    base = MINI.default_config()
+    weights = {i: w * (1 + k % 3) for k, (i, w) in enumerate(sorted(base.indicator_weights.items()))}
+    return base.model_copy(update={"method": method, "version": f"test-{method}", "indicator_weights": weights,
+                                   "dimension_weights": {d: 1.0 + k for k, d in enumerate(base.dimension_weights)},
+                                   "af_poverty_cutoff": 0.3})
+
+
+@pytest.mark.parametrize("config", [None, reweighted("weighted_mean"), reweighted("alkire_foster")],
+                         ids=["default", "reweighted", "alkire_foster"])
+def test_messy_frame_matches_single_path_row_by_row(config):
     frame = messy_frame(3000, seed=7)
-    batch = assess_frame(MINI, frame)
+    batch = assess_frame(MINI, frame, config=config)
     scores = batch.scores.set_index("household_id")
     checked_errors = checked_scores = 0
     for row in frame.to_dict("records"):
         answers, region, year = split(row)
         hid = row["household_id"]
         try:
-            single = assess(MINI, answers, region=region, year=year)
+            single = assess(MINI, answers, region=region, year=year, config=config)
         except AnswersInvalid as exc:
             expected = sorted((f.indicator or "", f.code) for f in exc.findings if f.severity == "error")
             found = batch.errors[batch.errors.household_id == hid]
