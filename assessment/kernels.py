@@ -27,28 +27,27 @@ def lookup_scores(values, rows, out, table) -> None:
     (banded, consecutive, limit_start, limit_end, limits, score_start, scores, divisor_column, parameter_row,
      parameters) = table
     for j in range(values.shape[1]):
-        first, last = limit_start[j], limit_end[j]
+        first, last, offset = limit_start[j], limit_end[j], score_start[j]
+        divide, relative, band, direct = divisor_column[j], parameter_row[j], banded[j], consecutive[j]
         for r in range(len(rows)):
             i = rows[r]
             x = values[i, j]
-            if divisor_column[j] >= 0:
-                divisor = values[i, divisor_column[j]]
+            if divide >= 0:
+                divisor = values[i, divide]
                 x = x / divisor if divisor != 0 else np.nan
-            if parameter_row[j] >= 0:
-                x = x / parameters[parameter_row[j], i]
+            if relative >= 0:
+                x = x / parameters[relative, i]
             if x != x:
                 out[r, j] = np.nan
-                continue
-            slot = 0
-            if banded[j]:
-                while first + slot < last and x >= limits[first + slot]:
-                    slot += 1
-            elif consecutive[j]:
-                slot = int(x - limits[first])
+            elif direct:
+                out[r, j] = scores[offset + int(x - limits[first])]
             else:
-                while first + slot < last and limits[first + slot] != x:
-                    slot += 1
-            out[r, j] = scores[score_start[j] + slot]
+                # levels and band limits ascend: count those below the answer (a level) or
+                # reached by it (a band), without branching on each
+                slot = 0
+                for k in range(first, last):
+                    slot += (x >= limits[k]) if band else (limits[k] < x)
+                out[r, j] = scores[offset + slot]
 
 
 @njit(parallel=True, cache=True, nogil=True, error_model="numpy")
