@@ -46,9 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   lifespan=lifespan)
     app.state.context = context
     errors.install(app)
-    web.install(app)
-    for module in ROUTERS:
+    for module in ROUTERS:  # before the pages: routes are matched in order, and API requests are the many
         app.include_router(module.router, prefix="/v1")
+    web.install(app)
 
     @app.get("/v1/health", tags=["health"], summary="Liveness and the catalog in use (no token needed)")
     def health() -> dict:

@@ -2,13 +2,17 @@
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout. A session that writes begins with
 `BEGIN IMMEDIATE` on SQLite, so concurrent writers queue on the lock instead of failing when a read
-transaction would have to be upgraded to a write one. Within one process, SQLite writers also queue on
-a mutex first: SQLite's own busy handler waits by sleeping, which makes the slowest writers very slow.
+transaction would have to be upgraded to a write one. SQLite writers also queue before that: on a mutex
+within the process, then on a lock file beside the database across processes (several server workers, a
+command line job): SQLite's own busy handler waits by sleeping up to 100 ms at a time, which makes the
+slowest writers very slow.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
@@ -18,6 +22,13 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from api import encoding
+
+try:
+    import fcntl
+except ImportError:  # Windows: writers of one process still queue on the mutex
+    fcntl = None
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -37,8 +48,9 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, *, busy_timeout_ms: int = 15000) -> Engine:
     url = normalise_url(url)
     if not is_sqlite(url):
-        return create_engine(url, pool_recycle=1800, pool_size=20, max_overflow=10)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000})
+        return create_engine(url, pool_recycle=1800, pool_size=20, max_overflow=10, json_serializer=encoding.dumps)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+                           json_serializer=encoding.dumps)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record):
@@ -60,6 +72,62 @@ def make_engine(url: str, *, busy_timeout_ms: int = 15000) -> Engine:
     return engine
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for other databases and in-memory ones."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+class WriterQueue:
+    """Where SQLite writers wait for their turn: a mutex within the process and, for a database file, an
+    exclusive lock on `<file>.writer-lock` across processes, polled every 0.1-2 ms. After `timeout_s`
+    without it a writer goes on anyway and SQLite's own locking (and busy timeout) decides."""
+
+    def __init__(self, lock_path: Path | None, timeout_s: float):
+        self._mutex = threading.Lock()
+        self._lock_path = lock_path if fcntl is not None else None
+        self._timeout_s = timeout_s
+        self._descriptor: int | None = None
+        self._held = False
+
+    def _lock_file(self) -> bool:
+        if self._descriptor is None:
+            self._descriptor = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline, pause = time.monotonic() + self._timeout_s, 0.0001
+        while True:
+            try:
+                fcntl.flock(self._descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
+
+    def __enter__(self) -> None:
+        self._mutex.acquire()
+        try:
+            self._held = self._lock_path is not None and self._lock_file()
+        except BaseException:
+            self._mutex.release()
+            raise
+
+    def __exit__(self, *_exc) -> None:
+        try:
+            if self._held:
+                fcntl.flock(self._descriptor, fcntl.LOCK_UN)
+                self._held = False
+        finally:
+            self._mutex.release()
+
+    def close(self) -> None:
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
+
+
 class Database:
     """An engine with one session factory for reads and one for writes."""
 
@@ -69,12 +137,14 @@ class Database:
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if is_sqlite(url) else self.engine
         self.reading = sessionmaker(self.engine, expire_on_commit=False)
         self.writing = sessionmaker(writer, expire_on_commit=False)
-        self._writer_mutex = threading.Lock() if is_sqlite(url) else None
+        path = sqlite_file(url)
+        self._writers = WriterQueue(path and path.with_name(path.name + ".writer-lock"), busy_timeout_ms / 1000) \
+            if is_sqlite(url) else None
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
         """A session committed on success and rolled back on any error."""
-        queue = self._writer_mutex if write and self._writer_mutex else nullcontext()
+        queue = self._writers if write and self._writers else nullcontext()
         with queue, (self.writing if write else self.reading)() as session:
             try:
                 yield session
@@ -85,6 +155,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._writers is not None:
+            self._writers.close()
 
 
 def alembic_config(url: str) -> Config:

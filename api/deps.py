@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.context import ServiceContext
 from api.services.access import Caller
-from api.services.users import authenticate
+from api.services.users import authenticate, require_token
 
 bearer = HTTPBearer(auto_error=False, description="A token from `assess user add` or POST /v1/users")
 
@@ -29,3 +29,12 @@ def current_caller(context: Context,
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
+
+
+async def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
+    """The bearer token (401 when there is none), checked later: for routes that authenticate in their own
+    transaction."""
+    return require_token(credentials.credentials if credentials else None)
+
+
+BearerToken = Annotated[str, Depends(bearer_token)]

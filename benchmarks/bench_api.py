@@ -47,12 +47,21 @@ def baseline_app():
 
 
 def server_cpu_s(pid: int) -> float | None:
-    """CPU seconds (user + system) a process has used so far; None off Linux."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    """CPU seconds (user + system) a process and its children (the workers) have used so far; None off Linux."""
+    stats = {}
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = path.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(path.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    if pid not in stats:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    family = {pid}
+    for _ in range(3):  # the server, its workers, and any process they start
+        family |= {child for child, (parent, _) in stats.items() if parent in family}
+    ticks = sum(stats[member][1] for member in family)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -61,9 +70,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(target: str, port: int, env: dict) -> subprocess.Popen:
+def start_server(target: str, port: int, env: dict, workers: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning", "--no-access-log"]
+               "--log-level", "warning", "--no-access-log", "--workers", str(workers)]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -89,8 +98,9 @@ def prepare_database(url: str, households: int) -> tuple[str, list[int], dict]:
     from api.services.users import create_user
     from api.settings import Settings
 
+    # migrated here, once: the server's workers do not migrate on start (as with `assess serve --workers`)
     env = {"ASSESS_DATABASE_URL": url, "ASSESS_DATA_KEY": Fernet.generate_key().decode(),
-           "ASSESS_HASH_KEY": uuid.uuid4().hex * 2, "ASSESS_ENV": "production"}
+           "ASSESS_HASH_KEY": uuid.uuid4().hex * 2, "ASSESS_ENV": "production", "ASSESS_MIGRATE_ON_START": "false"}
     settings = Settings(database_url=url, data_key=env["ASSESS_DATA_KEY"], hash_key=env["ASSESS_HASH_KEY"],
                         env="production")
     context = create_app(settings).state.context
@@ -163,9 +173,9 @@ async def drive(base: str, token: str, households: list[int], answers: list[dict
 
 
 def run_target(name: str, target: str, env: dict, token: str, households: list[int], answers: list[dict],
-               requests: int, clients: int) -> dict:
+               requests: int, clients: int, workers: int) -> dict:
     port = free_port()
-    process = start_server(target, port, env)
+    process = start_server(target, port, env, workers)
     try:
         figures = asyncio.run(drive(f"http://127.0.0.1:{port}", token, households, answers, requests, clients,
                                     process.pid))
@@ -209,27 +219,29 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--households", type=int, default=50)
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server URL; 'none' to skip")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes, for every target")
     args = parser.parse_args()
     answers = answer_pool(200)
-    print(f"{args.requests} submissions per target, {args.clients} concurrent clients, loopback")
+    print(f"{args.requests} submissions per target, {args.clients} concurrent clients, loopback, "
+          f"{args.workers} server worker(s) per target")
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         token, households, env = prepare_database(f"sqlite:///{Path(folder) / 'bench.db'}", args.households)
         results["sqlite"] = run_target("submit (SQLite)", "api.app:create_app", env, token, households, answers,
-                                       args.requests, args.clients)
+                                       args.requests, args.clients, args.workers)
         results["baseline"] = run_target("bare FastAPI baseline", "benchmarks.bench_api:baseline_app", env, token,
-                                         households, answers, args.requests, args.clients)
+                                         households, answers, args.requests, args.clients, args.workers)
     database = postgres_database(args.postgres) if args.postgres != "none" else None
     if database is not None:
         url, drop = database
         try:
             token, households, env = prepare_database(url, args.households)
             results["postgresql"] = run_target("submit (PostgreSQL)", "api.app:create_app", env, token, households,
-                                               answers, args.requests, args.clients)
+                                               answers, args.requests, args.clients, args.workers)
         finally:
             drop()
     baseline = results["baseline"]["req_per_s"]
-    summary = {"clients": args.clients, "requests": args.requests,
+    summary = {"clients": args.clients, "requests": args.requests, "workers": args.workers,
                "baseline_req_per_s": baseline, "baseline_p50_ms": results["baseline"]["p50_ms"],
                "baseline_p99_ms": results["baseline"]["p99_ms"],
                "baseline_server_cpu_ms_per_request": results["baseline"]["server_cpu_ms_per_request"],

@@ -12,16 +12,27 @@ from api.services.access import Role
 def serve(demo: bool = typer.Option(False, "--demo", help="Seed a synthetic city and print a token per role."),
           host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
           port: int = typer.Option(8000, help="Port to listen on."),
-          households: int = typer.Option(3000, help="Households in the demo city.")) -> None:
+          households: int = typer.Option(3000, help="Households in the demo city."),
+          workers: int = typer.Option(1, min=1, help="Server processes; more than one needs a database file or "
+                                                     "PostgreSQL.")) -> None:
     """Start the HTTP service (migrating the database first)."""
+    import os
+
     import uvicorn
 
     from api.app import create_app
+    from api.db import is_sqlite, sqlite_file
     from api.services.demo import seed
+    from api.settings import Settings
 
-    app = create_app()
+    settings = Settings()
+    if workers > 1 and is_sqlite(settings.database_url) and sqlite_file(settings.database_url) is None:
+        typer.echo("error: --workers needs a database file or PostgreSQL (each worker would get its own "
+                   "in-memory database)", err=True)
+        raise typer.Exit(2)
+    app = create_app(settings)
+    context = app.state.context
     if demo:
-        context = app.state.context
         with context.database.session(write=True) as session:
             tokens = seed(session=session, keys=context.keys, scorer=context.scorer, households=households)
         typer.echo("Demo city ready (synthetic data). Bearer tokens, shown once:")
@@ -29,7 +40,13 @@ def serve(demo: bool = typer.Option(False, "--demo", help="Seed a synthetic city
             typer.echo(f"  {role:<11} {token}")
         typer.echo(f"Try: curl -H 'Authorization: Bearer <token>' http://{host}:{port}/v1/me   "
                    f"(API docs: http://{host}:{port}/docs)")
-    uvicorn.run(app, host=host, port=port)
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port)
+        return
+    # Each worker builds its own app; the schema is migrated (above) once, not by every worker at once.
+    context.database.dispose()
+    os.environ["ASSESS_MIGRATE_ON_START"] = "false"
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 
 def db_upgrade(revision: str = typer.Argument("head", help="Alembic revision to upgrade to.")) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
-from api.deps import Context, CurrentCaller
+from api.deps import BearerToken, Context, CurrentCaller
+from api.encoding import FastJSONResponse
 from api.schemas import PROBLEM_RESPONSES, AssessmentSubmission, ScorePreview
 from api.services import assessments
+from api.services.users import authenticate
 
 router = APIRouter(tags=["assessments"], responses=PROBLEM_RESPONSES)
 
@@ -16,12 +17,13 @@ router = APIRouter(tags=["assessments"], responses=PROBLEM_RESPONSES)
              description="Validates, scores, recommends and stores in one transaction. A retry with the same "
                          "submission_id returns the first response and stores nothing; the same submission_id "
                          "with a different payload is a 409.")
-def submit(household_id: int, body: AssessmentSubmission, context: Context, caller: CurrentCaller) -> JSONResponse:
-    with context.database.session(write=True) as session:
+def submit(household_id: int, body: AssessmentSubmission, context: Context, token: BearerToken) -> FastJSONResponse:
+    with context.database.session(write=True) as session:  # one transaction, the token check included
+        caller = authenticate(session=session, token=token)
         stored = assessments.submit(session=session, caller=caller, scorer=context.scorer,
                                     household_id=household_id, submission_id=str(body.submission_id),
                                     answers=body.answers, assessed_on=body.assessed_on, corrects=body.corrects)
-    return JSONResponse(stored, status_code=201)
+    return FastJSONResponse(stored, status_code=201)
 
 
 @router.get("/assessments/{assessment_id}", summary="One stored assessment")
@@ -31,7 +33,7 @@ def get_assessment(assessment_id: int, context: Context, caller: CurrentCaller) 
 
 
 @router.post("/score", summary="Score answers without storing them (preview)")
-def preview(body: ScorePreview, context: Context, caller: CurrentCaller) -> JSONResponse:
+def preview(body: ScorePreview, context: Context, caller: CurrentCaller) -> FastJSONResponse:
     with context.database.session() as session:
-        return JSONResponse(assessments.preview(session=session, scorer=context.scorer, answers=body.answers,
+        return FastJSONResponse(assessments.preview(session=session, scorer=context.scorer, answers=body.answers,
                                                 region_id=body.region_id, assessed_on=body.assessed_on))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,12 +15,14 @@ from api.security import Keys
 from api.services import audit
 from api.services.access import Caller, PersonalView, personal_view, require_write
 from api.services.errors import Conflict, Invalid, not_found
-from api.services.configs import published_config
+from api.services.configs import published_config, published_id, record_config
 from api.services.households import household_view, load_household
-from api.services.latest import refresh_latest
+from api.services.latest import refresh_submitted
 from api.services.scoring import Scorer
 from api.services.views import assessment_view, iso
-from api.tables import Assessment
+from api.tables import Assessment, Household, Station, Town, utcnow
+
+INSERTED = tuple(column.name for column in Assessment.__table__.columns if column.name != "id")
 
 
 def request_hash(household_id: int, answers: dict, assessed_on: date, corrects: int | None) -> str:
@@ -55,32 +58,57 @@ def _check_correction(session: Session, household_id: int, corrects: int) -> Non
                        path="corrects", extra={"corrected_by": later})
 
 
+@functools.cache
+def _submission_target():
+    """One query for what a submission needs first: the household with its station's town and region, the
+    assessment already stored under the submission id (if any) and the published configuration's record id."""
+    stored = select(Assessment.id).where(Assessment.idempotency_key == bindparam("key")).scalar_subquery()
+    return (select(Household.id, Household.status, Household.station_id, Station.town_id, Town.region_id,
+                   stored.label("stored_id"), published_id().label("config_id"))
+            .join(Station, Household.station_id == Station.id).join(Town, Station.town_id == Town.id)
+            .where(Household.id == bindparam("household_id")))
+
+
+@functools.cache
+def _insert_assessment():
+    table = Assessment.__table__
+    return insert(table).returning(table.c.id)
+
+
 def submit(*, session: Session, caller: Caller, scorer: Scorer, household_id: int, submission_id: str,
            answers: dict, assessed_on: date, corrects: int | None = None) -> dict:
     """Store one assessment; a retry with the same submission_id returns the stored one unchanged."""
     fingerprint = request_hash(household_id, answers, assessed_on, corrects)
-    stored = _by_key(session, submission_id)
+    household = session.connection().execute(_submission_target(), {"household_id": household_id,
+                                                                    "key": submission_id}).first()
+    stored_id = household.stored_id if household is not None else None
+    if household is None:  # no such household, unless this retries a submission stored for another one
+        stored = _by_key(session, submission_id)
+        if stored is None:
+            load_household(session, household_id)  # raises the 404
+    else:
+        stored = session.get(Assessment, stored_id) if stored_id is not None else None
     if stored is not None:
         return _replay(session, caller, stored, fingerprint)
-    household, station = load_household(session, household_id)
-    require_write(caller, station.id, station.town_id)
+    require_write(caller, household.station_id, household.town_id)
     if corrects is not None:
         _check_correction(session, household_id, corrects)
-    region_id = station.town.region_id
-    scored = scorer.score(answers, region=region_id, year=assessed_on.year,
-                          config=published_config(session=session, catalog=scorer.catalog))
+    scored = scorer.score(answers, region=household.region_id, year=assessed_on.year,
+                          config=record_config(session=session, catalog=scorer.catalog,
+                                               record_id=household.config_id))
     result = scored.result
     assessment = Assessment(
-        household_id=household.id, assessed_on=assessed_on, region_id=region_id, answers=answers,
+        household_id=household.id, assessed_on=assessed_on, region_id=household.region_id, answers=answers,
         result=result, index=result["index"], tier=result["tier"], completeness=result["completeness"],
         provisional=result["provisional"], catalog_id=result["catalog_id"],
         catalog_version=result["catalog_version"], catalog_hash=result["catalog_hash"],
         config_version=result["config_version"], model_version=scored.model_version,
         model_opinion=scored.model_opinion, needs_review=scored.needs_review, corrects_id=corrects,
-        idempotency_key=submission_id, request_hash=fingerprint, created_by=caller.id)
-    session.add(assessment)
+        idempotency_key=submission_id, request_hash=fingerprint, created_by=caller.id, created_at=utcnow())
     try:
-        session.flush()
+        # Core, not the ORM's unit of work: nothing of the row needs reading back but its id
+        assessment.id = session.connection().execute(_insert_assessment(), {
+            column: getattr(assessment, column) for column in INSERTED}).scalar_one()
     except IntegrityError:
         # A concurrent request stored the same submission (or corrected the same assessment) first.
         session.rollback()
@@ -90,7 +118,7 @@ def submit(*, session: Session, caller: Caller, scorer: Scorer, household_id: in
         if corrects is not None:
             _check_correction(session, household_id, corrects)
         raise
-    refresh_latest(session, household_id=household.id, catalog=scorer.catalog)
+    refresh_submitted(session, assessment=assessment, household=household, catalog=scorer.catalog)
     if corrects is not None:
         audit.record(session, caller, "correct_assessment", household_id=household.id,
                      assessment_id=assessment.id, corrects=corrects)

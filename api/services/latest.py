@@ -114,6 +114,39 @@ def refresh_latest(session: Session, *, household_id: int, catalog) -> None:
     refresh_many(session, household_ids=[household_id], catalog=catalog)
 
 
+@functools.cache
+def _two_latest_figures():
+    """The id and figures of a household's latest and previous current assessments (no JSON read)."""
+    return (select(Assessment.id, Assessment.index, Assessment.tier, Assessment.config_version)
+            .where(Assessment.household_id == bindparam("household_id"), current_assessments())
+            .order_by(Assessment.assessed_on.desc(), Assessment.id.desc()).limit(2))
+
+
+def refresh_submitted(session: Session, *, assessment: Assessment, household, catalog) -> None:
+    """`refresh_latest` right after `assessment` was stored for `household` (its id, status, station_id and
+    town_id): what the submission holds is not read back, and the row is written as one upsert. Falls back to
+    `refresh_latest` when the new assessment is not the household's latest (an earlier date)."""
+    found = session.connection().execute(_two_latest_figures(), {"household_id": household.id}).all()
+    if not found or found[0].id != assessment.id:
+        refresh_latest(session, household_id=household.id, catalog=catalog)
+        return
+    previous = found[1] if len(found) > 1 else None
+    figures = (None, None) if previous is None else (previous.index, previous.tier)
+    if previous is not None and previous.config_version != assessment.config_version:
+        figures = _rescored(session, [(previous.id, assessment.config_version)]).get(
+            (previous.id, assessment.config_version), figures)
+    tier_code = {tier: code for code, tier in enumerate(catalog.tier_ids)}
+    values = _latest_values(assessment, previous, figures, household, tier_code)
+    connection = session.connection()
+    connection.execute(_latest_upsert(connection.dialect.name), {"household_id": household.id, **values})
+    line = answers_line(catalog, assessment.answers)
+    if line is None:
+        _store_lines(session, [], without=[household.id])
+    else:
+        _store_lines(session, [{"household_id": household.id, "assessment_id": assessment.id,
+                                "layout": answers_layout(catalog), "answers": line}], without=[])
+
+
 def refresh_many(session: Session, *, household_ids: list[int], catalog) -> None:
     """`refresh_latest` for many households at once (a few queries, not a few per household)."""
     household_ids = sorted(set(household_ids))
@@ -166,6 +199,16 @@ def _store_lines(session: Session, lines: list[dict], *, without: list[int]) -> 
     if lines:
         # Core, not the ORM's bulk path, whose setup costs more than one row's upsert
         session.connection().execute(_lines_upsert(session.get_bind().dialect.name), lines)
+
+
+@functools.cache
+def _latest_upsert(dialect_name: str):
+    dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    statement = dialect_insert(HouseholdLatest)
+    return statement.on_conflict_do_update(
+        index_elements=[HouseholdLatest.household_id],
+        set_={column.name: statement.excluded[column.name] for column in HouseholdLatest.__table__.columns
+              if column.name != "household_id"})
 
 
 @functools.cache

@@ -14,19 +14,31 @@ log = logging.getLogger(__name__)
 
 class ChampionCache:
     """The published model, looked up again every `model_refresh_seconds`, so that promoting a model
-    takes effect without a restart. None when models.serving, MLflow or a champion is missing."""
+    takes effect without a restart. None when models.serving, MLflow or a champion is missing.
+    Only the first lookup makes requests wait; while a later one runs, the others use the model they had."""
 
     def __init__(self, settings):
         self.settings = settings
-        self._champion, self._checked_at = None, None
+        self._champion, self._checked_at, self._refreshing = None, None, False
         self._lock = threading.Lock()
 
     def get(self) -> Any | None:
         with self._lock:
-            now = time.monotonic()
-            if self._checked_at is None or now - self._checked_at >= self.settings.model_refresh_seconds:
-                self._champion, self._checked_at = self._load(), now
-            return self._champion
+            if self._checked_at is None:
+                self._champion, self._checked_at = self._load(), time.monotonic()
+                return self._champion
+            if self._refreshing or time.monotonic() - self._checked_at < self.settings.model_refresh_seconds:
+                return self._champion
+            self._refreshing = True
+        try:
+            champion = self._load()
+        except BaseException:
+            with self._lock:
+                self._refreshing = False
+            raise
+        with self._lock:
+            self._champion, self._checked_at, self._refreshing = champion, time.monotonic(), False
+        return champion
 
     def _load(self) -> Any | None:
         try:

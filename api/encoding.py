@@ -1,0 +1,34 @@
+"""Fast JSON (orjson) for stored JSON columns and for the responses of the busiest routes.
+
+It reads back as the standard library's JSON does: keys that are not strings become strings, tuples become
+lists, and a NumPy scalar becomes its Python number.
+"""
+
+from __future__ import annotations
+
+import orjson
+from fastapi.responses import JSONResponse
+
+OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
+def _fallback(value):
+    if hasattr(value, "item"):  # NumPy scalars
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dumps_bytes(value) -> bytes:
+    return orjson.dumps(value, default=_fallback, option=OPTIONS)
+
+
+def dumps(value) -> str:
+    """The JSON text of `value` (UTF-8, compact)."""
+    return dumps_bytes(value).decode("utf-8")
+
+
+class FastJSONResponse(JSONResponse):
+    """A JSONResponse rendered by orjson."""
+
+    def render(self, content) -> bytes:
+        return dumps_bytes(content)

@@ -1,0 +1,131 @@
+"""The submission's short paths: the latest-assessment row it writes equals a full refresh from the stored
+assessments, SQLite writers queue on a lock file across processes, and a champion lookup after the first
+does not hold other requests up."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from api.db import WriterQueue
+from api.services.latest import refresh_latest
+from api.services.scoring import ChampionCache
+from api.tables import HouseholdLatest, LatestAnswers
+from cli.main import app as cli
+from tests.api.factories import calm_answers, household_payload, submission, with_answer
+from tests.api.support import DATA_KEY, HASH_KEY, settings_for
+
+
+def latest_rows(session: Session, household_id: int) -> tuple[dict, dict | None]:
+    latest = session.scalar(select(HouseholdLatest).where(HouseholdLatest.household_id == household_id))
+    line = session.scalar(select(LatestAnswers).where(LatestAnswers.household_id == household_id))
+    as_dict = (lambda row: None if row is None else
+               {column.name: getattr(row, column.name) for column in row.__table__.columns})
+    return as_dict(latest), as_dict(line)
+
+
+def assert_matches_full_refresh(app, household_id: int) -> dict:
+    """The rows as the submission left them equal the rows `refresh_latest` computes from every stored
+    assessment (computed in a transaction that is rolled back)."""
+    context = app.state.context
+    with Session(context.database.engine) as session:
+        written = latest_rows(session, household_id)
+        session.rollback()
+        refresh_latest(session, household_id=household_id, catalog=context.scorer.catalog)
+        session.expire_all()
+        recomputed = latest_rows(session, household_id)
+        session.rollback()
+    assert written == recomputed
+    return written[0]
+
+
+def test_latest_row_after_each_kind_of_submission_equals_a_full_refresh(app, client, city, catalog):
+    auth = city.auth("caseworker_s1")
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]), headers=auth).json()["id"]
+    deprived = max(catalog.indicator_by_id["health_self_rated"].answer.levels, key=lambda level: level.score).value
+
+    def send(body):
+        response = client.post(f"/v1/households/{household}/assessments", json=body, headers=auth)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    first = send(submission(calm_answers(catalog), assessed_on="2026-01-10"))
+    assert assert_matches_full_refresh(app, household)["assessment_id"] == first["id"]
+    second = send(submission(with_answer(calm_answers(catalog), health_self_rated=deprived), assessed_on="2026-02-10"))
+    row = assert_matches_full_refresh(app, household)
+    assert (row["assessment_id"], row["previous_assessment_id"]) == (second["id"], first["id"])
+    earlier = send(submission(calm_answers(catalog), assessed_on="2025-12-01"))  # not the latest
+    row = assert_matches_full_refresh(app, household)
+    assert (row["assessment_id"], row["previous_assessment_id"]) == (second["id"], first["id"])
+    assert earlier["id"] not in (row["assessment_id"], row["previous_assessment_id"])
+    correction = send(submission(calm_answers(catalog), assessed_on="2026-02-10", corrects=second["id"]))
+    row = assert_matches_full_refresh(app, household)
+    assert (row["assessment_id"], row["previous_assessment_id"]) == (correction["id"], first["id"])
+
+
+def test_a_sqlite_writer_waits_for_a_writer_of_another_connection(tmp_path):
+    path = tmp_path / "db.writer-lock"
+    holder, waiter = WriterQueue(path, timeout_s=30), WriterQueue(path, timeout_s=30)
+    entered = threading.Event()
+
+    def write() -> None:
+        with waiter:
+            entered.set()
+
+    with holder:
+        thread = threading.Thread(target=write)
+        thread.start()
+        assert not entered.wait(0.3)  # the lock file is held by the other queue
+    assert entered.wait(30)
+    thread.join()
+    holder.close()
+    waiter.close()
+
+
+def test_a_sqlite_writer_goes_on_when_the_lock_file_stays_held(tmp_path):
+    """After the timeout the writer is left to SQLite's own locking instead of waiting for ever."""
+    path = tmp_path / "db.writer-lock"
+    holder, waiter = WriterQueue(path, timeout_s=30), WriterQueue(path, timeout_s=0.05)
+    with holder, waiter:  # returns instead of waiting for the holder
+        pass
+    holder.close()
+    waiter.close()
+
+
+def test_serve_refuses_several_workers_on_an_in_memory_database(monkeypatch):
+    for name, value in (("ASSESS_DATABASE_URL", "sqlite://"), ("ASSESS_DATA_KEY", DATA_KEY),
+                        ("ASSESS_HASH_KEY", HASH_KEY)):
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, ["serve", "--workers", "2"])
+    assert result.exit_code == 2 and "--workers" in result.output
+
+
+class SlowRegistry(ChampionCache):
+    """Champions "v1", "v2", ...; a lookup after the first waits until `proceed` is set."""
+
+    def __init__(self):
+        super().__init__(settings_for("sqlite://", model_refresh_seconds=0))
+        self.lookups, self.started, self.proceed = 0, threading.Event(), threading.Event()
+
+    def _load(self):
+        self.lookups += 1
+        if self.lookups > 1:
+            self.started.set()
+            assert self.proceed.wait(30)
+        return f"v{self.lookups}"
+
+
+def test_requests_keep_the_champion_they_had_while_it_is_looked_up_again():
+    cache = SlowRegistry()
+    assert cache.get() == "v1"
+    refreshed = []
+    thread = threading.Thread(target=lambda: refreshed.append(cache.get()))
+    thread.start()
+    assert cache.started.wait(30)
+    assert cache.get() == "v1"  # not held up by the lookup in the other thread
+    cache.proceed.set()
+    thread.join()
+    assert refreshed == ["v2"] and cache.get() == "v3"
