@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import stats
 
 from assessment.batch import BatchResult, assess_prepared, prepare_frame
 from assessment.catalog import Catalog, ScoringConfig, check_config
@@ -200,13 +199,16 @@ def _describe(config: ScoringConfig) -> dict:
     return {"id": config.id, "version": config.version, "method": config.method}
 
 
-def _correlation(function, a: np.ndarray, b: np.ndarray) -> float:
-    """A rank correlation, NaN when it is undefined (fewer than two households, or constant indices)."""
+def _correlation(name: str, a: np.ndarray, b: np.ndarray) -> float:
+    """A rank correlation of scipy.stats, NaN when it is undefined (fewer than two households, or
+    constant indices)."""
+    from scipy import stats  # imported here: it takes most of a second, and only this needs it
+
     if len(a) < 2:
         return math.nan
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stats.ConstantInputWarning)
-        return float(function(a, b).statistic)
+        return float(getattr(stats, name)(a, b).statistic)
 
 
 def _ranks(catalog: Catalog, ids: np.ndarray, index: np.ndarray, tier: np.ndarray,
@@ -310,8 +312,8 @@ def impact_preview(catalog: Catalog, frame: pd.DataFrame, *, draft: ScoringConfi
         changed_tier=int(np.count_nonzero(before["tier"] != after["tier"])),
         tier_up=int(np.count_nonzero(after["tier"] > before["tier"])),
         tier_down=int(np.count_nonzero(after["tier"] < before["tier"])),
-        spearman=_correlation(stats.spearmanr, before["index"], after["index"]),
-        kendall=_correlation(stats.kendalltau, before["index"], after["index"]),
+        spearman=_correlation("spearmanr", before["index"], after["index"]),
+        kendall=_correlation("kendalltau", before["index"], after["index"]),
         mean_abs_index_change=float(change.mean()) if len(change) else math.nan,
         median_abs_index_change=float(np.median(change)) if len(change) else math.nan,
         movers=_top_movers(catalog, ids, rank_before, rank_after, before["index"], after["index"],

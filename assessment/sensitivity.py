@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from assessment.batch import assess_frame, deprivation_matrix
 from assessment.catalog import Catalog, ScoringConfig
@@ -131,7 +130,9 @@ def weight_sensitivity(catalog: Catalog, frame: pd.DataFrame, *, config: Scoring
     del scores
     base_index = model.base()
     base_tier = model.tier(base_index)
-    base_ranks = stats.rankdata(base_index)
+    from scipy.stats import rankdata  # imported here: it takes most of a second, and only this needs it
+
+    base_ranks = rankdata(base_index)
 
     def effect(index: np.ndarray) -> dict:
         tier = model.tier(index)
@@ -140,7 +141,7 @@ def weight_sensitivity(catalog: Catalog, frame: pd.DataFrame, *, config: Scoring
             spearman = math.nan
         else:
             with np.errstate(invalid="ignore", divide="ignore"):
-                spearman = float(np.corrcoef(base_ranks, stats.rankdata(index))[0, 1])
+                spearman = float(np.corrcoef(base_ranks, rankdata(index))[0, 1])
         empty = len(index) == 0
         return {
             "share_changing_tier": math.nan if empty else float(np.mean(tier != base_tier)),

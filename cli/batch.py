@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import typer
+from pandas.api.types import union_categoricals
 from tqdm import tqdm
 
 from assessment import assess_frame
@@ -18,7 +19,22 @@ from indicators.loader import load_catalog, load_config
 
 # Exit code when the batch ran but some rows failed validation (listed in the errors file).
 SOME_ROWS_FAILED = 3
-CHUNK_ROWS = 250_000
+# Rows scored at a time: bounds the memory a huge file needs (about 0.5 GB per million rows) and
+# moves the progress bar.
+CHUNK_ROWS = 1_000_000
+
+
+def concat_keeping_categories(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames with the same columns, one after the other; categorical columns stay categorical (their
+    categories united) where pd.concat would turn them into plain objects."""
+    if len(frames) == 1:
+        return frames[0]
+    united = {name: union_categoricals([f[name] for f in frames])
+              for name, dtype in frames[0].dtypes.items() if isinstance(dtype, pd.CategoricalDtype)}
+    result = pd.concat([f.drop(columns=list(united)) for f in frames], ignore_index=True)
+    for name, values in united.items():
+        result[name] = values
+    return result[list(frames[0].columns)]
 
 
 def score(
@@ -44,7 +60,7 @@ def score(
                 target.append(found)
         bar.update(len(chunk))
     bar.close()
-    result = pd.concat(scored, ignore_index=True)
+    result = concat_keeping_categories(scored)
     write_table(result, output)
     errors_path = sibling(output, "errors")
     for rows, path in ((errors, errors_path), (warnings, sibling(output, "warnings"))):

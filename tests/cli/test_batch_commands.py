@@ -131,3 +131,20 @@ def test_poverty_measures_by_group(tmp_path, mini_dir):
     assert figures["q"] == 2 and {g["group"] for g in figures["groups"]} == {"city", "district"}
     bad = runner.invoke(app, ["poverty", str(source), "--catalog", str(folder), "--by", "nowhere"])
     assert bad.exit_code == 2 and "no column 'nowhere'" in bad.output
+
+
+def test_score_in_chunks_writes_what_one_chunk_writes(tmp_path, monkeypatch):
+    from indicators import default_catalog
+    from indicators.synth import generate_households, load_spec
+
+    source = tmp_path / "in.parquet"
+    generate_households(default_catalog(), load_spec(), 60, seed=5).to_parquet(source, index=False)
+    whole, chunked = tmp_path / "whole.parquet", tmp_path / "chunked.parquet"
+    assert runner.invoke(app, ["score", str(source), "-o", str(whole), "--no-progress"]).exit_code == 0
+    monkeypatch.setattr("cli.batch.CHUNK_ROWS", 7)  # 9 chunks, the last one short
+    assert runner.invoke(app, ["score", str(source), "-o", str(chunked), "--no-progress"]).exit_code == 0
+    one, many = pd.read_parquet(whole), pd.read_parquet(chunked)
+    assert len(many) == 60
+    pd.testing.assert_frame_equal(one.astype({c: str for c in ("top_reasons", "recommended_services")}),
+                                  many.astype({c: str for c in ("top_reasons", "recommended_services")}))
+    assert isinstance(many.top_reasons.dtype, pd.CategoricalDtype)  # not widened to plain text
