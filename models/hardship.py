@@ -1,35 +1,43 @@
-"""The hardship model: deprivation scores -> verified tier, with calibrated, ordered class probabilities.
+"""The hardship model: household features -> verified tier, with calibrated, ordered class probabilities.
 
-Ordinal labels: one binary model per cut between adjacent tiers estimates P(tier > k) (Frank & Hall's
-cumulative decomposition). Unlike a plain multi-class model, every binary model sees all households
-and learns "more severe than k", so neighbouring tiers share evidence; the cumulative probabilities are
-made non-increasing in k and differenced into class probabilities.
-Each binary model averages a regularised logistic regression (missing answers imputed, with missing
-indicators) and shallow gradient boosting (takes NaN as it is, learns interactions the linear index
-cannot); on the Costa Rica survey the blend ranks better than either alone. Both use balanced class
-weights so rare severe tiers are learned; the blend is wrapped in CalibratedClassifierCV, whose
-calibrator is fitted on held-out folds without weights, so probabilities match the real shares.
-Features with no observed value in training are left out (they carry nothing).
-Decisions: `predict` takes argmax_k P(k) / prior_k ** prior_correction, which trades a little accuracy
-for recall of the rare tiers (0 = plain argmax, 1 = Bayes rule for balanced accuracy).
+Three different learners, each fitted with balanced class weights so the rare severe tiers count as
+much as the common ones, are averaged:
+- an ordinal (proportional-odds) logistic regression: one score per household and one threshold per cut
+  between adjacent tiers, fitted as a logistic regression on the households stacked once per cut
+  ("tier > k"); features are imputed (with missing-value flags), scaled and expanded into quadratic
+  splines, so the score can bend (schooling matters more at the low end) while the tiers stay ordered;
+- multinomial gradient boosting (takes NaN as it is, learns interactions);
+- a random forest (median-imputed).
+The average q of the balanced members estimates P(k) / prior_k up to a constant, so P(k) is
+proportional to q_k * prior_k (the prior shift). Those probabilities are then calibrated: the same blend
+is fitted on `calibration_cv` folds of the training households, and a multinomial logistic regression
+on the log-probabilities of the held-out households (without weights) maps them to the real shares.
+Decisions: `predict` takes argmax_k P(k) / prior_k ** prior_correction on the prior-shifted blend, before
+calibration: 1 (default) is the Bayes rule for balanced accuracy, i.e. argmax q (chosen on inner folds of
+the Costa Rica survey, docs/learning.md); 0 is plain argmax. So `predict` can differ from the argmax of
+the calibrated `predict_proba`.
+A tier absent from training gets probability 0. Features with no observed value in training are left out.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.feature_selection import VarianceThreshold
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import SplineTransformer, StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from models.tiers import tier_ranks
+
+EPS = 1e-6
+THRESHOLD_SCALE = 10.0
 
 
 class HardshipModel(ClassifierMixin, BaseEstimator):
@@ -38,9 +46,10 @@ class HardshipModel(ClassifierMixin, BaseEstimator):
     tier_order: labels from least to most severe; None orders the labels found in `y` by sorting.
     """
 
-    def __init__(self, tier_order=None, learning_rate=0.03, boosting_rounds=200, max_depth=3,
-                 min_samples_leaf=40, l2_regularization=1.0, linear_c=0.1, calibration="isotonic",
-                 calibration_cv=3, prior_correction=0.5, random_state=0):
+    def __init__(self, tier_order=None, learning_rate=0.03, boosting_rounds=300, max_depth=3,
+                 min_samples_leaf=40, l2_regularization=1.0, linear_c=0.02, spline_knots=4, forest_trees=300,
+                 forest_min_samples_leaf=3, forest_max_features=0.3, calibration_cv=3, prior_correction=1.0,
+                 random_state=0):
         self.tier_order = tier_order
         self.learning_rate = learning_rate
         self.boosting_rounds = boosting_rounds
@@ -48,67 +57,103 @@ class HardshipModel(ClassifierMixin, BaseEstimator):
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
         self.linear_c = linear_c
-        self.calibration = calibration
+        self.spline_knots = spline_knots
+        self.forest_trees = forest_trees
+        self.forest_min_samples_leaf = forest_min_samples_leaf
+        self.forest_max_features = forest_max_features
         self.calibration_cv = calibration_cv
         self.prior_correction = prior_correction
         self.random_state = random_state
 
-    def _blend(self):
-        linear = ImputedLogistic(C=self.linear_c)
-        boosted = HistGradientBoostingClassifier(
-            learning_rate=self.learning_rate, max_iter=self.boosting_rounds, max_depth=self.max_depth,
-            min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
-            class_weight="balanced", random_state=self.random_state)
-        return VotingClassifier([("linear", linear), ("boosted", boosted)], voting="soft")
+    def _members(self):
+        return [
+            OrdinalLogistic(C=self.linear_c, spline_knots=self.spline_knots),
+            HistGradientBoostingClassifier(
+                learning_rate=self.learning_rate, max_iter=self.boosting_rounds, max_depth=self.max_depth,
+                min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
+                class_weight="balanced", random_state=self.random_state),
+            make_pipeline(SimpleImputer(strategy="median"), RandomForestClassifier(
+                n_estimators=self.forest_trees, min_samples_leaf=self.forest_min_samples_leaf,
+                max_features=self.forest_max_features, class_weight="balanced_subsample", n_jobs=1,
+                random_state=self.random_state)),
+        ]
 
     def fit(self, X, y, sample_weight=None):
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", reset=True)
         check_classification_targets(y)
         self.classes_, rank, _ = tier_ranks(y, self.tier_order)
-        counts = np.bincount(rank, minlength=len(self.classes_))
+        weight = np.ones(len(rank)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        counts = np.bincount(rank, weights=weight, minlength=len(self.classes_))
         self.class_prior_ = counts / counts.sum()
         self.observed_ = ~np.isnan(X).all(axis=0)
-        self.cut_models_ = []
-        for k in range(len(self.classes_) - 1):
-            above = (rank > k).astype(int)
-            self.cut_models_.append(self._fit_cut(X[:, self.observed_], above, sample_weight))
-        with warnings.catch_warnings():   # a column that is all NaN has no mean: its reference is 0
-            warnings.simplefilter("ignore", RuntimeWarning)
-            self.reference_ = np.nan_to_num(np.nanmean(X, axis=0))
+        # the training mean of every feature, what `explain` compares with (0 for a column that is all NaN)
+        self.reference_ = np.zeros(X.shape[1])
+        self.reference_[self.observed_] = np.nanmean(X[:, self.observed_], axis=0)
+        X = X[:, self.observed_]
+        self.members_ = self._fit_blend(X, rank, weight)
+        self.calibrator_ = self._fit_calibrator(X, rank, weight)
         return self
 
-    def _fit_cut(self, X, above, sample_weight):
-        """P(tier > k): calibrated when both sides have enough rows for the calibration folds,
-        a constant when one side is empty (a tier absent from training)."""
-        smaller = min(above.sum(), len(above) - above.sum())
-        if smaller == 0:
-            return float(above.mean())
-        if smaller < max(self.calibration_cv, 2):
-            return self._blend().fit(X, above, sample_weight=sample_weight)
-        calibrated = CalibratedClassifierCV(self._blend(), method=self.calibration, cv=self.calibration_cv)
-        return calibrated.fit(X, above, sample_weight=sample_weight)
+    def _fit_blend(self, X, rank, weight):
+        present = np.unique(rank)
+        if len(present) == 1:
+            return [int(present[0])]
+        return [m.fit(X, rank, **_weight_kw(m, weight)) for m in self._members()]
+
+    def _blend(self, members, X) -> np.ndarray:
+        """Prior-shifted average of the members' balanced probabilities, one column per tier."""
+        n_tiers = len(self.classes_)
+        if isinstance(members[0], int):
+            proba = np.zeros((len(X), n_tiers))
+            proba[:, members[0]] = 1.0
+            return proba
+        balanced = np.zeros((len(X), n_tiers))
+        for member in members:
+            balanced[:, member.classes_] += member.predict_proba(X) / len(members)
+        shifted = balanced * self.class_prior_
+        return shifted / np.clip(shifted.sum(axis=1, keepdims=True), EPS, None)
+
+    def _fit_calibrator(self, X, rank, weight):
+        """Multinomial logistic regression on held-out log-probabilities; None when the folds cannot be
+        made (fewer than 2 households of some present tier per fold) or calibration_cv < 2."""
+        present = np.unique(rank)
+        if self.calibration_cv < 2 or len(present) < 2 or np.bincount(rank)[present].min() < self.calibration_cv:
+            return None
+        held_out = np.zeros((len(X), len(self.classes_)))
+        folds = StratifiedKFold(n_splits=self.calibration_cv, shuffle=True, random_state=self.random_state)
+        for fit_rows, test_rows in folds.split(X, rank):
+            members = self._fit_blend(X[fit_rows], rank[fit_rows], weight[fit_rows])
+            held_out[test_rows] = self._blend(members, X[test_rows])
+        calibrator = LogisticRegression(C=1.0, max_iter=2000)
+        return calibrator.fit(self._log(held_out, present), rank, sample_weight=weight)
+
+    @staticmethod
+    def _log(proba, present):
+        return np.log(np.clip(proba[:, present], EPS, 1.0))
+
+    def _shifted_proba(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, ensure_all_finite="allow-nan", reset=False)
+        return self._blend(self.members_, X[:, self.observed_])
+
+    def predict_proba(self, X) -> np.ndarray:
+        shifted = self._shifted_proba(X)
+        if self.calibrator_ is None:
+            return shifted
+        present = self.calibrator_.classes_
+        proba = np.zeros_like(shifted)
+        proba[:, present] = self.calibrator_.predict_proba(self._log(shifted, present))
+        return proba
+
+    def predict(self, X):
+        check_is_fitted(self)
+        prior = np.clip(self.class_prior_, EPS, None) ** self.prior_correction
+        return self.classes_[np.argmax(self._shifted_proba(X) / prior, axis=1)]
 
     def cumulative_proba(self, X) -> np.ndarray:
         """(n, K-1) array of P(tier > k), non-increasing in k."""
-        check_is_fitted(self)
-        X = validate_data(self, X, ensure_all_finite="allow-nan", reset=False)
-        X = X[:, self.observed_]
-        columns = [np.full(X.shape[0], m) if isinstance(m, float) else m.predict_proba(X)[:, 1]
-                   for m in self.cut_models_]
-        return np.minimum.accumulate(np.column_stack(columns), axis=1)
-
-    def predict_proba(self, X) -> np.ndarray:
-        above = self.cumulative_proba(X)
-        n = above.shape[0]
-        upper = np.column_stack([np.ones(n), above])
-        lower = np.column_stack([above, np.zeros(n)])
-        proba = np.clip(upper - lower, 0.0, 1.0)
-        return proba / proba.sum(axis=1, keepdims=True)
-
-    def predict(self, X):
         proba = self.predict_proba(X)
-        prior = np.clip(self.class_prior_, 1e-6, None) ** self.prior_correction
-        return self.classes_[np.argmax(proba / prior, axis=1)]
+        return np.clip(1.0 - np.cumsum(proba, axis=1)[:, :-1], 0.0, 1.0)
 
     def expected_severity(self, X) -> np.ndarray:
         """E[tier rank] = sum_k P(tier > k): 0 (least severe) .. K-1."""
@@ -135,30 +180,61 @@ class HardshipModel(ClassifierMixin, BaseEstimator):
         return tags
 
 
-class ImputedLogistic(ClassifierMixin, BaseEstimator):
-    """Mean imputation with missing indicators, standard scaling and a balanced logistic regression,
-    as one estimator that takes sample weights (a Pipeline inside VotingClassifier cannot)."""
+class OrdinalLogistic(ClassifierMixin, BaseEstimator):
+    """Proportional-odds logistic regression with balanced class weights: P(rank > k) = sigmoid(s - theta_k)
+    with one score s for every cut. Fitted as a logistic regression on the rows stacked once per cut,
+    each copy carrying a column for its cut (so each cut gets its own threshold). Features are
+    mean-imputed with missing-value flags, scaled and expanded into quadratic splines."""
 
-    def __init__(self, C=0.1):
+    def __init__(self, C=0.02, spline_knots=4):
         self.C = C
+        self.spline_knots = spline_knots
 
     def fit(self, X, y, sample_weight=None):
-        self.imputer_ = SimpleImputer(add_indicator=True).fit(X)
-        self.scaler_ = StandardScaler().fit(self.imputer_.transform(X))
-        self.logistic_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
-        self.logistic_.fit(self._prepared(X), y, sample_weight=sample_weight)
-        self.classes_ = self.logistic_.classes_
+        self.classes_ = np.unique(y)
+        rank = np.searchsorted(self.classes_, y)
+        steps = [SimpleImputer(add_indicator=True), VarianceThreshold(), StandardScaler()]
+        if self.spline_knots >= 2:
+            steps.append(SplineTransformer(n_knots=self.spline_knots, degree=2))
+        self.prepare_ = make_pipeline(*steps).fit(X)
+        cuts = len(self.classes_) - 1
+        counts = np.bincount(rank, minlength=len(self.classes_))
+        weight = (len(rank) / (len(self.classes_) * counts))[rank]
+        if sample_weight is not None:
+            weight = weight * np.asarray(sample_weight, dtype=float)
+        stacked = self._stacked(self.prepare_.transform(X), cuts)
+        above = np.concatenate([(rank > k).astype(int) for k in range(cuts)])
+        self.logistic_ = LogisticRegression(C=self.C, fit_intercept=False, max_iter=5000)
+        self.logistic_.fit(stacked, above, sample_weight=np.tile(weight, cuts))
         return self
 
-    def _prepared(self, X):
-        return self.scaler_.transform(self.imputer_.transform(X))
+    @staticmethod
+    def _stacked(Z, cuts):
+        """The rows once per cut, with one column per cut that is THRESHOLD_SCALE on its own copy: the
+        thresholds are the coefficients of those columns, large so the penalty barely touches them."""
+        flags = np.repeat(np.eye(cuts) * THRESHOLD_SCALE, len(Z), axis=0)
+        return np.hstack([np.tile(Z, (cuts, 1)), flags])
 
     def predict_proba(self, X):
         check_is_fitted(self)
-        return self.logistic_.predict_proba(self._prepared(X))
+        Z = self.prepare_.transform(X)
+        cuts = len(self.classes_) - 1
+        above = self.logistic_.predict_proba(self._stacked(Z, cuts))[:, 1].reshape(cuts, len(Z)).T
+        above = np.minimum.accumulate(above, axis=1)
+        n = len(Z)
+        proba = np.column_stack([np.ones(n), above]) - np.column_stack([above, np.zeros(n)])
+        proba = np.clip(proba, 0.0, 1.0)
+        return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _weight_kw(member, weight) -> dict:
+    """Sample weights in the form each member takes (a Pipeline routes them to its last step)."""
+    if hasattr(member, "steps"):
+        return {f"{member.steps[-1][0]}__sample_weight": weight}
+    return {"sample_weight": weight}
 
 
 def _named(X: np.ndarray, names: list[str], model: HardshipModel):

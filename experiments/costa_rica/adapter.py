@@ -146,24 +146,25 @@ def _apply(recipe: dict, representative: pd.DataFrame, numbers: pd.DataFrame) ->
 
 
 def _over_members(spec: dict, numbers: pd.DataFrame) -> pd.Series:
-    for name in [spec[k] for k in ("sum", "mean", "min", "max") if k in spec] + (["age"] if "age_from" in spec or "age_to" in spec else []):
+    named = [spec[k] for k in ("sum", "mean", "min", "max") if k in spec]
+    columns = [c for name in named for c in ([name] if isinstance(name, str) else name)]
+    for name in columns + (["age"] if "age_from" in spec or "age_to" in spec else []):
         if name not in numbers.columns:
             raise AdapterError(name, "-", None, "column named in answers.yaml is missing", "answers.yaml 中的列不存在")
     members = numbers
     if "age_from" in spec or "age_to" in spec:
         age = numbers["age"]
         members = numbers[(age >= spec.get("age_from", -np.inf)) & (age <= spec.get("age_to", np.inf))]
-    grouped = members.groupby(level=0, sort=False)
     every = pd.Index(pd.unique(numbers.index))
     if spec.get("count"):
-        return grouped.size().reindex(every, fill_value=0).astype(float)
-    if "sum" in spec:
-        return grouped[spec["sum"]].sum(min_count=1).reindex(every).fillna(0.0)
-    if "mean" in spec:
-        return grouped[spec["mean"]].mean().reindex(every)
-    if "min" in spec:
-        return grouped[spec["min"]].min().reindex(every)
-    return grouped[spec["max"]].max().reindex(every)
+        return members.groupby(level=0, sort=False).size().reindex(every, fill_value=0).astype(float)
+    how = next(k for k in ("sum", "mean", "min", "max") if k in spec)
+    # a list of columns is summed per person first (e.g. several 0/1 columns of one question)
+    value = members[spec[how]] if isinstance(spec[how], str) else members[spec[how]].sum(axis=1, min_count=1)
+    grouped = value.groupby(level=0, sort=False)
+    if how == "sum":
+        return grouped.sum(min_count=1).reindex(every).fillna(0.0)
+    return getattr(grouped, how)().reindex(every)
 
 
 def _typed(values: pd.Series, answer_type: str) -> list:

@@ -40,3 +40,13 @@ def test_divide_by_another_recipe_and_by_zero():
     # divide hhsize by rooms: b has 0 rooms -> missing, not infinite
     values = apply({"column": "hhsize", "divide_by": "rooms"})
     assert values[0] == pytest.approx(1.0) and math.isnan(values[1])
+
+
+def test_members_over_a_list_of_columns_sum_them_per_person_first():
+    # per person a + b: a's members 3, 3, 3; b's member has neither (missing)
+    assert apply({"members": {"sum": ["a", "b"]}}) == [9.0, 0.0]
+    assert apply({"members": {"sum": ["a", "b"], "age_from": 18}}) == [6.0, 0.0]   # the 17-year-old is left out
+    assert apply({"members": {"max": ["escolari", "a"]}})[0] == 13.0               # 12 + 1 for the 40-year-old
+    assert math.isnan(apply({"members": {"mean": ["a", "b"]}})[1])
+    with pytest.raises(Exception, match="missing"):
+        apply({"members": {"sum": ["a", "nope"]}})
