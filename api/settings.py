@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     model_review_min_probability: float = Field(
         0.1, description="The model giving the index's tier less than this flags the household for review.")
     migrate_on_start: bool = True
+    worker_threads: int = Field(
+        8, ge=1, description="Threads that run the requests of one server process at a time (anyio's thread "
+                              "limiter; its default is 40). Others wait their turn on the event loop.")
     sqlite_busy_timeout_ms: int = 15000
     alert_index_rise: float = Field(10.0, description="Index rise (points) between assessments that raises an alert.")
     referral_overdue_days: int = Field(14, description="An open referral with no change for this long is overdue.")

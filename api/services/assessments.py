@@ -6,10 +6,11 @@ import functools
 import hashlib
 import json
 from datetime import date
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from api.security import Keys
 from api.services import audit
@@ -17,11 +18,13 @@ from api.services.access import Caller, PersonalView, personal_view, require_wri
 from api.services.errors import Conflict, Invalid, not_found
 from api.services.configs import published_config, published_id, record_config
 from api.services.households import household_view, load_household
-from api.services.latest import refresh_submitted
+from api.services.latest import (current_assessments, insert_with_latest, refresh_submitted, store_submitted,
+                                 submitted_rows)
 from api.services.scoring import Scorer
 from api.services.views import assessment_view, iso
 from api.tables import Assessment, Household, Station, Town, utcnow
 
+_PREVIOUS = aliased(Assessment)  # built once, as building an alias costs
 INSERTED = tuple(column.name for column in Assessment.__table__.columns if column.name != "id")
 
 
@@ -61,12 +64,56 @@ def _check_correction(session: Session, household_id: int, corrects: int) -> Non
 @functools.cache
 def _submission_target():
     """One query for what a submission needs first: the household with its station's town and region, the
-    assessment already stored under the submission id (if any) and the published configuration's record id."""
+    assessment already stored under the submission id (if any), the published configuration's record id, and
+    the household's latest current assessment (`previous_*`), which the new one usually follows."""
     stored = select(Assessment.id).where(Assessment.idempotency_key == bindparam("key")).scalar_subquery()
+    latest_id = (select(Assessment.id).where(Assessment.household_id == Household.id, current_assessments())
+                 .order_by(Assessment.assessed_on.desc(), Assessment.id.desc()).limit(1)
+                 .correlate(Household).scalar_subquery())
     return (select(Household.id, Household.status, Household.station_id, Station.town_id, Town.region_id,
-                   stored.label("stored_id"), published_id().label("config_id"))
+                   stored.label("stored_id"), published_id().label("config_id"),
+                   _PREVIOUS.id.label("previous_id"), _PREVIOUS.assessed_on.label("previous_assessed_on"),
+                   _PREVIOUS.index.label("previous_index"), _PREVIOUS.tier.label("previous_tier"),
+                   _PREVIOUS.config_version.label("previous_config_version"))
             .join(Station, Household.station_id == Station.id).join(Town, Station.town_id == Town.id)
+            .outerjoin(_PREVIOUS, _PREVIOUS.id == latest_id)
             .where(Household.id == bindparam("household_id")))
+
+
+def _previous(household, assessed_on: date):
+    """The household's latest current assessment (id, index, tier, config_version) as the submission target
+    read it, when a new assessment on `assessed_on` comes after it (a later id on the same day); None when
+    there is none; False when the new one does not come last."""
+    if household.previous_id is None:
+        return None
+    if household.previous_assessed_on > assessed_on:
+        return False
+    return SimpleNamespace(id=household.previous_id, index=household.previous_index, tier=household.previous_tier,
+                           config_version=household.previous_config_version)
+
+
+def _store(session: Session, assessment: Assessment, household, catalog, previous) -> int:
+    """Insert the assessment and refresh its household's latest row; returns the new id. When the new one is
+    the household's latest (the usual case), the latest row is written from what the target query read; on
+    PostgreSQL all of it is one statement."""
+    connection = session.connection()
+    params = {column: getattr(assessment, column) for column in INSERTED}
+    if previous is False:
+        assessment.id = connection.execute(_insert_assessment(), params).scalar_one()
+        refresh_submitted(session, assessment=assessment, household=household, catalog=catalog)
+        return assessment.id
+    values, line = submitted_rows(session, assessment=assessment, previous=previous, household=household,
+                                  catalog=catalog)
+    if line is not None and connection.dialect.name == "postgresql":
+        return connection.execute(insert_with_latest(INSERTED), {
+            **params, **{f"latest_{key}": value for key, value in values.items()}, "latest_household_id": household.id,
+            **{f"line_{key}": value for key, value in line.items()}}).scalar_one()
+    assessment.id = connection.execute(_insert_assessment(), params).scalar_one()
+    values["assessment_id"] = assessment.id
+    if line is not None:
+        line["assessment_id"] = assessment.id
+    store_submitted(session, household_id=household.id, values=values, line=line)
+    return assessment.id
 
 
 @functools.cache
@@ -107,8 +154,8 @@ def submit(*, session: Session, caller: Caller, scorer: Scorer, household_id: in
         idempotency_key=submission_id, request_hash=fingerprint, created_by=caller.id, created_at=utcnow())
     try:
         # Core, not the ORM's unit of work: nothing of the row needs reading back but its id
-        assessment.id = session.connection().execute(_insert_assessment(), {
-            column: getattr(assessment, column) for column in INSERTED}).scalar_one()
+        assessment.id = _store(session, assessment, household, scorer.catalog,
+                               _previous(household, assessed_on) if corrects is None else False)
     except IntegrityError:
         # A concurrent request stored the same submission (or corrected the same assessment) first.
         session.rollback()
@@ -118,7 +165,6 @@ def submit(*, session: Session, caller: Caller, scorer: Scorer, household_id: in
         if corrects is not None:
             _check_correction(session, household_id, corrects)
         raise
-    refresh_submitted(session, assessment=assessment, household=household, catalog=scorer.catalog)
     if corrects is not None:
         audit.record(session, caller, "correct_assessment", household_id=household.id,
                      assessment_id=assessment.id, corrects=corrects)

@@ -124,27 +124,61 @@ def _two_latest_figures():
 
 def refresh_submitted(session: Session, *, assessment: Assessment, household, catalog) -> None:
     """`refresh_latest` right after `assessment` was stored for `household` (its id, status, station_id and
-    town_id): what the submission holds is not read back, and the row is written as one upsert. Falls back to
-    `refresh_latest` when the new assessment is not the household's latest (an earlier date)."""
+    town_id), reading back only the two latest assessments' figures. Falls back to `refresh_latest` when the
+    new assessment is not the household's latest (an earlier date)."""
     found = session.connection().execute(_two_latest_figures(), {"household_id": household.id}).all()
     if not found or found[0].id != assessment.id:
         refresh_latest(session, household_id=household.id, catalog=catalog)
         return
-    previous = found[1] if len(found) > 1 else None
+    values, line = submitted_rows(session, assessment=assessment, previous=found[1] if len(found) > 1 else None,
+                                  household=household, catalog=catalog)
+    store_submitted(session, household_id=household.id, values=values, line=line)
+
+
+def submitted_rows(session: Session, *, assessment: Assessment, previous, household, catalog) -> tuple:
+    """The `household_latest` values and the compact answers line (None when the answers have none) of a
+    household whose latest current assessment is `assessment`; `previous` (its id, index, tier and
+    config_version) is the current one before it, or None. Nothing of `assessment` is read back: its id may
+    still be None (the caller fills it in, or the database does)."""
     figures = (None, None) if previous is None else (previous.index, previous.tier)
     if previous is not None and previous.config_version != assessment.config_version:
         figures = _rescored(session, [(previous.id, assessment.config_version)]).get(
             (previous.id, assessment.config_version), figures)
     tier_code = {tier: code for code, tier in enumerate(catalog.tier_ids)}
     values = _latest_values(assessment, previous, figures, household, tier_code)
-    connection = session.connection()
-    connection.execute(_latest_upsert(connection.dialect.name), {"household_id": household.id, **values})
     line = answers_line(catalog, assessment.answers)
-    if line is None:
-        _store_lines(session, [], without=[household.id])
-    else:
-        _store_lines(session, [{"household_id": household.id, "assessment_id": assessment.id,
-                                "layout": answers_layout(catalog), "answers": line}], without=[])
+    return values, None if line is None else {"household_id": household.id, "assessment_id": assessment.id,
+                                              "layout": answers_layout(catalog), "answers": line}
+
+
+def store_submitted(session: Session, *, household_id: int, values: dict, line: dict | None) -> None:
+    """Write what `submitted_rows` gave: the `household_latest` row as one upsert, and the answers line."""
+    connection = session.connection()
+    connection.execute(_latest_upsert(connection.dialect.name), {"household_id": household_id, **values})
+    _store_lines(session, [] if line is None else [line], without=[] if line is not None else [household_id])
+
+
+@functools.cache
+def insert_with_latest(inserted: tuple[str, ...]):
+    """PostgreSQL: one statement that inserts an assessment (its columns `inserted`, bound by name) and
+    upserts its household's `household_latest` row (bound as `latest_<column>`) and answers line (bound as
+    `line_<column>`), both pointing at the new id, which it returns. One round trip instead of three."""
+    table = Assessment.__table__
+    new = insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in inserted}) \
+        .returning(table.c.id).cte("new_assessment")
+
+    def upsert(target, prefix: str, updated):
+        columns = [column for column in target.__table__.columns]
+        rows = select(*[new.c.id if column.name == "assessment_id" else
+                        bindparam(prefix + column.name, type_=column.type) for column in columns])
+        statement = postgresql.insert(target).from_select([column.name for column in columns], rows)
+        return statement.on_conflict_do_update(index_elements=[target.household_id],
+                                               set_={name: statement.excluded[name] for name in updated})
+
+    latest_columns = [c.name for c in HouseholdLatest.__table__.columns if c.name != "household_id"]
+    return select(new.c.id).add_cte(upsert(HouseholdLatest, "latest_", latest_columns).cte("new_latest"),
+                                     upsert(LatestAnswers, "line_", ("assessment_id", "layout", "answers"))
+                                     .cte("new_line"))
 
 
 def refresh_many(session: Session, *, household_ids: list[int], catalog) -> None:

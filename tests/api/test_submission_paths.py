@@ -64,6 +64,10 @@ def test_latest_row_after_each_kind_of_submission_equals_a_full_refresh(app, cli
     correction = send(submission(calm_answers(catalog), assessed_on="2026-02-10", corrects=second["id"]))
     row = assert_matches_full_refresh(app, household)
     assert (row["assessment_id"], row["previous_assessment_id"]) == (correction["id"], first["id"])
+    same_day = send(submission(with_answer(calm_answers(catalog), health_self_rated=deprived),
+                               assessed_on="2026-02-10"))  # the same date: the later one is the latest
+    row = assert_matches_full_refresh(app, household)
+    assert (row["assessment_id"], row["previous_assessment_id"]) == (same_day["id"], correction["id"])
 
 
 def test_a_sqlite_writer_waits_for_a_writer_of_another_connection(tmp_path):
@@ -129,3 +133,14 @@ def test_requests_keep_the_champion_they_had_while_it_is_looked_up_again():
     cache.proceed.set()
     thread.join()
     assert refreshed == ["v2"] and cache.get() == "v3"
+
+
+def test_the_server_runs_at_most_worker_threads_requests_at_a_time(tmp_path):
+    from anyio import to_thread
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    app = create_app(settings_for(f"sqlite:///{tmp_path / 'threads.db'}", worker_threads=3))
+    with TestClient(app) as client:
+        assert client.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens) == 3
