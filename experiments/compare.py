@@ -1,8 +1,9 @@
 """Cross-validated comparison of the learned model, the index with learned weights and the plain index.
 
 Folds are stratified by tier and grouped by household (a household's rows never straddle train and
-test). Everything fitted - the model, the weights and the index-to-tier cut-offs - is fitted on the
-training folds only; the plain index uses the catalog's weights and is scored once.
+test). Everything fitted - the model, the weights (and the learner's penalty, chosen by inner CV) and
+the index-to-tier cut-offs - is fitted on the training folds only; the plain index uses the catalog's
+weights and is scored once.
 Tier cut-offs for the indexes: fitted on the training folds so that each tier gets its training share
 (`cutoffs_matching_shares`); the plain index is also reported with the catalog's own cut-offs
 (`macro_f1_catalog_cutoffs`).
@@ -23,6 +24,8 @@ from models.hardship import HardshipModel
 from models.weights import WeightLearner
 
 METHODS = ("model", "index_learned", "index_default")
+# L2 penalties the weight learner chooses from by inner cross-validation on each training fold
+LEARNER_ALPHAS = (1e-5, 1e-3, 1e-2, 3e-2)
 
 
 @dataclass
@@ -40,6 +43,7 @@ class Comparison:
     n_severe: int = 2
     reports: dict[str, dict] = field(default_factory=dict)
     fold_configs: list[ScoringConfig] = field(default_factory=list)
+    learner_alphas: list[float] = field(default_factory=list)
 
     @property
     def p_severe(self) -> np.ndarray:
@@ -54,6 +58,27 @@ def index_of(catalog: Catalog, answers: pd.DataFrame, config: ScoringConfig | No
         errors = batch.errors.head(5).to_dict("records")
         raise ValueError(f"{(~batch.valid).sum()} households have invalid answers, e.g. {errors} / 部分家庭答案无效")
     return batch.scores.reset_index(drop=True)
+
+
+def chosen_alpha(deprivations: pd.DataFrame, labels: np.ndarray, sample_weight: np.ndarray, households: np.ndarray,
+                 tier_order: list[str], *, alphas=LEARNER_ALPHAS, folds: int = 3, n_severe: int = 2,
+                 seed: int = 0) -> float:
+    """The weight learner's L2 penalty with the best severe-group AUC in grouped stratified CV inside the
+    given (training) rows; ties go to the smaller penalty."""
+    rank = evaluation.tier_ranks(labels, tier_order)
+    severe = rank >= len(tier_order) - n_severe
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed + 1)
+    splits = list(splitter.split(deprivations, rank, households))
+    best, best_auc = alphas[0], -np.inf
+    for alpha in alphas:
+        aucs = []
+        for fit_rows, check_rows in splits:
+            learner = WeightLearner(tier_order=tier_order, alpha=alpha).fit(
+                deprivations.iloc[fit_rows], labels[fit_rows], sample_weight=sample_weight[fit_rows])
+            aucs.append(evaluation.severe_auc(severe[check_rows], learner.index(deprivations.iloc[check_rows])))
+        if np.mean(aucs) > best_auc + 1e-9:
+            best, best_auc = alpha, float(np.mean(aucs))
+    return best
 
 
 def compare(catalog: Catalog, answers: pd.DataFrame, labels: np.ndarray, *, households: np.ndarray | None = None,
@@ -79,8 +104,11 @@ def compare(catalog: Catalog, answers: pd.DataFrame, labels: np.ndarray, *, hous
         result.model_proba[test] = model.predict_proba(features.iloc[test])
         result.model_rank[test] = evaluation.tier_ranks(model.predict(features.iloc[test]), tier_order)
 
-        learner = WeightLearner(tier_order=tier_order).fit(deprivations.iloc[train], labels[train],
-                                                           sample_weight=~forced[train])
+        alpha = chosen_alpha(deprivations.iloc[train], labels[train], ~forced[train], households[train],
+                             tier_order, n_severe=n_severe, seed=seed)
+        learner = WeightLearner(tier_order=tier_order, alpha=alpha).fit(deprivations.iloc[train], labels[train],
+                                                                        sample_weight=~forced[train])
+        result.learner_alphas.append(alpha)
         cutoffs = evaluation.cutoffs_matching_shares(learner.index(deprivations.iloc[train]), true_rank[train],
                                                      n_tiers)
         config = learner.to_config(catalog, tier_cutoffs=cutoffs)

@@ -20,7 +20,9 @@ def referenced_columns(mapping) -> set[str]:
     for recipe in [*mapping["recipes"].values(), *mapping["groups"].values()]:
         names |= {recipe[k] for k in ("column", "divide_by") if k in recipe}
         names |= set(recipe.get("max_of", [])) | set(recipe.get("one_hot", {}).values())
-        names |= {v for k, v in recipe.get("members", {}).items() if k in ("sum", "max")}
+        for k, v in recipe.get("members", {}).items():
+            if k in ("sum", "max"):
+                names |= {v} if isinstance(v, str) else set(v)
     return names
 
 
@@ -41,7 +43,7 @@ def test_messy_values_become_typed_answers(catalog):
         # a renter whose dependency and schooling are "yes"/"no" words
         person("a", "a1", parentesco1=1, dependency="yes", edjefe="no", edjefa="9", tipovivi1=0, tipovivi3=1,
                v2a1=90000.0, Target=2),
-        person("a", "a2", age=10, rez_esc=2, dis=1, Target=2),
+        person("a", "a2", age=10, rez_esc=2, dis=1, Target=2, instlevel8=1),
         # owners: no rent recorded; the head says 3 while a member says 4 -> the head's label
         person("b", "b1", parentesco1=1, Target=3, techozinc=0, meaneduc=None),
         person("b", "b2", Target=4),
@@ -58,6 +60,8 @@ def test_messy_values_become_typed_answers(catalog):
     assert answers.loc["a", "demo_school_age_children"] == 1
     assert answers.loc["a", "edu_children_behind"] == 2
     assert answers.loc["a", "health_disabled_members"] == 1
+    assert answers.loc["a", "edu_no_higher_education"] is True     # a member with instlevel8 studied further
+    assert answers.loc["b", "edu_no_higher_education"] is False
     assert answers.loc["a", "house_has_ceiling"] is True
     assert answers.loc["b", "econ_housing_payment_per_person"] is None      # owner: no rent, not a zero
     assert answers.loc["b", "house_roof_material"] is None                  # no roof column set
