@@ -136,8 +136,7 @@ class HardshipModel(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, ensure_all_finite="allow-nan", reset=False)
         return self._blend(self.members_, X[:, self.observed_])
 
-    def predict_proba(self, X) -> np.ndarray:
-        shifted = self._shifted_proba(X)
+    def _calibrated(self, shifted: np.ndarray) -> np.ndarray:
         if self.calibrator_ is None:
             return shifted
         present = self.calibrator_.classes_
@@ -145,10 +144,20 @@ class HardshipModel(ClassifierMixin, BaseEstimator):
         proba[:, present] = self.calibrator_.predict_proba(self._log(shifted, present))
         return proba
 
-    def predict(self, X):
-        check_is_fitted(self)
+    def _decided(self, shifted: np.ndarray) -> np.ndarray:
         prior = np.clip(self.class_prior_, EPS, None) ** self.prior_correction
-        return self.classes_[np.argmax(self._shifted_proba(X) / prior, axis=1)]
+        return self.classes_[np.argmax(shifted / prior, axis=1)]
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self._calibrated(self._shifted_proba(X))
+
+    def predict(self, X):
+        return self._decided(self._shifted_proba(X))
+
+    def predict_with_proba(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """(`predict(X)`, `predict_proba(X)`) from one pass of the members, for serving."""
+        shifted = self._shifted_proba(X)
+        return self._decided(shifted), self._calibrated(shifted)
 
     def cumulative_proba(self, X) -> np.ndarray:
         """(n, K-1) array of P(tier > k), non-increasing in k."""

@@ -70,10 +70,10 @@ class Champion:
             raise ValueError(f"model {self.model_version} was trained on catalog {self.tags.get('catalog_id')!r}, "
                              f"not {catalog.id!r} / 模型与目录不一致")
         features = result_features(catalog, result, answers)[list(self.model.feature_names_in_)]
-        proba = self.model.predict_proba(features)[0]
+        predicted, proba = (row[0] for row in self.model.predict_with_proba(features))
         tiers = list(catalog.tier_ids)
         probabilities = {tier: float(p) for tier, p in zip(self.model.classes_, proba)}
-        predicted = str(self.model.predict(features)[0])
+        predicted = str(predicted)
         reasons = []
         steps = abs(tiers.index(predicted) - tiers.index(result.tier))
         if steps >= self.review_tier_steps:
@@ -105,7 +105,7 @@ def load_champion(tracking_uri: str | None = None, model_name: str = DEFAULT_MOD
         model = mlflow.sklearn.load_model(f"models:/{model_name}/{version.version}")
     finally:
         mlflow.set_tracking_uri(previous)
-    if not all(hasattr(model, a) for a in ("classes_", "feature_names_in_", "predict_proba")):
+    if not all(hasattr(model, a) for a in ("classes_", "feature_names_in_", "predict_with_proba")):
         log.warning("champion %s:%s is not a hardship model; ignoring it", model_name, version.version)
         return None
     return Champion(model_name, str(version.version), model, MappingProxyType(dict(version.tags)),

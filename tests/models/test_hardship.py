@@ -51,6 +51,14 @@ def test_probabilities_are_ordered_and_sum_to_one():
     assert np.corrcoef(model.expected_severity(X), X["income"])[0, 1] > 0.5
 
 
+def test_one_pass_for_serving_gives_predict_and_predict_proba():
+    X, y = ordinal_households()
+    model = small_model(tier_order=TIERS).fit(X, y)
+    predicted, proba = model.predict_with_proba(X.iloc[:50])
+    assert (predicted == model.predict(X.iloc[:50])).all()
+    assert np.array_equal(proba, model.predict_proba(X.iloc[:50]))
+
+
 def test_rare_tiers_are_predicted_with_the_prior_correction():
     X, y = ordinal_households()
     model = small_model(tier_order=TIERS, prior_correction=1.0).fit(X, y)
