@@ -154,7 +154,7 @@ def submitted_rows(session: Session, *, assessment: Assessment, previous, househ
 def store_submitted(session: Session, *, household_id: int, values: dict, line: dict | None) -> None:
     """Write what `submitted_rows` gave: the `household_latest` row as one upsert, and the answers line."""
     connection = session.connection()
-    connection.execute(_latest_upsert(connection.dialect.name), {"household_id": household_id, **values})
+    connection.execute(_upsert(connection.dialect.name, HouseholdLatest.__table__), {"household_id": household_id, **values})
     _store_lines(session, [] if line is None else [line], without=[] if line is not None else [household_id])
 
 
@@ -232,26 +232,18 @@ def _store_lines(session: Session, lines: list[dict], *, without: list[int]) -> 
         session.execute(delete(LatestAnswers).where(LatestAnswers.household_id.in_(without[start:start + 5000])))
     if lines:
         # Core, not the ORM's bulk path, whose setup costs more than one row's upsert
-        session.connection().execute(_lines_upsert(session.get_bind().dialect.name), lines)
+        session.connection().execute(_upsert(session.get_bind().dialect.name, LatestAnswers.__table__), lines)
 
 
 @functools.cache
-def _latest_upsert(dialect_name: str):
+def _upsert(dialect_name: str, table) -> object:
+    """INSERT ... ON CONFLICT (household_id) DO UPDATE of every other column, built once per dialect."""
     dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-    statement = dialect_insert(HouseholdLatest)
+    statement = dialect_insert(table)
     return statement.on_conflict_do_update(
-        index_elements=[HouseholdLatest.household_id],
-        set_={column.name: statement.excluded[column.name] for column in HouseholdLatest.__table__.columns
+        index_elements=[table.c.household_id],
+        set_={column.name: statement.excluded[column.name] for column in table.columns
               if column.name != "household_id"})
-
-
-@functools.cache
-def _lines_upsert(dialect_name: str):
-    dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-    statement = dialect_insert(LatestAnswers)
-    return statement.on_conflict_do_update(
-        index_elements=[LatestAnswers.household_id],
-        set_={column: statement.excluded[column] for column in ("assessment_id", "layout", "answers")})
 
 
 def sync_status(session: Session, *, household_id: int, status: str) -> None:
