@@ -388,15 +388,14 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
             dropped = ~applicable[:, j] & ~np.isnan(values[:, j])
             findings.add(np.flatnonzero(dropped), ind, "not_applicable", severity="warning")
             values[dropped, j] = np.nan
-    answers = values
 
     parameters: dict[str, tuple] = {}
     scored = np.zeros(n, dtype=bool)  # some answer gives a score
     for j, ind in enumerate(catalog.indicators):
         spec = ind.answer
-        usable = ~np.isnan(answers[:, j])
+        usable = ~np.isnan(values[:, j])
         if spec.type == "amount" and spec.per_capita_of is not None:
-            divisor = answers[:, column[spec.per_capita_of]]
+            divisor = values[:, column[spec.per_capita_of]]
             zero = usable & (divisor == 0)
             other = catalog.indicator_by_id[spec.per_capita_of]
             findings.add(np.flatnonzero(zero), ind, "bad_divisor",
@@ -415,7 +414,7 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
         scored |= usable
 
     for rule in catalog.contradictions:
-        rows = np.flatnonzero(_all_hold(rule.when, catalog, answers, column))
+        rows = np.flatnonzero(_all_hold(rule.when, catalog, values, column))
         first = catalog.indicator_by_id[rule.when[0].indicator]
         findings.add(rows, first, "contradiction", severity=rule.severity, message=rule.message)
     errors = findings.row_mask(n)
@@ -427,13 +426,13 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
     eligible = np.ones((n, len(catalog.services)), dtype=bool, order="F")
     for position, svc in enumerate(catalog.services):
         if svc.eligibility:
-            eligible[:, position] = _all_hold(svc.eligibility, catalog, answers, column)
+            eligible[:, position] = _all_hold(svc.eligibility, catalog, values, column)
     table = ScoreTable.build(catalog, {name: parameter for name, (parameter, _, _) in parameters.items()}, n)
-    return {"values": answers, "table": table, "applicable": applicable, "eligible": eligible,
+    return {"values": values, "table": table, "applicable": applicable, "eligible": eligible,
             "findings": findings}
 
 
-def score_matrix(values: np.ndarray, table: "ScoreTable") -> np.ndarray:
+def score_matrix(values: np.ndarray, table: ScoreTable) -> np.ndarray:
     """Deprivation scores (n x m, NaN where there is none) of the answers `values`."""
     scores = np.empty(values.shape, order="F")
     deprivation_scores(values, scores, table.arrays())
