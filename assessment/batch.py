@@ -8,6 +8,7 @@ columns with array operations); the figures are then computed by a compiled loop
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from functools import cached_property
@@ -28,6 +29,9 @@ from assessment.scoring import (
 
 # numpy releases the GIL in its array loops, so columns are read on every core.
 THREADS = max(1, min(8, os.cpu_count() or 1))
+# The compiled loops already use every core; one call at a time also keeps numba's threading layers
+# that do not allow concurrent launches (workqueue) safe when a server scores from several threads.
+_COMPILED_LOOPS = threading.Lock()
 FINDING_COLUMNS = ["row", "household_id", "indicator", "code", "severity", "message_zh", "message_en"]
 
 
@@ -435,7 +439,8 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
 def score_matrix(values: np.ndarray, table: ScoreTable) -> np.ndarray:
     """Deprivation scores (n x m, NaN where there is none) of the answers `values`."""
     scores = np.empty(values.shape, order="F")
-    deprivation_scores(values, scores, table.arrays())
+    with _COMPILED_LOOPS:
+        deprivation_scores(values, scores, table.arrays())
     return scores
 
 
@@ -488,8 +493,7 @@ def assess_prepared(prepared: PreparedFrame, *, config: ScoringConfig | None = N
     catalog = prepared.catalog
     config = resolve_config(catalog, config)
     plan = _Plan.build(catalog, config)
-    (index, low, high, completeness, tier, tier_from_index, raised_by, dimension_scores, af_score, af_poor,
-     reasons, services) = score_rows(
+    arguments = (
         np.flatnonzero(prepared.valid), prepared.values, prepared.applicable, prepared.eligible,
         prepared.table.arrays(),
         plan.weights, plan.dimension_of, plan.dimension_weights, plan.low, plan.high, plan.by_dimension_order,
@@ -497,6 +501,9 @@ def assess_prepared(prepared: PreparedFrame, *, config: ScoringConfig | None = N
         plan.trigger_column, plan.trigger_service, plan.trigger_threshold, plan.trigger_weight,
         plan.tier_allowed, config.af_deprivation_cutoff, config.af_poverty_cutoff - AF_TOLERANCE,
         config.method == "alkire_foster", catalog.settings.top_reasons, catalog.settings.recommend_top_n)
+    with _COMPILED_LOOPS:
+        (index, low, high, completeness, tier, tier_from_index, raised_by, dimension_scores, af_score, af_poor,
+         reasons, services) = score_rows(*arguments)
     ids = prepared.household_id
     return BatchResult(
         catalog=catalog, config=config, household_id=ids, valid=prepared.valid, passthrough=prepared.passthrough,

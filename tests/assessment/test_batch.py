@@ -153,3 +153,14 @@ def test_ranking_frame_ranks_like_the_full_scores():
     light = rank(batch.ranking_frame(scope=("town_id",)), scope="town_id", tier_order=MINI.tier_ids)
     full = rank(batch.scores, scope="town_id", tier_order=MINI.tier_ids)
     assert light[["household_id", "rank"]].values.tolist() == full[["household_id", "rank"]].values.tolist()
+
+
+def test_scoring_from_several_threads_at_once_gives_the_serial_results():
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = [messy_frame(500, seed=s) for s in range(6)]
+    serial = [assess_frame(MINI, f).scores for f in frames]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        concurrent = list(pool.map(lambda f: assess_frame(MINI, f).scores, frames))
+    for one, other in zip(serial, concurrent):
+        pd.testing.assert_frame_equal(one, other)
