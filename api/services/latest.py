@@ -154,7 +154,8 @@ def submitted_rows(session: Session, *, assessment: Assessment, previous, househ
 def store_submitted(session: Session, *, household_id: int, values: dict, line: dict | None) -> None:
     """Write what `submitted_rows` gave: the `household_latest` row as one upsert, and the answers line."""
     connection = session.connection()
-    connection.execute(_upsert(connection.dialect.name, HouseholdLatest.__table__), {"household_id": household_id, **values})
+    connection.execute(_upsert(connection.dialect.name, HouseholdLatest.__table__),
+                       {"household_id": household_id, **values})
     _store_lines(session, [] if line is None else [line], without=[] if line is not None else [household_id])
 
 
