@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.context import ServiceContext
 from api.deps import BearerToken, Context, CurrentCaller
 from api.encoding import FastJSONResponse
 from api.schemas import PROBLEM_RESPONSES, AssessmentSubmission, ScorePreview
@@ -17,13 +18,18 @@ router = APIRouter(tags=["assessments"], responses=PROBLEM_RESPONSES)
              description="Validates, scores, recommends and stores in one transaction. A retry with the same "
                          "submission_id returns the first response and stores nothing; the same submission_id "
                          "with a different payload is a 409.")
-def submit(household_id: int, body: AssessmentSubmission, context: Context, token: BearerToken) -> FastJSONResponse:
+async def submit(household_id: int, body: AssessmentSubmission, context: Context,
+                 token: BearerToken) -> FastJSONResponse:
+    stored = await context.database.run_writer(_submit, context, token, household_id, body)
+    return FastJSONResponse(stored, status_code=201)
+
+
+def _submit(context: ServiceContext, token: str, household_id: int, body: AssessmentSubmission) -> dict:
     with context.database.session(write=True) as session:  # one transaction, the token check included
         caller = authenticate(session=session, token=token)
-        stored = assessments.submit(session=session, caller=caller, scorer=context.scorer,
-                                    household_id=household_id, submission_id=str(body.submission_id),
-                                    answers=body.answers, assessed_on=body.assessed_on, corrects=body.corrects)
-    return FastJSONResponse(stored, status_code=201)
+        return assessments.submit(session=session, caller=caller, scorer=context.scorer, household_id=household_id,
+                                  submission_id=str(body.submission_id), answers=body.answers,
+                                  assessed_on=body.assessed_on, corrects=body.corrects)
 
 
 @router.get("/assessments/{assessment_id}", summary="One stored assessment")

@@ -71,3 +71,34 @@ def test_concurrent_corrections_of_one_assessment_keep_the_chain_linear(server, 
     responses = fire_together(f"{server}/v1/households/{household}/assessments", bodies, city.auth("caseworker_s1"))
     assert sorted(r.status_code for r in responses) == [201] + [409] * 5
     assert count_rows(app, "assessments") == 2
+
+
+def test_submissions_are_stored_by_at_most_writer_threads_at_a_time(server, client, city, catalog, app, database_url,
+                                                                    monkeypatch):
+    """More concurrent submissions than writer threads: the others wait their turn (one at a time on SQLite)."""
+    from api.routes import assessments as route
+
+    store, lock = route._submit, threading.Lock()
+    inside = most = 0
+
+    def counting(*args):
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        try:
+            time.sleep(0.2)  # long enough for the others to arrive meanwhile
+            return store(*args)
+        finally:
+            with lock:
+                inside -= 1
+
+    monkeypatch.setattr(route, "_submit", counting)
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]),
+                            headers=city.auth("caseworker_s1")).json()["id"]
+    bodies = [submission(calm_answers(catalog)) for _ in range(6)]
+    responses = fire_together(f"{server}/v1/households/{household}/assessments", bodies, city.auth("caseworker_s1"))
+    assert [r.status_code for r in responses] == [201] * 6
+    assert count_rows(app, "assessments") == 6
+    allowed = 1 if database_url.startswith("sqlite") else app.state.context.settings.writer_threads
+    assert 1 <= most <= allowed < len(bodies)
