@@ -133,7 +133,7 @@ class WriterQueue:
 class Database:
     """An engine with one session factory for reads and one for writes."""
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 15000, writer_threads: int = 3):
+    def __init__(self, url: str, *, busy_timeout_ms: int = 15000, writer_threads: int = 2):
         self.url = url
         # SQLite writers take turns anyway; one limiter per event loop (the server's, or each test client's)
         self._writer_threads = 1 if is_sqlite(url) else writer_threads
