@@ -42,3 +42,14 @@ def peak_memory(run):
         done.set()
         sampler.join()
     return result, max(peak, resident()) - start
+
+
+def synthetic_households(catalog, n: int, seed: int):
+    """(frame, seconds): n synthetic households, with the time it took printed."""
+    from indicators.synth import generate_households, load_spec
+
+    start = time.perf_counter()
+    frame = generate_households(catalog, load_spec(), n, seed=seed)
+    seconds = time.perf_counter() - start
+    print(f"generated {n:,} synthetic households in {seconds:.2f} s")
+    return frame, seconds
