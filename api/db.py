@@ -142,15 +142,24 @@ class Database:
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if is_sqlite(url) else self.engine
         self.reading = sessionmaker(self.engine, expire_on_commit=False)
         self.writing = sessionmaker(writer, expire_on_commit=False)
+        # SQLite's statements cost no round trip: its writers always take the lock with BEGIN IMMEDIATE
+        self._autocommit = self.writing if is_sqlite(url) else sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
         path = sqlite_file(url)
         self._writers = WriterQueue(path and path.with_name(path.name + ".writer-lock"), busy_timeout_ms / 1000) \
             if is_sqlite(url) else None
 
     @contextmanager
-    def session(self, *, write: bool = False) -> Iterator[Session]:
-        """A session committed on success and rolled back on any error."""
+    def session(self, *, write: bool = False, autocommit: bool = False) -> Iterator[Session]:
+        """A session committed on success and rolled back on any error.
+
+        `autocommit` (with `write`) is for a writer whose usual work is reads and then one statement that
+        writes: on PostgreSQL each statement then commits by itself, which saves the round trips of BEGIN and
+        COMMIT, until `begin_explicitly(session)` opens a transaction for the rest of the session. On SQLite
+        it is an ordinary writing session."""
+        factory = (self._autocommit if autocommit else self.writing) if write else self.reading
         queue = self._writers if write and self._writers else nullcontext()
-        with queue, (self.writing if write else self.reading)() as session:
+        with queue, factory() as session:
             try:
                 yield session
                 session.commit()
@@ -172,6 +181,15 @@ class Database:
         self.engine.dispose()
         if self._writers is not None:
             self._writers.close()
+
+
+def begin_explicitly(session: Session) -> None:
+    """Open a transaction in a session of `Database.session(autocommit=True)`, before it writes more than one
+    statement; nothing to do in any other session, which is always in one. The driver commits or rolls it back
+    when the session does."""
+    connection = session.connection()
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        connection.exec_driver_sql("BEGIN")
 
 
 def alembic_config(url: str) -> Config:

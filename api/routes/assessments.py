@@ -9,7 +9,6 @@ from api.deps import BearerToken, Context, CurrentCaller
 from api.encoding import FastJSONResponse
 from api.schemas import PROBLEM_RESPONSES, AssessmentSubmission, ScorePreview
 from api.services import assessments
-from api.services.users import authenticate
 
 router = APIRouter(tags=["assessments"], responses=PROBLEM_RESPONSES)
 
@@ -25,9 +24,8 @@ async def submit(household_id: int, body: AssessmentSubmission, context: Context
 
 
 def _submit(context: ServiceContext, token: str, household_id: int, body: AssessmentSubmission) -> dict:
-    with context.database.session(write=True) as session:  # one transaction, the token check included
-        caller = authenticate(session=session, token=token)
-        return assessments.submit(session=session, caller=caller, scorer=context.scorer, household_id=household_id,
+    with context.database.session(write=True, autocommit=True) as session:  # the token check included
+        return assessments.submit(session=session, token=token, scorer=context.scorer, household_id=household_id,
                                   submission_id=str(body.submission_id), answers=body.answers,
                                   assessed_on=body.assessed_on, corrects=body.corrects)
 

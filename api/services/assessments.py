@@ -8,11 +8,12 @@ import json
 from datetime import date
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from api.security import Keys
+from api.db import begin_explicitly
+from api.security import Keys, token_hash
 from api.services import audit
 from api.services.access import Caller, PersonalView, personal_view, require_write
 from api.services.errors import Conflict, Invalid, not_found
@@ -21,6 +22,7 @@ from api.services.households import household_view, load_household
 from api.services.latest import (current_assessments, insert_with_latest, refresh_submitted, store_submitted,
                                  submitted_rows)
 from api.services.scoring import Scorer
+from api.services.users import caller_of, require_token, token_user
 from api.services.views import assessment_view, iso
 from api.tables import Assessment, Household, Station, Town, utcnow
 
@@ -63,21 +65,25 @@ def _check_correction(session: Session, household_id: int, corrects: int) -> Non
 
 @functools.cache
 def _submission_target():
-    """One query for what a submission needs first: the household with its station's town and region, the
-    assessment already stored under the submission id (if any), the published configuration's record id, and
-    the household's latest current assessment (`previous_*`), which the new one usually follows."""
+    """One query for what a submission needs first: the caller of `:token_hash` (`token_user`'s columns; no
+    row when the token is not valid), and, when the household exists, the household with its station's town
+    and region, the assessment already stored under the submission id (if any), the published
+    configuration's record id, and the household's latest current assessment (`previous_*`), which the new one
+    usually follows."""
     stored = select(Assessment.id).where(Assessment.idempotency_key == bindparam("key")).scalar_subquery()
     latest_id = (select(Assessment.id).where(Assessment.household_id == Household.id, current_assessments())
                  .order_by(Assessment.assessed_on.desc(), Assessment.id.desc()).limit(1)
                  .correlate(Household).scalar_subquery())
-    return (select(Household.id, Household.status, Household.station_id, Station.town_id, Town.region_id,
-                   stored.label("stored_id"), published_id().label("config_id"),
-                   _PREVIOUS.id.label("previous_id"), _PREVIOUS.assessed_on.label("previous_assessed_on"),
-                   _PREVIOUS.index.label("previous_index"), _PREVIOUS.tier.label("previous_tier"),
-                   _PREVIOUS.config_version.label("previous_config_version"))
-            .join(Station, Household.station_id == Station.id).join(Town, Station.town_id == Town.id)
-            .outerjoin(_PREVIOUS, _PREVIOUS.id == latest_id)
-            .where(Household.id == bindparam("household_id")))
+    target = (select(Household.id, Household.status, Household.station_id, Station.town_id, Town.region_id,
+                     stored.label("stored_id"), published_id().label("config_id"),
+                     _PREVIOUS.id.label("previous_id"), _PREVIOUS.assessed_on.label("previous_assessed_on"),
+                     _PREVIOUS.index.label("previous_index"), _PREVIOUS.tier.label("previous_tier"),
+                     _PREVIOUS.config_version.label("previous_config_version"))
+              .join(Station, Household.station_id == Station.id).join(Town, Station.town_id == Town.id)
+              .outerjoin(_PREVIOUS, _PREVIOUS.id == latest_id)
+              .where(Household.id == bindparam("household_id"))).subquery("target")
+    caller = token_user().subquery("caller")
+    return select(caller, target).select_from(caller).outerjoin(target, true())
 
 
 def _previous(household, assessed_on: date):
@@ -95,10 +101,11 @@ def _previous(household, assessed_on: date):
 def _store(session: Session, assessment: Assessment, household, catalog, previous) -> int:
     """Insert the assessment and refresh its household's latest row; returns the new id. When the new one is
     the household's latest (the usual case), the latest row is written from what the target query read; on
-    PostgreSQL all of it is one statement."""
+    PostgreSQL all of it is one statement, else the writes begin a transaction."""
     connection = session.connection()
     params = {column: getattr(assessment, column) for column in INSERTED}
     if previous is False:
+        begin_explicitly(session)
         assessment.id = connection.execute(_insert_assessment(), params).scalar_one()
         refresh_submitted(session, assessment=assessment, household=household, catalog=catalog)
         return assessment.id
@@ -108,6 +115,7 @@ def _store(session: Session, assessment: Assessment, household, catalog, previou
         return connection.execute(insert_with_latest(INSERTED), {
             **params, **{f"latest_{key}": value for key, value in values.items()}, "latest_household_id": household.id,
             **{f"line_{key}": value for key, value in line.items()}}).scalar_one()
+    begin_explicitly(session)
     assessment.id = connection.execute(_insert_assessment(), params).scalar_one()
     values["assessment_id"] = assessment.id
     if line is not None:
@@ -122,19 +130,22 @@ def _insert_assessment():
     return insert(table).returning(table.c.id)
 
 
-def submit(*, session: Session, caller: Caller, scorer: Scorer, household_id: int, submission_id: str,
+def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, submission_id: str,
            answers: dict, assessed_on: date, corrects: int | None = None) -> dict:
-    """Store one assessment; a retry with the same submission_id returns the stored one unchanged."""
+    """Store one assessment for the caller of the bearer `token`; a retry with the same submission_id
+    returns the stored one unchanged. Reads, then writes: on PostgreSQL in a session of
+    `Database.session(autocommit=True)`, the usual submission is one statement (no BEGIN or COMMIT), and the
+    others open a transaction before they write."""
     fingerprint = request_hash(household_id, answers, assessed_on, corrects)
-    household = session.connection().execute(_submission_target(), {"household_id": household_id,
-                                                                    "key": submission_id}).first()
-    stored_id = household.stored_id if household is not None else None
-    if household is None:  # no such household, unless this retries a submission stored for another one
+    household = session.connection().execute(_submission_target(), {
+        "token_hash": token_hash(require_token(token)), "household_id": household_id, "key": submission_id}).first()
+    caller = caller_of(session, household)
+    if household.id is None:  # no such household, unless this retries a submission stored for another one
         stored = _by_key(session, submission_id)
         if stored is None:
             load_household(session, household_id)  # raises the 404
     else:
-        stored = session.get(Assessment, stored_id) if stored_id is not None else None
+        stored = session.get(Assessment, household.stored_id) if household.stored_id is not None else None
     if stored is not None:
         return _replay(session, caller, stored, fingerprint)
     require_write(caller, household.station_id, household.town_id)

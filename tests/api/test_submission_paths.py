@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.db import WriterQueue
 from api.services.latest import refresh_latest
 from api.services.scoring import ChampionCache
-from api.tables import HouseholdLatest, LatestAnswers
+from api.tables import Assessment, HouseholdLatest, LatestAnswers
 from cli.main import app as cli
 from tests.api.factories import calm_answers, household_payload, submission, with_answer
 from tests.api.support import DATA_KEY, HASH_KEY, settings_for
@@ -68,6 +69,76 @@ def test_latest_row_after_each_kind_of_submission_equals_a_full_refresh(app, cli
                                assessed_on="2026-02-10"))  # the same date: the later one is the latest
     row = assert_matches_full_refresh(app, household)
     assert (row["assessment_id"], row["previous_assessment_id"]) == (same_day["id"], correction["id"])
+
+
+def test_a_usual_postgresql_submission_is_one_read_and_one_write_with_no_transaction_around(
+        app, client, city, catalog, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite statements cost no round trip; its writers always take the lock first")
+    auth = city.auth("caseworker_s1")
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]), headers=auth).json()["id"]
+    first = client.post(f"/v1/households/{household}/assessments", json=submission(calm_answers(catalog),
+                        assessed_on="2026-01-10"), headers=auth)
+    sent = []
+
+    def record(connection, _cursor, statement, _parameters, _context, _many):
+        sent.append((statement.split(None, 1)[0].upper(), connection.connection.dbapi_connection.autocommit))
+
+    engine = app.state.context.database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        second = client.post(f"/v1/households/{household}/assessments", json=submission(calm_answers(catalog),
+                             assessed_on="2026-02-10"), headers=auth)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert first.status_code == second.status_code == 201
+    # the read (token, household, key, configuration, latest assessment) and the write (the insert with both
+    # latest rows), each committed by itself: no BEGIN or COMMIT round trip
+    assert [kind for kind, _ in sent] == ["SELECT", "WITH"]
+    assert all(autocommit for _, autocommit in sent)
+    row = assert_matches_full_refresh(app, household)
+    assert (row["assessment_id"], row["previous_assessment_id"]) == (second.json()["id"], first.json()["id"])
+
+
+AUDIT_FAILS = {
+    "sqlite": ["CREATE TRIGGER audit_fails BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit down'); END"],
+    "postgresql": ["CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS "
+                   "$$ BEGIN RAISE EXCEPTION 'audit down'; END $$",
+                   "CREATE TRIGGER audit_fails BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_down()"],
+}
+AUDIT_WORKS = {"sqlite": ["DROP TRIGGER audit_fails"],
+               "postgresql": ["DROP TRIGGER audit_fails ON audit_log", "DROP FUNCTION audit_down()"]}
+
+
+def test_a_correction_whose_audit_entry_fails_stores_nothing(app, client, city, catalog, database_url):
+    """A correction writes the assessment, the latest rows and an audit entry: when the last write fails,
+    none of them stays (on PostgreSQL, the writes open their own transaction)."""
+    auth = city.auth("caseworker_s1")
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]), headers=auth).json()["id"]
+    first = client.post(f"/v1/households/{household}/assessments", json=submission(calm_answers(catalog)),
+                        headers=auth).json()
+    engine = app.state.context.database.engine
+    dialect = engine.dialect.name
+    with engine.begin() as connection:
+        for statement in AUDIT_FAILS[dialect]:
+            connection.exec_driver_sql(statement)
+    try:
+        failed = client.post(f"/v1/households/{household}/assessments",
+                             json=submission(calm_answers(catalog), corrects=first["id"]), headers=auth)
+    finally:
+        with engine.begin() as connection:
+            for statement in AUDIT_WORKS[dialect]:
+                connection.exec_driver_sql(statement)
+    assert failed.status_code == 500
+    assert "audit down" not in failed.text  # no database message reaches the client
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Assessment)) == 1
+        assert session.scalar(select(func.count()).select_from(Assessment).where(Assessment.corrects_id.is_not(None))) == 0
+    assert assert_matches_full_refresh(app, household)["assessment_id"] == first["id"]
+    retried = client.post(f"/v1/households/{household}/assessments",
+                          json=submission(calm_answers(catalog), corrects=first["id"]), headers=auth)
+    assert retried.status_code == 201, retried.text
+    assert assert_matches_full_refresh(app, household)["assessment_id"] == retried.json()["id"]
 
 
 def test_a_sqlite_writer_waits_for_a_writer_of_another_connection(tmp_path):
