@@ -6,7 +6,10 @@ much as the common ones, are averaged:
   between adjacent tiers, fitted as a logistic regression on the households stacked once per cut
   ("tier > k"); features are imputed (with missing-value flags), scaled and expanded into quadratic
   splines, so the score can bend (schooling matters more at the low end) while the tiers stay ordered;
-- multinomial gradient boosting (takes NaN as it is, learns interactions);
+- multinomial gradient boosting (takes NaN as it is, learns interactions): scikit-learn's
+  HistGradientBoosting (`booster="sklearn"`, the default) or LightGBM (`booster="lightgbm"`, an optional
+  dependency, imported only then), which adds row and column subsampling per tree (`row_fraction`,
+  `feature_fraction`) and grows trees by leaves (`leaves`);
 - a random forest (median-imputed).
 The average q of the balanced members estimates P(k) / prior_k up to a constant, so P(k) is
 proportional to q_k * prior_k (the prior shift). Those probabilities are then calibrated: the same blend
@@ -49,7 +52,7 @@ class HardshipModel(ClassifierMixin, BaseEstimator):
     def __init__(self, tier_order=None, learning_rate=0.03, boosting_rounds=300, max_depth=3,
                  min_samples_leaf=40, l2_regularization=1.0, linear_c=0.02, spline_knots=4, forest_trees=300,
                  forest_min_samples_leaf=3, forest_max_features=0.3, calibration_cv=3, prior_correction=1.0,
-                 random_state=0):
+                 booster="sklearn", leaves=7, feature_fraction=0.3, row_fraction=0.8, random_state=0):
         self.tier_order = tier_order
         self.learning_rate = learning_rate
         self.boosting_rounds = boosting_rounds
@@ -63,20 +66,44 @@ class HardshipModel(ClassifierMixin, BaseEstimator):
         self.forest_max_features = forest_max_features
         self.calibration_cv = calibration_cv
         self.prior_correction = prior_correction
+        self.booster = booster
+        self.leaves = leaves
+        self.feature_fraction = feature_fraction
+        self.row_fraction = row_fraction
         self.random_state = random_state
 
     def _members(self):
         return [
             OrdinalLogistic(C=self.linear_c, spline_knots=self.spline_knots),
-            HistGradientBoostingClassifier(
-                learning_rate=self.learning_rate, max_iter=self.boosting_rounds, max_depth=self.max_depth,
-                min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
-                class_weight="balanced", random_state=self.random_state),
+            self._boosting(),
             make_pipeline(SimpleImputer(strategy="median"), RandomForestClassifier(
                 n_estimators=self.forest_trees, min_samples_leaf=self.forest_min_samples_leaf,
                 max_features=self.forest_max_features, class_weight="balanced_subsample", n_jobs=1,
                 random_state=self.random_state)),
         ]
+
+    def _boosting(self):
+        """The gradient-boosting member. Shared: learning_rate, boosting_rounds, min_samples_leaf,
+        l2_regularization. sklearn only: max_depth. LightGBM only: leaves (leaves per tree, depth not
+        limited), feature_fraction (columns per tree), row_fraction (rows per tree)."""
+        if self.booster == "sklearn":
+            return HistGradientBoostingClassifier(
+                learning_rate=self.learning_rate, max_iter=self.boosting_rounds, max_depth=self.max_depth,
+                min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
+                class_weight="balanced", random_state=self.random_state)
+        if self.booster == "lightgbm":
+            try:
+                from lightgbm import LGBMClassifier
+            except ImportError as error:
+                raise ImportError("booster='lightgbm' needs the lightgbm package / 需要安装 lightgbm") from error
+            return LGBMClassifier(
+                learning_rate=self.learning_rate, n_estimators=self.boosting_rounds, num_leaves=self.leaves,
+                min_child_samples=self.min_samples_leaf, reg_lambda=self.l2_regularization,
+                colsample_bytree=self.feature_fraction, subsample=self.row_fraction,
+                subsample_freq=1 if self.row_fraction < 1 else 0, class_weight="balanced", n_jobs=1, verbose=-1,
+                random_state=self.random_state)
+        raise ValueError(f"booster must be 'sklearn' or 'lightgbm', not {self.booster!r} / "
+                         f"booster 须为 'sklearn' 或 'lightgbm'")
 
     def fit(self, X, y, sample_weight=None):
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", reset=True)

@@ -32,6 +32,10 @@ BUDGET = 0.3
 MODEL_BLOCKS = "deprivations,features"
 FOLDS = 5
 SEED = 0
+# The model's gradient-boosting member: LightGBM with small trees, column and row subsampling and many slow
+# rounds, chosen on inner folds of the training sets (docs/learning.md, "LightGBM member").
+MODEL_PARAMS = dict(booster="lightgbm", learning_rate=0.01, boosting_rounds=400, leaves=7, min_samples_leaf=40,
+                    l2_regularization=5.0, feature_fraction=0.3, row_fraction=0.8)
 
 
 def baselines() -> dict:
@@ -64,7 +68,7 @@ def evaluate(train: Path = typer.Option(..., "--train", help="The survey's train
     answers, labels = survey.answers[headed], survey.labels[headed].to_numpy()
     result = compare(catalog, answers, labels, households=answers.index.to_numpy(),
                      groups=survey.groups[headed], folds=folds, budget=budget, seed=SEED,
-                     feature_blocks=tuple(blocks.split(",")))
+                     model_params=MODEL_PARAMS, feature_blocks=tuple(blocks.split(",")))
     rows = {name: result.reports[name]["overall"] for name in ("index_default", "index_learned", "model")}
 
     raw = survey.raw[headed].reset_index(drop=True)
@@ -109,8 +113,9 @@ def predict(train: Path = typer.Option(..., "--train"), input: Path = typer.Opti
     known = households(_read(train), catalog)
     labelled = known.labels.notna().to_numpy()
     tier_order = list(catalog.tier_ids)
-    model = HardshipModel(tier_order=tier_order).fit(household_features(catalog, known.answers[labelled], tuple(blocks.split(","))),
-                                                     known.labels[labelled].to_numpy())
+    model = HardshipModel(tier_order=tier_order, **MODEL_PARAMS).fit(
+        household_features(catalog, known.answers[labelled], tuple(blocks.split(","))),
+        known.labels[labelled].to_numpy())
     wanted = households(_read(input), catalog)
     features = household_features(catalog, wanted.answers, tuple(blocks.split(",")))
     proba = model.predict_proba(features)

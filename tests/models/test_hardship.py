@@ -1,5 +1,7 @@
 """The hardship model: scikit-learn's estimator checks and its ordinal, calibrated behaviour."""
 
+from importlib.util import find_spec
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,7 +24,11 @@ NOT_APPLICABLE = {
 }
 
 
-@parametrize_with_checks([small_model()])
+CONTRACT_MODELS = [small_model()] + (
+    [small_model(booster="lightgbm", min_samples_leaf=2)] if find_spec("lightgbm") else [])
+
+
+@parametrize_with_checks(CONTRACT_MODELS)
 def test_scikit_learn_contract(estimator, check):
     name = getattr(check, "func", check).__name__
     if name in NOT_APPLICABLE:
@@ -87,3 +93,23 @@ def test_a_tier_absent_from_training_gets_probability_zero():
     keep = y != "severe"
     model = small_model(tier_order=TIERS).fit(X[keep], y[keep])
     assert np.allclose(model.predict_proba(X)[:, 3], 0.0)
+
+
+def test_the_lightgbm_booster_learns_the_ordered_tiers():
+    lightgbm = pytest.importorskip("lightgbm")
+    X, y = ordinal_households()
+    model = HardshipModel(tier_order=TIERS, booster="lightgbm", boosting_rounds=60, learning_rate=0.05,
+                          min_samples_leaf=10, calibration_cv=2).fit(X, y)
+    assert any(isinstance(member, lightgbm.LGBMClassifier) for member in model.members_)
+    proba = model.predict_proba(X)
+    assert np.allclose(proba.sum(axis=1), 1.0) and (proba >= 0).all()
+    assert np.corrcoef(model.expected_severity(X), X["income"])[0, 1] > 0.5
+    predicted, served = model.predict_with_proba(X.iloc[:20])
+    assert (predicted == model.predict(X.iloc[:20])).all() and np.array_equal(served, proba[:20])
+
+
+def test_an_unknown_booster_is_refused_at_fit():
+    X, y = ordinal_households(n=60)
+    model = small_model(tier_order=TIERS, booster="xgboost")   # __init__ only stores it
+    with pytest.raises(ValueError, match="booster"):
+        model.fit(X, y)
