@@ -112,9 +112,15 @@ def _store(session: Session, assessment: Assessment, household, catalog, previou
     values, line = submitted_rows(session, assessment=assessment, previous=previous, household=household,
                                   catalog=catalog)
     if line is not None and connection.dialect.name == "postgresql":
-        return connection.execute(insert_with_latest(INSERTED), {
+        stored = connection.execute(insert_with_latest(INSERTED), {
             **params, **{f"latest_{key}": value for key, value in values.items()}, "latest_household_id": household.id,
-            **{f"line_{key}": value for key, value in line.items()}}).scalar_one()
+            **{f"line_{key}": value for key, value in line.items()},
+            "expected_latest_id": previous.id if previous is not None else None}).one()
+        assessment.id = stored.id
+        if not stored.latest_written:  # another submission for the household came in between
+            begin_explicitly(session)
+            refresh_submitted(session, assessment=assessment, household=household, catalog=catalog)
+        return assessment.id
     begin_explicitly(session)
     assessment.id = connection.execute(_insert_assessment(), params).scalar_one()
     values["assessment_id"] = assessment.id

@@ -122,10 +122,18 @@ def _two_latest_figures():
             .order_by(Assessment.assessed_on.desc(), Assessment.id.desc()).limit(2))
 
 
+def _lock_latest(session: Session, household_id: int) -> None:
+    """Lock the household's latest row (when it has one) until the transaction ends, before reading what to
+    write there: a concurrent one-statement submission then waits, and finds the row changed."""
+    session.execute(select(HouseholdLatest.household_id).where(HouseholdLatest.household_id == household_id)
+                    .with_for_update())
+
+
 def refresh_submitted(session: Session, *, assessment: Assessment, household, catalog) -> None:
     """`refresh_latest` right after `assessment` was stored for `household` (its id, status, station_id and
     town_id), reading back only the two latest assessments' figures. Falls back to `refresh_latest` when the
     new assessment is not the household's latest (an earlier date)."""
+    _lock_latest(session, household.id)
     found = session.connection().execute(_two_latest_figures(), {"household_id": household.id}).all()
     if not found or found[0].id != assessment.id:
         refresh_latest(session, household_id=household.id, catalog=catalog)
@@ -163,23 +171,30 @@ def store_submitted(session: Session, *, household_id: int, values: dict, line: 
 def insert_with_latest(inserted: tuple[str, ...]):
     """PostgreSQL: one statement that inserts an assessment (its columns `inserted`, bound by name) and
     upserts its household's `household_latest` row (bound as `latest_<column>`) and answers line (bound as
-    `line_<column>`), both pointing at the new id, which it returns. One round trip instead of three."""
+    `line_<column>`), both pointing at the new id. One round trip instead of three. It returns the new id and
+    `latest_written`: an existing row is only replaced while it still points at `:expected_latest_id` (the
+    latest assessment the submission read; NULL when there was none). When another submission for the
+    household committed in between, `latest_written` is false and the caller refreshes from what is stored."""
     table = Assessment.__table__
     new = insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in inserted}) \
         .returning(table.c.id).cte("new_assessment")
+    expected = bindparam("expected_latest_id", type_=Integer)
 
     def upsert(target, prefix: str, updated):
         columns = [column for column in target.__table__.columns]
         rows = select(*[new.c.id if column.name == "assessment_id" else
                         bindparam(prefix + column.name, type_=column.type) for column in columns])
         statement = postgresql.insert(target).from_select([column.name for column in columns], rows)
-        return statement.on_conflict_do_update(index_elements=[target.household_id],
-                                               set_={name: statement.excluded[name] for name in updated})
+        return statement.on_conflict_do_update(
+            index_elements=[target.household_id], set_={name: statement.excluded[name] for name in updated},
+            where=target.__table__.c.assessment_id == expected).returning(target.household_id)
 
     latest_columns = [c.name for c in HouseholdLatest.__table__.columns if c.name != "household_id"]
-    return select(new.c.id).add_cte(upsert(HouseholdLatest, "latest_", latest_columns).cte("new_latest"),
-                                     upsert(LatestAnswers, "line_", ("assessment_id", "layout", "answers"))
-                                     .cte("new_line"))
+    new_latest = upsert(HouseholdLatest, "latest_", latest_columns).cte("new_latest")
+    new_line = upsert(LatestAnswers, "line_", ("assessment_id", "layout", "answers")).cte("new_line")
+    written = (select(func.count()).select_from(new_latest).scalar_subquery()
+               + select(func.count()).select_from(new_line).scalar_subquery())
+    return select(new.c.id, (written == 2).label("latest_written")).add_cte(new_latest, new_line)
 
 
 def refresh_many(session: Session, *, household_ids: list[int], catalog) -> None:

@@ -102,3 +102,23 @@ def test_submissions_are_stored_by_at_most_writer_threads_at_a_time(server, clie
     assert count_rows(app, "assessments") == 6
     allowed = 1 if database_url.startswith("sqlite") else app.state.context.settings.writer_threads
     assert 1 <= most <= allowed < len(bodies)
+
+
+def test_concurrent_submissions_for_one_household_leave_its_latest_row_as_a_full_refresh(
+        server, client, city, catalog, app):
+    """Submissions for the same household at the same moment, some on the same day, some earlier: whichever
+    order they commit in, the latest row (and its `previous_*`) is what a refresh from the stored assessments
+    gives."""
+    from tests.api.test_submission_paths import assert_matches_full_refresh
+
+    auth = city.auth("caseworker_s1")
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]), headers=auth).json()["id"]
+    calm = calm_answers(catalog)
+    assert client.post(f"/v1/households/{household}/assessments", json=submission(calm, assessed_on="2026-01-05"),
+                       headers=auth).status_code == 201
+    for _ in range(8):
+        bodies = [submission(with_answer(calm, fam_household_size=size), assessed_on=day)
+                  for size, day in zip(range(2, 10), ["2026-03-01", "2026-03-01", "2026-03-02", "2026-02-01"] * 2)]
+        responses = fire_together(f"{server}/v1/households/{household}/assessments", bodies, auth)
+        assert {r.status_code for r in responses} == {201}
+        assert_matches_full_refresh(app, household)
