@@ -7,8 +7,8 @@ much as the common ones, are averaged:
   ("tier > k"); features are imputed (with missing-value flags), scaled and expanded into quadratic
   splines, so the score can bend (schooling matters more at the low end) while the tiers stay ordered;
 - multinomial gradient boosting (takes NaN as it is, learns interactions): scikit-learn's
-  HistGradientBoosting (`booster="sklearn"`, the default) or LightGBM (`booster="lightgbm"`, an optional
-  dependency, imported only then), which adds row and column subsampling per tree (`row_fraction`,
+  HistGradientBoosting (`booster="sklearn"`, the default) or LightGBM (`booster="lightgbm"`, imported only
+  then, so that serving a scikit-learn model does not load it), which adds row and column subsampling per tree (`row_fraction`,
   `feature_fraction`) and grows trees by leaves (`leaves`);
 - a random forest (median-imputed).
 The average q of the balanced members estimates P(k) / prior_k up to a constant, so P(k) is
@@ -92,10 +92,8 @@ class HardshipModel(ClassifierMixin, BaseEstimator):
                 min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
                 class_weight="balanced", random_state=self.random_state)
         if self.booster == "lightgbm":
-            try:
-                from lightgbm import LGBMClassifier
-            except ImportError as error:
-                raise ImportError("booster='lightgbm' needs the lightgbm package / 需要安装 lightgbm") from error
+            from lightgbm import LGBMClassifier
+
             return LGBMClassifier(
                 learning_rate=self.learning_rate, n_estimators=self.boosting_rounds, num_leaves=self.leaves,
                 min_child_samples=self.min_samples_leaf, reg_lambda=self.l2_regularization,

@@ -1,10 +1,9 @@
 """The hardship model: scikit-learn's estimator checks and its ordinal, calibrated behaviour."""
 
-from importlib.util import find_spec
-
 import numpy as np
 import pandas as pd
 import pytest
+from lightgbm import LGBMClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from models.hardship import HardshipModel
@@ -24,8 +23,7 @@ NOT_APPLICABLE = {
 }
 
 
-CONTRACT_MODELS = [small_model()] + (
-    [small_model(booster="lightgbm", min_samples_leaf=2)] if find_spec("lightgbm") else [])
+CONTRACT_MODELS = [small_model(), small_model(booster="lightgbm", min_samples_leaf=2)]
 
 
 @parametrize_with_checks(CONTRACT_MODELS)
@@ -96,11 +94,10 @@ def test_a_tier_absent_from_training_gets_probability_zero():
 
 
 def test_the_lightgbm_booster_learns_the_ordered_tiers():
-    lightgbm = pytest.importorskip("lightgbm")
     X, y = ordinal_households()
     model = HardshipModel(tier_order=TIERS, booster="lightgbm", boosting_rounds=60, learning_rate=0.05,
                           min_samples_leaf=10, calibration_cv=2).fit(X, y)
-    assert any(isinstance(member, lightgbm.LGBMClassifier) for member in model.members_)
+    assert any(isinstance(member, LGBMClassifier) for member in model.members_)
     proba = model.predict_proba(X)
     assert np.allclose(proba.sum(axis=1), 1.0) and (proba >= 0).all()
     assert np.corrcoef(model.expected_severity(X), X["income"])[0, 1] > 0.5
