@@ -85,7 +85,8 @@ def sqlite_file(url: str) -> Path | None:
 class WriterQueue:
     """Where SQLite writers wait for their turn: a mutex within the process and, for a database file, an
     exclusive lock on `<file>.writer-lock` across processes, polled every 0.1-2 ms. After `timeout_s`
-    without it a writer goes on anyway and SQLite's own locking (and busy timeout) decides."""
+    without it a writer goes on anyway and SQLite's own locking (and busy timeout) decides. The thread that
+    holds the queue may enter it again."""
 
     def __init__(self, lock_path: Path | None, timeout_s: float):
         self._mutex = threading.Lock()
@@ -93,11 +94,13 @@ class WriterQueue:
         self._timeout_s = timeout_s
         self._descriptor: int | None = None
         self._held = False
+        self._owner: int | None = None
+        self._depth = 0
 
-    def _lock_file(self) -> bool:
+    def _lock_file(self, timeout_s: float) -> bool:
         if self._descriptor is None:
             self._descriptor = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        deadline, pause = time.monotonic() + self._timeout_s, 0.0001
+        deadline, pause = time.monotonic() + timeout_s, 0.0001
         while True:
             try:
                 fcntl.flock(self._descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -108,15 +111,38 @@ class WriterQueue:
                 time.sleep(pause)
                 pause = min(pause * 2, 0.002)
 
-    def __enter__(self) -> None:
-        self._mutex.acquire()
+    def _enter(self, *, wait: bool) -> bool:
+        if self._owner == threading.get_ident():
+            self._depth += 1
+            return True
+        if not self._mutex.acquire(blocking=wait):
+            return False
         try:
-            self._held = self._lock_path is not None and self._lock_file()
+            self._held = self._lock_path is not None and self._lock_file(self._timeout_s if wait else 0)
         except BaseException:
             self._mutex.release()
             raise
+        if not wait and self._lock_path is not None and not self._held:  # another process is writing
+            self._mutex.release()
+            return False
+        self._owner, self._depth = threading.get_ident(), 1
+        return True
+
+    def try_enter(self) -> bool:
+        """Enter without waiting; False, with nothing held, when another writer has the queue."""
+        return self._enter(wait=False)
+
+    def __enter__(self) -> None:
+        self._enter(wait=True)
 
     def __exit__(self, *_exc) -> None:
+        self.leave()
+
+    def leave(self) -> None:
+        self._depth -= 1
+        if self._depth:
+            return
+        self._owner = None
         try:
             if self._held:
                 fcntl.flock(self._descriptor, fcntl.LOCK_UN)
@@ -168,9 +194,16 @@ class Database:
                 raise
 
     async def run_writer(self, function, /, *args):
-        """`function(*args)`, which writes, in a worker thread, at most `writer_threads` at a time (one on
-        SQLite); the others wait for their turn on the event loop. More threads only contend for the GIL (and on
+        """`function(*args)`, which writes. On SQLite, when no other writer holds the queue, it runs right here on
+        the event loop: its statements are calls into a local library, not waits on a network, and a thread would
+        only contend for the GIL. Otherwise it runs in a worker thread, at most `writer_threads` at a time (one
+        on SQLite); the others wait their turn on the event loop. More threads only contend for the GIL (and on
         SQLite for the writer queue), which costs CPU and makes the slowest requests much slower."""
+        if self._writers is not None and self._writers.try_enter():
+            try:
+                return function(*args)
+            finally:
+                self._writers.leave()
         limiter = self._writer_limiter.get(None)
         if limiter is None:
             limiter = CapacityLimiter(self._writer_threads)

@@ -73,8 +73,10 @@ def is_missing(value: Any) -> bool:
         return True
     if isinstance(value, str):
         return not value.strip()
-    if isinstance(value, (list, tuple, dict, set)):
+    if isinstance(value, (int, list, tuple, dict, set)):  # bool is an int
         return False
+    if isinstance(value, float):
+        return value != value  # NaN
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
@@ -121,7 +123,7 @@ def parse_answer(indicator: Indicator, value: Any) -> tuple[Any, str | None]:
         text = str(value).strip() if isinstance(value, str) else None
         if text is None:
             return None, "wrong_type"
-        if text in {o.value for o in spec.options}:
+        if text in spec.score_by_value:
             return text, None
         return None, "unknown_option"
     number = _number(value)
@@ -130,7 +132,7 @@ def parse_answer(indicator: Indicator, value: Any) -> tuple[Any, str | None]:
     if spec.type == "ordinal":
         if not number.is_integer():
             return None, "unknown_level"
-        if int(number) not in {lv.value for lv in spec.levels}:
+        if int(number) not in spec.score_by_value:
             return None, "unknown_level"
         return int(number), None
     if spec.type == "count" and not number.is_integer():
@@ -168,10 +170,8 @@ def deprivation(indicator: Indicator, value: Any, *, divisor: float | None = Non
     spec = indicator.answer
     if spec.type == "yes_no":
         return spec.score_yes if value else spec.score_no
-    if spec.type == "ordinal":
-        return next(lv.score for lv in spec.levels if lv.value == value)
-    if spec.type == "choice":
-        return next(o.score for o in spec.options if o.value == value)
+    if spec.type in ("ordinal", "choice"):
+        return spec.score_by_value[value]
     x = float(value)
     if spec.type == "amount":
         if divisor is not None:

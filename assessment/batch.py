@@ -24,7 +24,6 @@ from assessment.scoring import (
     AF_TOLERANCE,
     parameter_year,
     resolve_config,
-    service_triggers,
 )
 
 # numpy releases the GIL in its array loops, so columns are read on every core.
@@ -556,7 +555,7 @@ class _Plan:
         bounds = np.array([score_bounds(i) for i in catalog.indicators])
         tiers = {t: p for p, t in enumerate(catalog.tier_ids)}
         position = {ind.id: j for j, ind in enumerate(catalog.indicators)}
-        triggers = service_triggers(catalog)
+        triggers = catalog.service_triggers
         columns, pair_services, thresholds, pair_weights = [], [], [], []
         tier_allowed = np.ones((len(catalog.services), len(tiers)), dtype=bool)
         for s, svc in enumerate(catalog.services):

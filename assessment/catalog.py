@@ -26,7 +26,7 @@ OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le", "in")
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
 
 
 class Label(Frozen):
@@ -81,10 +81,18 @@ class OrdinalAnswer(Frozen):
     type: Literal["ordinal"]
     levels: tuple[Level, ...] = Field(min_length=2)
 
+    @cached_property
+    def score_by_value(self) -> dict[int, float]:
+        return {level.value: level.score for level in self.levels}
+
 
 class ChoiceAnswer(Frozen):
     type: Literal["choice"]
     options: tuple[Option, ...] = Field(min_length=2)
+
+    @cached_property
+    def score_by_value(self) -> dict[str, float]:
+        return {option.value: option.score for option in self.options}
 
 
 class CountAnswer(Frozen):
@@ -284,6 +292,18 @@ class Catalog(Frozen):
     @cached_property
     def region_by_id(self) -> dict[str, Region]:
         return {r.id: r for r in self.regions}
+
+    @cached_property
+    def service_triggers(self) -> dict[str, tuple[str, ...]]:
+        """The indicators that can trigger each service: its own list, else those of its need areas."""
+        out = {}
+        for svc in self.services:
+            if svc.triggers:
+                out[svc.id] = svc.triggers
+            else:
+                areas = set(svc.need_areas)
+                out[svc.id] = tuple(i.id for i in self.indicators if areas & set(i.need_areas))
+        return out
 
     def parameter(self, name: str, region: str, year: int) -> float | None:
         """A regional parameter for a region and year, falling back to the parent region and the

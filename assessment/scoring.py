@@ -249,20 +249,8 @@ def _top_reasons(catalog: Catalog, scores, contributions) -> tuple[Reason, ...]:
     return tuple(_reason(catalog, i, scores, contributions) for i in ranked[: catalog.settings.top_reasons])
 
 
-def service_triggers(catalog: Catalog) -> dict[str, tuple[str, ...]]:
-    """The indicators that can trigger each service: its own list, else those of its need areas."""
-    out = {}
-    for svc in catalog.services:
-        if svc.triggers:
-            out[svc.id] = svc.triggers
-        else:
-            areas = set(svc.need_areas)
-            out[svc.id] = tuple(i.id for i in catalog.indicators if areas & set(i.need_areas))
-    return out
-
-
 def _recommend(catalog, config, values, scores, contributions, tier) -> tuple[Recommendation, ...]:
-    triggers = service_triggers(catalog)
+    triggers = catalog.service_triggers
     candidates = []
     for position, svc in enumerate(catalog.services):
         threshold = svc.min_score if svc.min_score is not None else catalog.settings.recommend_min_score

@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 class ChampionCache:
     """The published model, looked up again every `model_refresh_seconds`, so that promoting a model
     takes effect without a restart. None when models.serving, MLflow or a champion is missing.
-    Only the first lookup makes requests wait; while a later one runs, the others use the model they had."""
+    Only the first lookup makes requests wait (the server makes it at start); a later one runs in a thread of
+    its own while requests go on with the model they had."""
 
     def __init__(self, settings):
         self.settings = settings
@@ -30,15 +31,17 @@ class ChampionCache:
             if self._refreshing or time.monotonic() - self._checked_at < self.settings.model_refresh_seconds:
                 return self._champion
             self._refreshing = True
+            champion = self._champion
+        threading.Thread(target=self._refresh, name="champion lookup", daemon=True).start()
+        return champion
+
+    def _refresh(self) -> None:
+        champion = self._champion
         try:
             champion = self._load()
-        except BaseException:
+        finally:
             with self._lock:
-                self._refreshing = False
-            raise
-        with self._lock:
-            self._champion, self._checked_at, self._refreshing = champion, time.monotonic(), False
-        return champion
+                self._champion, self._checked_at, self._refreshing = champion, time.monotonic(), False
 
     def _load(self) -> Any | None:
         try:
@@ -94,10 +97,14 @@ class Scorer:
             return Scored(result.as_dict())
         return Scored(result.as_dict(), opinion.model_version, opinion.as_dict(), bool(opinion.needs_review))
 
+    def model(self):
+        """The champion in use; None when there is none."""
+        return self.champion.get() if self.champion is not None else None
+
     def _opinion(self, result, answers: dict):
         """The champion's opinion beside the index, or None (no model, a model for another catalog, or a
         model that fails: the index alone is then the result, and the log says why)."""
-        champion = self.champion.get() if self.champion is not None else None
+        champion = self.model()
         if champion is None:
             return None
         if not champion.fits(self.catalog):

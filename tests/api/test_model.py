@@ -3,6 +3,8 @@ against a real MLflow store; and the service without a model."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -78,12 +80,18 @@ def test_champion_is_shown_beside_the_index_once_promoted(serve, registered, cit
     assert before["model"] is None  # registered, not promoted: the index alone
 
     promote(store, run.run_id)
+    # the promotion is picked up by a lookup in the background, without a restart
+    expected = f"hardship-champion:{run.model_version}"
+    deadline = time.monotonic() + 60
+    while client.get("/v1/health").json()["model"] != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.get("/v1/health").json()["model"] == expected
     after = client.post(f"/v1/households/{household}/assessments", json=submission(answers, assessed_on="2026-04-01"),
                         headers=city.auth("caseworker_s1"))
     assert after.status_code == 201, after.text
     body = after.json()
     model = body["model"]
-    assert model["version"] == f"hardship-champion:{run.model_version}"
+    assert model["version"] == expected
     probabilities = model["opinion"]["probabilities"]
     assert set(probabilities) == set(default_catalog().tier_ids)
     assert sum(probabilities.values()) == pytest.approx(1.0)
@@ -118,4 +126,5 @@ def test_without_a_model_store_the_index_alone_is_served(serve, tmp_path, city):
     response = client.post(f"/v1/households/{household}/assessments", json=submission(calm_answers(default_catalog())),
                            headers=city.auth("caseworker_s1"))
     assert response.status_code == 201 and response.json()["model"] is None
+    assert client.get("/v1/health").json()["model"] is None
     assert not (tmp_path / "absent.db").exists()

@@ -1,5 +1,7 @@
 """Every kind of bad answer: its code, the indicator and path, and a message in Chinese and English."""
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from assessment import AnswersInvalid, assess, build_catalog, validate_answers
@@ -62,9 +64,14 @@ def test_unknown_indicator():
     assert errors(dict(GOOD, ghost=1)) == [("ghost", "unknown_indicator")]
 
 
-@pytest.mark.parametrize("missing", [None, "", "  ", float("nan")])
+@pytest.mark.parametrize("missing", [None, "", "  ", float("nan"), np.float64("nan"), pd.NA])
 def test_required_answer_missing(missing):
     assert errors(dict(GOOD, fam_size=missing)) == [("fam_size", "missing_required")]
+
+
+@pytest.mark.parametrize("zero", [0, 0.0, np.int64(0), np.float64(0.0)])
+def test_a_zero_is_an_answer_not_a_missing_one(zero):
+    assert errors(dict(GOOD, fam_size=zero)) == [("fam_size", "out_of_range")]  # fam_size counts from 1
 
 
 def test_missing_optional_answer_is_not_an_error():
