@@ -205,8 +205,8 @@ def test_try_enter_holds_nothing_when_another_writer_has_the_queue(tmp_path):
     with other_process:
         assert not queue.try_enter()
     assert queue.try_enter()  # nothing was left held by the failed attempt
-    blocked = threading.Thread(target=lambda: results.append(queue.try_enter()))
     results = []
+    blocked = threading.Thread(target=lambda: results.append(queue.try_enter()))
     blocked.start()
     blocked.join()
     assert results == [False]  # another thread of the process holds it
@@ -234,7 +234,7 @@ def test_a_sqlite_writer_runs_on_the_event_loop_unless_another_writer_holds_the_
         async def wait_for_the_other() -> None:
             finished.append(await database.run_writer(write))
 
-        other_process.__enter__()
+        assert other_process.try_enter()
         async with anyio.create_task_group() as group:
             group.start_soon(wait_for_the_other)
             await anyio.sleep(0.3)
