@@ -106,15 +106,16 @@ class Assessment(Base):
     """One frozen assessment: the answers, every figure of the result and the versions that made it."""
 
     __tablename__ = "assessments"
-    __table_args__ = (Index("ix_assessments_household_assessed", "household_id", "assessed_on"),)
+    # with id: a household's latest assessment is the first entry read backwards, even among several on one day
+    __table_args__ = (Index("ix_assessments_household_assessed", "household_id", "assessed_on", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
     assessed_on: Mapped[date] = mapped_column(Date)
     region_id: Mapped[str] = mapped_column(String(64))
     answers: Mapped[dict] = mapped_column()
     result: Mapped[dict] = mapped_column()
-    index: Mapped[float] = mapped_column(Float, index=True)
-    tier: Mapped[str] = mapped_column(String(64), index=True)
+    index: Mapped[float] = mapped_column(Float)
+    tier: Mapped[str] = mapped_column(String(64))
     completeness: Mapped[float] = mapped_column(Float)
     provisional: Mapped[bool] = mapped_column(Boolean)
     catalog_id: Mapped[str] = mapped_column(String(64))

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import bindparam, insert, select, true
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from api.db import begin_explicitly
 from api.security import Keys, token_hash
@@ -26,7 +26,7 @@ from api.services.users import caller_of, require_token, token_user
 from api.services.views import assessment_view, iso
 from api.tables import Assessment, Household, Station, Town, utcnow
 
-_PREVIOUS = aliased(Assessment)  # built once, as building an alias costs
+PREVIOUS_COLUMNS = ("id", "assessed_on", "index", "tier", "config_version")
 INSERTED = tuple(column.name for column in Assessment.__table__.columns if column.name != "id")
 
 
@@ -64,23 +64,29 @@ def _check_correction(session: Session, household_id: int, corrects: int) -> Non
 
 
 @functools.cache
-def _submission_target():
+def _submission_target(dialect: str):
     """One query for what a submission needs first: the caller of `:token_hash` (`token_user`'s columns; no
     row when the token is not valid), and, when the household exists, the household with its station's town
     and region, the assessment already stored under the submission id (if any), the published
     configuration's record id, and the household's latest current assessment (`previous_*`), which the new one
-    usually follows."""
+    usually follows. On PostgreSQL that assessment is a LATERAL subquery, so it is always found through the
+    household's index: joined on a scalar subquery, the planner may hash the whole table instead (it did,
+    with statistics taken while the table was small)."""
     stored = select(Assessment.id).where(Assessment.idempotency_key == bindparam("key")).scalar_subquery()
-    latest_id = (select(Assessment.id).where(Assessment.household_id == Household.id, current_assessments())
-                 .order_by(Assessment.assessed_on.desc(), Assessment.id.desc()).limit(1)
-                 .correlate(Household).scalar_subquery())
+    latest = (select(Assessment.id).where(Assessment.household_id == Household.id, current_assessments())
+              .order_by(Assessment.assessed_on.desc(), Assessment.id.desc()).limit(1))
+    if dialect == "postgresql":
+        previous = latest.add_columns(*(Assessment.__table__.c[name] for name in PREVIOUS_COLUMNS[1:])) \
+            .lateral("previous")
+        on = true()
+    else:  # SQLite has no LATERAL, and always looks the scalar subquery up through the household's index
+        previous = Assessment.__table__.alias("previous")
+        on = previous.c.id == latest.correlate(Household).scalar_subquery()
     target = (select(Household.id, Household.status, Household.station_id, Station.town_id, Town.region_id,
                      stored.label("stored_id"), published_id().label("config_id"),
-                     _PREVIOUS.id.label("previous_id"), _PREVIOUS.assessed_on.label("previous_assessed_on"),
-                     _PREVIOUS.index.label("previous_index"), _PREVIOUS.tier.label("previous_tier"),
-                     _PREVIOUS.config_version.label("previous_config_version"))
+                     *(previous.c[name].label(f"previous_{name}") for name in PREVIOUS_COLUMNS))
               .join(Station, Household.station_id == Station.id).join(Town, Station.town_id == Town.id)
-              .outerjoin(_PREVIOUS, _PREVIOUS.id == latest_id)
+              .outerjoin(previous, on)
               .where(Household.id == bindparam("household_id"))).subquery("target")
     caller = token_user().subquery("caller")
     return select(caller, target).select_from(caller).outerjoin(target, true())
@@ -143,7 +149,8 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
     `Database.session(autocommit=True)`, the usual submission is one statement (no BEGIN or COMMIT), and the
     others open a transaction before they write."""
     fingerprint = request_hash(household_id, answers, assessed_on, corrects)
-    household = session.connection().execute(_submission_target(), {
+    connection = session.connection()
+    household = connection.execute(_submission_target(connection.dialect.name), {
         "token_hash": token_hash(require_token(token)), "household_id": household_id, "key": submission_id}).first()
     caller = caller_of(session, household)
     if household.id is None:  # no such household, unless this retries a submission stored for another one
