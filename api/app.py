@@ -14,7 +14,8 @@ from api.routes import alerts, assessments, audit, configs, geography, household
 from api.services.geography import sync_regions
 from api.settings import Settings
 
-ROUTERS = (geography, users, households, assessments, audit, rankings, referrals, alerts, configs)
+# Matched in this order: the busiest first (FastAPI tries each route of the routers before it, about 10 µs each)
+ROUTERS = (assessments, households, rankings, referrals, alerts, configs, audit, geography, users)
 
 
 def answers_example(catalog, count: int = 4) -> dict:
