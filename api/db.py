@@ -33,6 +33,7 @@ except ImportError:  # Windows: writers of one process still queue on the mutex
     fcntl = None
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+AUTOCOMMIT = "assess_autocommit"  # the execution option that marks an autocommit engine's connections
 
 
 def normalise_url(url: str) -> str:
@@ -47,10 +48,16 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = 15000) -> Engine:
+def make_engine(url: str, *, busy_timeout_ms: int = 15000, autocommit: bool = False) -> Engine:
+    """An engine for `url`; with `autocommit` (not on SQLite), one whose connections commit each statement
+    by themselves, set once when they connect (an isolation level set per checkout costs about as much
+    as running a statement)."""
     url = normalise_url(url)
     if not is_sqlite(url):
-        return create_engine(url, pool_recycle=1800, pool_size=20, max_overflow=10, json_serializer=encoding.dumps)
+        # the autocommit engine serves the writer threads only
+        options = {"isolation_level": "AUTOCOMMIT", "execution_options": {AUTOCOMMIT: True}, "pool_size": 5} \
+            if autocommit else {"pool_size": 20}
+        return create_engine(url, pool_recycle=1800, max_overflow=10, json_serializer=encoding.dumps, **options)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
                            json_serializer=encoding.dumps)
 
@@ -169,8 +176,9 @@ class Database:
         self.reading = sessionmaker(self.engine, expire_on_commit=False)
         self.writing = sessionmaker(writer, expire_on_commit=False)
         # SQLite's statements cost no round trip: its writers always take the lock with BEGIN IMMEDIATE
-        self._autocommit = self.writing if is_sqlite(url) else sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+        self.autocommit_engine = None if is_sqlite(url) else make_engine(url, autocommit=True)
+        self._autocommit = self.writing if is_sqlite(url) else sessionmaker(self.autocommit_engine,
+                                                                            expire_on_commit=False)
         path = sqlite_file(url)
         self._writers = WriterQueue(path and path.with_name(path.name + ".writer-lock"), busy_timeout_ms / 1000) \
             if is_sqlite(url) else None
@@ -212,6 +220,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.autocommit_engine is not None:
+            self.autocommit_engine.dispose()
         if self._writers is not None:
             self._writers.close()
 
@@ -221,7 +231,7 @@ def begin_explicitly(session: Session) -> None:
     statement; nothing to do in any other session, which is always in one. The driver commits or rolls it back
     when the session does."""
     connection = session.connection()
-    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+    if connection.get_execution_options().get(AUTOCOMMIT):
         connection.exec_driver_sql("BEGIN")
 
 

@@ -294,6 +294,15 @@ class Catalog(Frozen):
         return {r.id: r for r in self.regions}
 
     @cached_property
+    def indicator_position(self) -> dict[str, int]:
+        return {i.id: n for n, i in enumerate(self.indicators)}
+
+    @cached_property
+    def conditional_indicators(self) -> tuple[Indicator, ...]:
+        """The indicators that apply only under conditions (`applies_when`)."""
+        return tuple(i for i in self.indicators if i.applies_when)
+
+    @cached_property
     def service_triggers(self) -> dict[str, tuple[str, ...]]:
         """The indicators that can trigger each service: its own list, else those of its need areas."""
         out = {}

@@ -66,10 +66,12 @@ def _read(catalog: Catalog, answers: Mapping[str, Any], region: str | None, year
         else:
             values[ind.id] = value
 
-    applies = {ind.id: all(condition_holds(c, values) for c in ind.applies_when) for ind in catalog.indicators}
+    # decided on the answers as given, before any answer is dropped as not applicable
+    not_applicable = {ind.id for ind in catalog.conditional_indicators
+                      if not all(condition_holds(c, values) for c in ind.applies_when)}
     applicable, scores = [], {}
     for ind in catalog.indicators:
-        if not applies[ind.id]:
+        if ind.id in not_applicable:
             if ind.id in values:
                 findings.append(finding("not_applicable", ind, severity="warning"))
                 del values[ind.id]
@@ -147,17 +149,23 @@ def assess(catalog: Catalog, answers: Mapping[str, Any], *, region: str | None =
     answered_weight: dict[str, float] = {}
     low_num = high_num = full_dim_weight = 0.0
     for dim_id, members in by_dim.items():
-        answered = [i for i in members if i in scores]
-        weight = sum(iw[i] for i in answered)
+        # sums in member order: answered weight and weighted deprivation, all weight, and the missing
+        # answers' weight times their lowest and highest possible deprivation
+        weight = filled = total = missing_low = missing_high = 0.0
+        for i in members:
+            total += iw[i]
+            if i in scores:
+                weight += iw[i]
+                filled += iw[i] * scores[i]
+            else:
+                low, high = score_bounds(catalog.indicator_by_id[i])
+                missing_low += iw[i] * low
+                missing_high += iw[i] * high
         answered_weight[dim_id] = weight
-        dimension_scores[dim_id] = sum(iw[i] * scores[i] for i in answered) / weight if answered else None
+        dimension_scores[dim_id] = filled / weight if weight else None
         if members:
-            total = sum(iw[i] for i in members)
-            filled = sum(iw[i] * scores[i] for i in answered)
-            bounds = [score_bounds(catalog.indicator_by_id[i]) for i in members if i not in scores]
-            missing_w = [iw[i] for i in members if i not in scores]
-            low_num += dw[dim_id] * (filled + sum(w * b[0] for w, b in zip(missing_w, bounds))) / total
-            high_num += dw[dim_id] * (filled + sum(w * b[1] for w, b in zip(missing_w, bounds))) / total
+            low_num += dw[dim_id] * (filled + missing_low) / total
+            high_num += dw[dim_id] * (filled + missing_high) / total
             full_dim_weight += dw[dim_id]
 
     defined_weight = sum(dw[d] for d, s in dimension_scores.items() if s is not None)
@@ -244,7 +252,7 @@ def _reason(catalog: Catalog, ind_id: str, scores, contributions) -> Reason:
 
 
 def _top_reasons(catalog: Catalog, scores, contributions) -> tuple[Reason, ...]:
-    position = {ind.id: n for n, ind in enumerate(catalog.indicators)}
+    position = catalog.indicator_position
     ranked = sorted((i for i in scores if contributions[i] > 0), key=lambda i: (-contributions[i], position[i]))
     return tuple(_reason(catalog, i, scores, contributions) for i in ranked[: catalog.settings.top_reasons])
 

@@ -104,7 +104,7 @@ def _previous(household, assessed_on: date):
                            config_version=household.previous_config_version)
 
 
-def _store(session: Session, assessment: Assessment, household, catalog, previous) -> int:
+def _store(session: Session, assessment: SimpleNamespace, household, catalog, previous) -> int:
     """Insert the assessment and refresh its household's latest row; returns the new id. When the new one is
     the household's latest (the usual case), the latest row is written from what the target query read; on
     PostgreSQL all of it is one statement, else the writes begin a transaction."""
@@ -168,8 +168,9 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
                           config=record_config(session=session, catalog=scorer.catalog,
                                                record_id=household.config_id))
     result = scored.result
-    assessment = Assessment(
-        household_id=household.id, assessed_on=assessed_on, region_id=household.region_id, answers=answers,
+    # a plain record, not an ORM object: nothing of the row is read back but its id
+    assessment = SimpleNamespace(
+        id=None, household_id=household.id, assessed_on=assessed_on, region_id=household.region_id, answers=answers,
         result=result, index=result["index"], tier=result["tier"], completeness=result["completeness"],
         provisional=result["provisional"], catalog_id=result["catalog_id"],
         catalog_version=result["catalog_version"], catalog_hash=result["catalog_hash"],
@@ -177,7 +178,6 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
         model_opinion=scored.model_opinion, needs_review=scored.needs_review, corrects_id=corrects,
         idempotency_key=submission_id, request_hash=fingerprint, created_by=caller.id, created_at=utcnow())
     try:
-        # Core, not the ORM's unit of work: nothing of the row needs reading back but its id
         assessment.id = _store(session, assessment, household, scorer.catalog,
                                _previous(household, assessed_on) if corrects is None else False)
     except IntegrityError:

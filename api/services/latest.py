@@ -303,12 +303,26 @@ def answers_frame(catalog, answers_json: list[str]) -> pd.DataFrame:
 
 def answers_layout(catalog) -> str:
     """Names the order of the values in a compact answers line: the catalog's indicator ids."""
-    return hashlib.sha256("\n".join(i.id for i in catalog.indicators).encode("utf-8")).hexdigest()[:16]
+    return _layout(_indicator_ids(catalog))
+
+
+def _indicator_ids(catalog) -> tuple[str, ...]:
+    return tuple(indicator.id for indicator in catalog.indicators)
+
+
+@functools.cache
+def _layout(indicator_ids: tuple[str, ...]) -> str:
+    return hashlib.sha256("\n".join(indicator_ids).encode("utf-8")).hexdigest()[:16]
+
+
+_CSV_BY_TYPE = {type(None): lambda _value: "", bool: lambda value: "true" if value else "false",
+                int: repr, float: repr}
 
 
 def _csv_value(value) -> str | None:
-    if value is None:
-        return ""
+    render = _CSV_BY_TYPE.get(type(value))  # the usual answers, by their exact type
+    if render is not None:
+        return render(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -322,7 +336,7 @@ def _csv_value(value) -> str | None:
 def answers_line(catalog, answers: dict) -> str | None:
     """The answers as one CSV line in the catalog's indicator order (strings quoted, missing empty); None when
     a text holds a backslash or a control character (such answers are read from their JSON)."""
-    values = [_csv_value(answers.get(indicator.id)) for indicator in catalog.indicators]
+    values = [_csv_value(answers.get(indicator_id)) for indicator_id in _indicator_ids(catalog)]
     return None if None in values else ",".join(values)
 
 

@@ -86,7 +86,7 @@ def test_a_usual_postgresql_submission_is_one_read_and_one_write_with_no_transac
     def record(connection, _cursor, statement, _parameters, _context, _many):
         sent.append((statement.split(None, 1)[0].upper(), connection.connection.dbapi_connection.autocommit))
 
-    engine = app.state.context.database.engine
+    engine = app.state.context.database.autocommit_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         second = client.post(f"/v1/households/{household}/assessments", json=submission(calm_answers(catalog),
