@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, insert, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.db import begin_explicitly
+from api.db import DriverStatement, begin_explicitly
 from api.security import Keys, token_hash
 from api.services import audit
 from api.services.access import Caller, PersonalView, personal_view, require_write
@@ -118,10 +118,10 @@ def _store(session: Session, assessment: SimpleNamespace, household, catalog, pr
     values, line = submitted_rows(session, assessment=assessment, previous=previous, household=household,
                                   catalog=catalog)
     if line is not None and connection.dialect.name == "postgresql":
-        stored = connection.execute(insert_with_latest(INSERTED), {
+        stored = _driver_statement(insert_with_latest, INSERTED, connection.dialect).first(connection, {
             **params, **{f"latest_{key}": value for key, value in values.items()}, "latest_household_id": household.id,
             **{f"line_{key}": value for key, value in line.items()},
-            "expected_latest_id": previous.id if previous is not None else None}).one()
+            "expected_latest_id": previous.id if previous is not None else None})
         assessment.id = stored.id
         if not stored.latest_written:  # another submission for the household came in between
             begin_explicitly(session)
@@ -134,6 +134,17 @@ def _store(session: Session, assessment: SimpleNamespace, household, catalog, pr
         line["assessment_id"] = assessment.id
     store_submitted(session, household_id=household.id, values=values, line=line)
     return assessment.id
+
+
+_DRIVER_STATEMENTS: dict[tuple, DriverStatement] = {}
+
+
+def _driver_statement(build, argument, dialect) -> DriverStatement:
+    """`build(argument)` compiled once per kind of database, to run on the driver's cursor."""
+    key = (build, argument, dialect.name)
+    if key not in _DRIVER_STATEMENTS:
+        _DRIVER_STATEMENTS[key] = DriverStatement(build(argument), dialect)
+    return _DRIVER_STATEMENTS[key]
 
 
 @functools.cache
@@ -150,8 +161,10 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
     others open a transaction before they write."""
     fingerprint = request_hash(household_id, answers, assessed_on, corrects)
     connection = session.connection()
-    household = connection.execute(_submission_target(connection.dialect.name), {
-        "token_hash": token_hash(require_token(token)), "household_id": household_id, "key": submission_id}).first()
+    target = {"token_hash": token_hash(require_token(token)), "household_id": household_id, "key": submission_id}
+    household = (_driver_statement(_submission_target, connection.dialect.name, connection.dialect).first(
+        connection, target) if connection.dialect.name == "postgresql" else
+        connection.execute(_submission_target(connection.dialect.name), target).first())
     caller = caller_of(session, household)
     if household.id is None:  # no such household, unless this retries a submission stored for another one
         stored = _by_key(session, submission_id)

@@ -4,16 +4,19 @@ does not hold other requests up."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import anyio
+import psycopg
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import JSON, Column, Integer, MetaData, Table, bindparam, event, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from api.db import Database, WriterQueue
+from api.db import Database, DriverStatement, WriterQueue, make_engine
 from api.services.latest import refresh_latest
 from api.services.scoring import ChampionCache
 from api.tables import Assessment, HouseholdLatest, LatestAnswers
@@ -83,16 +86,21 @@ def test_a_usual_postgresql_submission_is_one_read_and_one_write_with_no_transac
                         assessed_on="2026-01-10"), headers=auth)
     sent = []
 
-    def record(connection, _cursor, statement, _parameters, _context, _many):
-        sent.append((statement.split(None, 1)[0].upper(), connection.connection.dbapi_connection.autocommit))
+    class Recording(psycopg.Cursor):  # what every statement sent on the connection goes through
+        def execute(self, query, params=None, **options):
+            sent.append((str(query).split(None, 1)[0].upper(), self.connection.autocommit))
+            return super().execute(query, params, **options)
+
+    def record(dbapi_connection, _record, _proxy):
+        dbapi_connection.cursor_factory = Recording
 
     engine = app.state.context.database.autocommit_engine
-    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "checkout", record)
     try:
         second = client.post(f"/v1/households/{household}/assessments", json=submission(calm_answers(catalog),
                              assessed_on="2026-02-10"), headers=auth)
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "checkout", record)
     assert first.status_code == second.status_code == 201
     # the read (token, household, key, configuration, latest assessment) and the write (the insert with both
     # latest rows), each committed by itself: no BEGIN or COMMIT round trip
@@ -100,6 +108,27 @@ def test_a_usual_postgresql_submission_is_one_read_and_one_write_with_no_transac
     assert all(autocommit for _, autocommit in sent)
     row = assert_matches_full_refresh(app, household)
     assert (row["assessment_id"], row["previous_assessment_id"]) == (second.json()["id"], first.json()["id"])
+
+
+def test_a_driver_statement_binds_json_by_its_type_and_raises_database_errors_as_sqlalchemy_does(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("driver statements serve PostgreSQL")
+    engine = make_engine(database_url)
+    probe = Table("driver_statement_probe", MetaData(), Column("id", Integer, primary_key=True), Column("doc", JSON))
+    insert_probe = DriverStatement(insert(probe).values(id=bindparam("id"), doc=bindparam("doc"))
+                                   .returning(probe.c.id, (probe.c.id * 2).label("twice")), engine.dialect)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("CREATE TEMP TABLE driver_statement_probe (id integer PRIMARY KEY, doc json)")
+            row = insert_probe.first(connection, {"id": 7, "doc": {"answers": [1, "二"]}})
+            assert (row.id, row.twice) == (7, 14)
+            stored = connection.exec_driver_sql("SELECT doc::text FROM driver_statement_probe").scalar_one()
+            assert json.loads(stored) == {"answers": [1, "二"]}
+            with pytest.raises(IntegrityError):
+                insert_probe.first(connection, {"id": 7, "doc": None})
+            connection.rollback()
+    finally:
+        engine.dispose()
 
 
 AUDIT_FAILS = {
