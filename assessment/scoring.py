@@ -200,6 +200,7 @@ def assess(catalog: Catalog, answers: Mapping[str, Any], *, region: str | None =
                 tier = critical.tier
 
     completeness = len(scores) / len(applicable) if applicable else 0.0
+    applicable_ids = set(applicable)
     return AssessmentResult(
         catalog_id=catalog.id,
         catalog_version=catalog.version,
@@ -218,7 +219,7 @@ def assess(catalog: Catalog, answers: Mapping[str, Any], *, region: str | None =
         deprivations=frozen_map(scores),
         contributions=frozen_map(contributions),
         missing=tuple(i for i in applicable if i not in scores),
-        not_applicable=tuple(i.id for i in catalog.indicators if i.id not in applicable),
+        not_applicable=tuple(i.id for i in catalog.indicators if i.id not in applicable_ids),
         af_score=af_score,
         af_poor=af_poor,
         top_reasons=_top_reasons(catalog, scores, contributions),
