@@ -162,9 +162,10 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
     fingerprint = request_hash(household_id, answers, assessed_on, corrects)
     connection = session.connection()
     target = {"token_hash": token_hash(require_token(token)), "household_id": household_id, "key": submission_id}
-    household = (_driver_statement(_submission_target, connection.dialect.name, connection.dialect).first(
-        connection, target) if connection.dialect.name == "postgresql" else
-        connection.execute(_submission_target(connection.dialect.name), target).first())
+    if connection.dialect.name == "postgresql":
+        household = _driver_statement(_submission_target, "postgresql", connection.dialect).first(connection, target)
+    else:
+        household = connection.execute(_submission_target(connection.dialect.name), target).first()
     caller = caller_of(session, household)
     if household.id is None:  # no such household, unless this retries a submission stored for another one
         stored = _by_key(session, submission_id)

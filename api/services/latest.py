@@ -129,9 +129,9 @@ def _lock_latest(session: Session, household_id: int) -> None:
                     .with_for_update())
 
 
-def refresh_submitted(session: Session, *, assessment: Assessment, household, catalog) -> None:
-    """`refresh_latest` right after `assessment` was stored for `household` (its id, status, station_id and
-    town_id), reading back only the two latest assessments' figures. Falls back to `refresh_latest` when the
+def refresh_submitted(session: Session, *, assessment, household, catalog) -> None:
+    """`refresh_latest` right after `assessment` (a stored row, or a record of its columns) was stored for
+    `household` (its id, status, station_id and town_id), reading back only the two latest assessments' figures. Falls back to `refresh_latest` when the
     new assessment is not the household's latest (an earlier date)."""
     _lock_latest(session, household.id)
     found = session.connection().execute(_two_latest_figures(), {"household_id": household.id}).all()
@@ -143,9 +143,10 @@ def refresh_submitted(session: Session, *, assessment: Assessment, household, ca
     store_submitted(session, household_id=household.id, values=values, line=line)
 
 
-def submitted_rows(session: Session, *, assessment: Assessment, previous, household, catalog) -> tuple:
+def submitted_rows(session: Session, *, assessment, previous, household, catalog) -> tuple:
     """The `household_latest` values and the compact answers line (None when the answers have none) of a
-    household whose latest current assessment is `assessment`; `previous` (its id, index, tier and
+    household whose latest current assessment is `assessment` (a stored row, or a record of its columns);
+    `previous` (its id, index, tier and
     config_version) is the current one before it, or None. Nothing of `assessment` is read back: its id may
     still be None (the caller fills it in, or the database does)."""
     figures = (None, None) if previous is None else (previous.index, previous.tier)
@@ -323,9 +324,7 @@ def _csv_value(value) -> str | None:
     render = _CSV_BY_TYPE.get(type(value))  # the usual answers, by their exact type
     if render is not None:
         return render(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)):  # their subclasses (bool has none)
         return repr(value)
     text = str(value)
     if any(c in text for c in "\\\r\n\t"):  # kept out, so a line never needs an escape in COPY output
