@@ -105,6 +105,21 @@ def parse_answer(indicator: Indicator, value: Any) -> tuple[Any, str | None]:
     Canonical values: bool for yes/no, int for ordinal and count, str for choice, float for amount.
     """
     spec = indicator.answer
+    kind = type(value)
+    # answers sent in their canonical form (the usual case) are taken as they are
+    if kind is bool:
+        if spec.type == "yes_no":
+            return value, None
+    elif kind is int:
+        if spec.type == "ordinal" and value in spec.score_by_value:
+            return value, None
+        if spec.type == "count" and spec.min <= value <= spec.max:
+            return value, None
+    elif kind is str:
+        if spec.type == "choice" and value in spec.score_by_value:
+            return value, None
+    elif kind is float and spec.type == "amount" and math.isfinite(value) and spec.min <= value <= spec.max:
+        return value, None
     if spec.type == "yes_no":
         if isinstance(value, bool):
             return value, None
@@ -216,3 +231,11 @@ def condition_holds(cond: Condition, values: dict[str, Any]) -> bool:
     if cond.op == "in":
         return value in other
     return bool(_COMPARE[cond.op](value, other))
+
+
+def all_hold(conditions: tuple[Condition, ...], values: dict[str, Any]) -> bool:
+    """Every condition holds (true when there is none)."""
+    for cond in conditions:
+        if not condition_holds(cond, values):
+            return False
+    return True

@@ -378,9 +378,11 @@ def check_config(catalog: Catalog, config: ScoringConfig) -> None:
     for field, known, what, what_zh in (
         ("indicator_weights", catalog.indicator_by_id, "indicator", "指标"),
         ("dimension_weights", catalog.dimension_by_id, "dimension", "维度"),
-        ("tier_cutoffs", set(catalog.tier_ids), "tier", "困境等级"),
+        ("tier_cutoffs", dict.fromkeys(catalog.tier_ids), "tier", "困境等级"),
     ):
         given = getattr(config, field)
+        if given.keys() == known.keys():
+            continue
         for key in given:
             if key not in known:
                 raise ConfigError(f"{field}.{key}", f"unknown {what} id {key!r}", f"未知的{what_zh}编号 {key!r}",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from assessment.answers import (
-    condition_holds,
+    all_hold,
     deprivation,
     finding,
     is_missing,
@@ -51,24 +51,24 @@ def _read(catalog: Catalog, answers: Mapping[str, Any], region: str | None, year
     """Parse and check every answer: (canonical values, deprivation scores, applicable ids, findings)."""
     findings: list[Finding] = []
     values: dict[str, Any] = {}
-    for key in answers:
-        if key not in catalog.indicator_by_id:
-            findings.append(finding("unknown_indicator", None, indicator=key, path=f"answers.{key}"))
+    if answers.keys() - catalog.indicator_by_id.keys():
+        findings.extend(finding("unknown_indicator", None, indicator=key, path=f"answers.{key}")
+                        for key in answers if key not in catalog.indicator_by_id)
     for ind in catalog.indicators:
         raw = answers.get(ind.id)
-        if is_missing(raw):
-            if ind.required:
-                findings.append(finding("missing_required", ind))
-            continue
-        value, problem = parse_answer(ind, raw)
-        if problem:
-            findings.append(parse_finding(ind, raw, problem))
-        else:
-            values[ind.id] = value
+        if raw is not None:
+            value, problem = parse_answer(ind, raw)
+            if problem is None:
+                values[ind.id] = value
+                continue
+            if not is_missing(raw):  # a missing answer (blank, NaN) never parses
+                findings.append(parse_finding(ind, raw, problem))
+                continue
+        if ind.required:
+            findings.append(finding("missing_required", ind))
 
     # decided on the answers as given, before any answer is dropped as not applicable
-    not_applicable = {ind.id for ind in catalog.conditional_indicators
-                      if not all(condition_holds(c, values) for c in ind.applies_when)}
+    not_applicable = {ind.id for ind in catalog.conditional_indicators if not all_hold(ind.applies_when, values)}
     applicable, scores = [], {}
     for ind in catalog.indicators:
         if ind.id in not_applicable:
@@ -80,22 +80,25 @@ def _read(catalog: Catalog, answers: Mapping[str, Any], region: str | None, year
         if ind.id not in values:
             continue
         spec = ind.answer
+        if spec.type != "amount":
+            scores[ind.id] = deprivation(ind, values[ind.id])
+            continue
         divisor = parameter = None
-        if spec.type == "amount" and spec.per_capita_of is not None:
+        if spec.per_capita_of is not None:
             divisor = values.get(spec.per_capita_of)
             if not divisor:
                 if divisor == 0:
                     other = catalog.indicator_by_id[spec.per_capita_of]
                     findings.append(finding("bad_divisor", ind, other=other.label.zh, other_en=other.label.en))
                 continue
-        if spec.type == "amount" and spec.relative_to is not None:
+        if spec.relative_to is not None:
             parameter = _regional_parameter(catalog, ind, spec.relative_to, region, year, findings)
             if parameter is None:
                 continue
         scores[ind.id] = deprivation(ind, values[ind.id], divisor=divisor, parameter=parameter)
 
     for rule in catalog.contradictions:
-        if all(condition_holds(c, values) for c in rule.when):
+        if all_hold(rule.when, values):
             first = rule.when[0].indicator
             findings.append(Finding(code="contradiction", path=f"answers.{first}", message=rule.message,
                                     severity=rule.severity, indicator=first))
@@ -259,23 +262,25 @@ def _top_reasons(catalog: Catalog, scores, contributions) -> tuple[Reason, ...]:
 
 
 def _recommend(catalog, config, values, scores, contributions, tier) -> tuple[Recommendation, ...]:
-    triggers = catalog.service_triggers
+    triggers, default_threshold = catalog.service_triggers, catalog.settings.recommend_min_score
     candidates = []
     for position, svc in enumerate(catalog.services):
-        threshold = svc.min_score if svc.min_score is not None else catalog.settings.recommend_min_score
-        hits = [i for i in triggers[svc.id] if i in scores and scores[i] >= threshold]
+        threshold = svc.min_score if svc.min_score is not None else default_threshold
+        hits = [i for i in triggers[svc.id] if scores.get(i, -1.0) >= threshold]
         if not hits:
             continue
         if svc.tiers and tier not in svc.tiers:
             continue
-        if not all(condition_holds(c, values) for c in svc.eligibility):
+        if not all_hold(svc.eligibility, values):
             continue
         need = max(scores[i] for i in hits)
         strength = round(sum(scores[i] * config.indicator_weights[i] for i in hits), STRENGTH_DECIMALS)
-        hits.sort(key=lambda i: (-scores[i], -contributions[i]))
-        reasons = tuple(_reason(catalog, i, scores, contributions) for i in hits)
-        candidates.append(((-need, -strength, position),
-                           Recommendation(service=svc.id, category=svc.category, label=svc.label,
-                                          need=need, reasons=reasons)))
+        candidates.append(((-need, -strength, position), svc, need, hits))
     candidates.sort(key=lambda c: c[0])
-    return tuple(rec for _, rec in candidates[: catalog.settings.recommend_top_n])
+    recommendations = []
+    for _, svc, need, hits in candidates[: catalog.settings.recommend_top_n]:  # reasons only for those kept
+        hits.sort(key=lambda i: (-scores[i], -contributions[i]))
+        recommendations.append(Recommendation(
+            service=svc.id, category=svc.category, label=svc.label, need=need,
+            reasons=tuple(_reason(catalog, i, scores, contributions) for i in hits)))
+    return tuple(recommendations)

@@ -3,8 +3,11 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from assessment import AnswersInvalid, assess, build_catalog, validate_answers
+from assessment.answers import parse_answer
 from tests.factories import mini_catalog, mini_documents
 
 CATALOG = mini_catalog()
@@ -52,6 +55,25 @@ def test_accepted_spellings_of_yes_and_no():
         assert validate_answers(CATALOG, dict(GOOD, health_insured=yes), region="city") == []
     for no in (False, "no", "否", 0, "0"):
         assert validate_answers(CATALOG, dict(GOOD, health_insured=no), region="city") == []
+
+
+NUMERIC = [i for i in CATALOG.indicators if i.answer.type in ("ordinal", "count", "amount")]
+
+
+@given(st.sampled_from(NUMERIC), st.one_of(st.integers(-3, 10**6), st.floats(-10.0, 10**6),
+                                           st.sampled_from([float("nan"), float("inf"), -float("inf"), True])))
+def test_a_number_and_its_text_are_read_alike(indicator, number):
+    # numbers sent as numbers take a shorter path than numbers sent as text
+    assert parse_answer(indicator, number) == parse_answer(indicator, repr(number))
+
+
+@pytest.mark.parametrize("indicator", [i for i in CATALOG.indicators if i.answer.type in ("choice", "yes_no")])
+def test_options_and_yes_no_are_read_alike_in_every_spelling(indicator):
+    spec = indicator.answer
+    pairs = [(o.value, f" {o.value} ") for o in spec.options] if spec.type == "choice" else [(True, " yes "),
+                                                                                            (False, "no")]
+    for canonical, spelled in pairs:
+        assert parse_answer(indicator, canonical) == parse_answer(indicator, spelled) == (canonical, None)
 
 
 def test_messages_list_the_allowed_levels():
