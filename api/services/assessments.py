@@ -8,6 +8,8 @@ import json
 from datetime import date
 from types import SimpleNamespace
 
+import orjson
+
 from sqlalchemy import bindparam, insert, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,16 +33,32 @@ INSERTED = tuple(column.name for column in Assessment.__table__.columns if colum
 
 
 def request_hash(household_id: int, answers: dict, assessed_on: date, corrects: int | None) -> str:
-    canonical = json.dumps({"household_id": household_id, "answers": answers, "assessed_on": assessed_on.isoformat(),
-                            "corrects": corrects}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """A fingerprint of a submission's payload: SHA-256 of its JSON with sorted keys."""
+    payload = _payload(household_id, answers, assessed_on, corrects)
+    try:
+        return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    except TypeError:  # an integer beyond 64 bits
+        return _standard_library_hash(payload)
+
+
+def _payload(household_id: int, answers: dict, assessed_on: date, corrects: int | None) -> dict:
+    return {"household_id": household_id, "answers": answers, "assessed_on": assessed_on.isoformat(),
+            "corrects": corrects}
+
+
+def _standard_library_hash(payload: dict) -> str:
+    """The fingerprint as the standard library's JSON spells it (as stored before orjson made it): the same
+    but for a few numbers (1e-05 for orjson's 1e-5)."""
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _replay(session: Session, caller: Caller, stored: Assessment, fingerprint: str) -> dict:
-    """The first response to a submission, for a retry with the same key and payload."""
+def _replay(session: Session, caller: Caller, stored: Assessment, request: dict) -> dict:
+    """The first response to a submission, for a retry with the same key and payload (`request_hash`'s
+    arguments)."""
     household, station = load_household(session, stored.household_id)
     require_write(caller, station.id, station.town_id)
-    if stored.request_hash != fingerprint:
+    if stored.request_hash not in (request_hash(**request), _standard_library_hash(_payload(**request))):
         raise Conflict("submission_id_reused",
                        "This submission_id was already used for a different submission.",
                        "该 submission_id 已用于另一份不同的提交。", path="submission_id",
@@ -159,7 +177,8 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
     returns the stored one unchanged. Reads, then writes: on PostgreSQL in a session of
     `Database.session(autocommit=True)`, the usual submission is one statement (no BEGIN or COMMIT), and the
     others open a transaction before they write."""
-    fingerprint = request_hash(household_id, answers, assessed_on, corrects)
+    request = {"household_id": household_id, "answers": answers, "assessed_on": assessed_on, "corrects": corrects}
+    fingerprint = request_hash(**request)
     connection = session.connection()
     target = {"token_hash": token_hash(require_token(token)), "household_id": household_id, "key": submission_id}
     if connection.dialect.name == "postgresql":
@@ -174,7 +193,7 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
     else:
         stored = session.get(Assessment, household.stored_id) if household.stored_id is not None else None
     if stored is not None:
-        return _replay(session, caller, stored, fingerprint)
+        return _replay(session, caller, stored, request)
     require_write(caller, household.station_id, household.town_id)
     if corrects is not None:
         _check_correction(session, household_id, corrects)
@@ -199,7 +218,7 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
         session.rollback()
         stored = _by_key(session, submission_id)
         if stored is not None:
-            return _replay(session, caller, stored, fingerprint)
+            return _replay(session, caller, stored, request)
         if corrects is not None:
             _check_correction(session, household_id, corrects)
         raise

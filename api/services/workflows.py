@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -10,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from dateutil.relativedelta import relativedelta
 
 WORKFLOWS_FILE = Path(__file__).resolve().parent.parent / "data" / "workflows.yaml"
 
@@ -33,7 +33,7 @@ class Workflows:
 
     def due_on(self, assessed_on: date, tier: str, provisional: bool) -> date:
         """When the next assessment is due: by the tier's schedule, sooner when the result was provisional."""
-        return assessed_on + relativedelta(months=self.months_until_due(tier, provisional))
+        return add_months(assessed_on, self.months_until_due(tier, provisional))
 
     def due_dates(self, assessed_on: pd.Series, tiers: np.ndarray, provisional: np.ndarray) -> np.ndarray:
         """`due_on` for many assessments at once (one vectorised month shift per distinct interval)."""
@@ -46,6 +46,14 @@ class Workflows:
             chosen = months == value
             due[chosen] = dates[chosen] + pd.DateOffset(months=int(value))
         return due.dt.date.to_numpy()
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` moved by whole months; a day the target month lacks becomes its last (31 January + 1 = 28 or 29
+    February)."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 @lru_cache(maxsize=1)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 
 import pytest
 
+from api.tables import Assessment
 from assessment import assess
 from tests.api.factories import calm_answers, household_payload, submission, with_answer
 from tests.api.support import count_rows, snapshot
@@ -56,6 +59,25 @@ def test_stored_result_reproduces_from_stored_answers(client, city, household, c
 def test_retry_with_same_submission_id_returns_first_response_and_stores_nothing(client, city, household, catalog, app):
     body = submission(calm_answers(catalog))
     first = submit(client, city, household, body)
+    before = snapshot(app)
+    retry = submit(client, city, household, body)
+    assert (retry.status_code, retry.json()) == (first.status_code, first.json())
+    assert snapshot(app) == before
+
+
+def test_a_retry_of_a_submission_fingerprinted_by_an_earlier_version_is_still_a_retry(client, city, household,
+                                                                                     catalog, app):
+    # before orjson, the fingerprint was the standard library's JSON, which spells 0.00001 as 1e-05, not 1e-5
+    amount = next(i for i in catalog.indicators if i.answer.type == "amount" and i.answer.min <= 1e-5)
+    body = submission(with_answer(calm_answers(catalog), **{amount.id: 0.00001}))
+    first = submit(client, city, household, body)
+    earlier = hashlib.sha256(json.dumps(
+        {"household_id": household, "answers": body["answers"], "assessed_on": body["assessed_on"], "corrects": None},
+        sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")).hexdigest()
+    with app.state.context.database.session(write=True) as session:
+        stored = session.get(Assessment, first.json()["id"])
+        assert stored.request_hash != earlier
+        stored.request_hash = earlier
     before = snapshot(app)
     retry = submit(client, city, household, body)
     assert (retry.status_code, retry.json()) == (first.status_code, first.json())
