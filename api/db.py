@@ -22,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from anyio import CapacityLimiter, to_thread
 from anyio.lowlevel import RunVar
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -179,8 +179,6 @@ class Database:
         self.writing = sessionmaker(writer, expire_on_commit=False)
         # SQLite's statements cost no round trip: its writers always take the lock with BEGIN IMMEDIATE
         self.autocommit_engine = None if is_sqlite(url) else make_engine(url, autocommit=True)
-        self._autocommit = self.writing if is_sqlite(url) else sessionmaker(self.autocommit_engine,
-                                                                            expire_on_commit=False)
         path = sqlite_file(url)
         self._writers = WriterQueue(path and path.with_name(path.name + ".writer-lock"), busy_timeout_ms / 1000) \
             if is_sqlite(url) else None
@@ -193,7 +191,11 @@ class Database:
         writes: on PostgreSQL each statement then commits by itself, which saves the round trips of BEGIN and
         COMMIT, until `begin_explicitly(session)` opens a transaction for the rest of the session. On SQLite
         it is an ordinary writing session."""
-        factory = (self._autocommit if autocommit else self.writing) if write else self.reading
+        if write and autocommit and self.autocommit_engine is not None:
+            with self._autocommit_session() as session:
+                yield session
+            return
+        factory = self.writing if write else self.reading
         queue = self._writers if write and self._writers else nullcontext()
         with queue, factory() as session:
             try:
@@ -201,6 +203,24 @@ class Database:
                 session.commit()
             except BaseException:
                 session.rollback()
+                raise
+
+    @contextmanager
+    def _autocommit_session(self) -> Iterator[Session]:
+        """A session bound to one autocommit connection: what runs on `bound_connection` costs none of the
+        session's own transaction work (which costs more than running a statement), and a session that never
+        begins needs no commit. Whoever begins (the session, or the connection by itself) is committed."""
+        with self.autocommit_engine.connect() as connection, Session(bind=connection, expire_on_commit=False) as session:
+            try:
+                yield session
+                if session.in_transaction():
+                    session.commit()
+                if connection.in_transaction():
+                    connection.commit()
+            except BaseException:
+                session.rollback()
+                if connection.in_transaction():
+                    connection.rollback()
                 raise
 
     async def run_writer(self, function, /, *args):
@@ -226,6 +246,13 @@ class Database:
             self.autocommit_engine.dispose()
         if self._writers is not None:
             self._writers.close()
+
+
+def bound_connection(session: Session) -> Connection:
+    """The connection of a session of `Database.session(autocommit=True)` on PostgreSQL, without beginning the
+    session's transaction; any other session's transaction's connection."""
+    bind = session.get_bind()
+    return bind if isinstance(bind, Connection) else session.connection()
 
 
 def begin_explicitly(session: Session) -> None:

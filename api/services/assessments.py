@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, insert, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.db import DriverStatement, begin_explicitly
+from api.db import DriverStatement, begin_explicitly, bound_connection
 from api.security import Keys, token_hash
 from api.services import audit
 from api.services.access import Caller, PersonalView, personal_view, require_write
@@ -126,7 +126,7 @@ def _store(session: Session, assessment: SimpleNamespace, household, catalog, pr
     """Insert the assessment and refresh its household's latest row; returns the new id. When the new one is
     the household's latest (the usual case), the latest row is written from what the target query read; on
     PostgreSQL all of it is one statement, else the writes begin a transaction."""
-    connection = session.connection()
+    connection = bound_connection(session)
     params = {column: getattr(assessment, column) for column in INSERTED}
     if previous is False:
         begin_explicitly(session)
@@ -179,7 +179,7 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
     others open a transaction before they write."""
     request = {"household_id": household_id, "answers": answers, "assessed_on": assessed_on, "corrects": corrects}
     fingerprint = request_hash(**request)
-    connection = session.connection()
+    connection = bound_connection(session)
     target = {"token_hash": token_hash(require_token(token)), "household_id": household_id, "key": submission_id}
     if connection.dialect.name == "postgresql":
         household = _driver_statement(_submission_target, "postgresql", connection.dialect).first(connection, target)

@@ -56,7 +56,7 @@ def record_config(*, session: Session, catalog, record_id: int | None) -> Scorin
     version (the catalog's default then applies)."""
     if record_id is None:
         return None
-    known = _RECORD_CONFIGS.setdefault(session.get_bind().pool, {})
+    known = _RECORD_CONFIGS.setdefault(session.get_bind().engine.pool, {})
     if record_id not in known:
         record = session.get(ScoringConfigRecord, record_id)
         if record is None:

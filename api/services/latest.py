@@ -304,11 +304,7 @@ def answers_frame(catalog, answers_json: list[str]) -> pd.DataFrame:
 
 def answers_layout(catalog) -> str:
     """Names the order of the values in a compact answers line: the catalog's indicator ids."""
-    return _layout(_indicator_ids(catalog))
-
-
-def _indicator_ids(catalog) -> tuple[str, ...]:
-    return tuple(indicator.id for indicator in catalog.indicators)
+    return _layout(tuple(catalog.indicator_by_id))
 
 
 @functools.cache
@@ -316,15 +312,10 @@ def _layout(indicator_ids: tuple[str, ...]) -> str:
     return hashlib.sha256("\n".join(indicator_ids).encode("utf-8")).hexdigest()[:16]
 
 
-_CSV_BY_TYPE = {type(None): lambda _value: "", bool: lambda value: "true" if value else "false",
-                int: repr, float: repr}
-
-
 def _csv_value(value) -> str | None:
-    render = _CSV_BY_TYPE.get(type(value))  # the usual answers, by their exact type
-    if render is not None:
-        return render(value)
-    if isinstance(value, (int, float)):  # their subclasses (bool has none)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
         return repr(value)
     text = str(value)
     if any(c in text for c in "\\\r\n\t"):  # kept out, so a line never needs an escape in COPY output
@@ -335,8 +326,22 @@ def _csv_value(value) -> str | None:
 def answers_line(catalog, answers: dict) -> str | None:
     """The answers as one CSV line in the catalog's indicator order (strings quoted, missing empty); None when
     a text holds a backslash or a control character (such answers are read from their JSON)."""
-    values = [_csv_value(answers.get(indicator_id)) for indicator_id in _indicator_ids(catalog)]
-    return None if None in values else ",".join(values)
+    values = []
+    for indicator_id in catalog.indicator_by_id:
+        value = answers.get(indicator_id)
+        kind = type(value)
+        if value is None:  # the usual answers first, by their exact type
+            values.append("")
+        elif kind is int or kind is float:
+            values.append(repr(value))
+        elif kind is bool:
+            values.append("true" if value else "false")
+        else:
+            text = _csv_value(value)
+            if text is None:
+                return None
+            values.append(text)
+    return ",".join(values)
 
 
 META_COLUMNS = {"household_id": pa.int64(), "station_id": pa.int64(), "town_id": pa.int64(),

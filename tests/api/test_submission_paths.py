@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from api.db import Database, DriverStatement, WriterQueue, make_engine
+from api.db import Database, DriverStatement, WriterQueue, begin_explicitly, bound_connection, make_engine
 from api.services.latest import refresh_latest
 from api.services.scoring import ChampionCache
 from api.tables import Assessment, HouseholdLatest, LatestAnswers
@@ -129,6 +129,41 @@ def test_a_driver_statement_binds_json_by_its_type_and_raises_database_errors_as
             connection.rollback()
     finally:
         engine.dispose()
+
+
+def test_an_autocommit_session_commits_what_it_began_and_nothing_else_waits_for_a_commit(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("on SQLite an autocommit session is an ordinary writing session")
+    database = Database(database_url)
+    probe = Table("autocommit_probe", MetaData(), Column("id", Integer, primary_key=True))
+    add = DriverStatement(insert(probe).values(id=bindparam("id")).returning(probe.c.id), database.engine.dialect)
+
+    def stored() -> list[int]:
+        with database.engine.connect() as connection:
+            return sorted(connection.execute(select(probe.c.id)).scalars())
+
+    probe.create(database.engine)
+    try:
+        with database.session(write=True, autocommit=True) as session:
+            add.first(bound_connection(session), {"id": 1})  # commits by itself
+            assert not session.in_transaction()
+            assert stored() == [1]
+            begin_explicitly(session)
+            session.execute(insert(probe), [{"id": 2}, {"id": 3}])
+            assert stored() == [1]  # not before the session ends
+        assert stored() == [1, 2, 3]
+        with pytest.raises(RuntimeError), database.session(write=True, autocommit=True) as session:
+            begin_explicitly(session)
+            session.execute(insert(probe).values(id=4))
+            raise RuntimeError("the request fails")
+        with pytest.raises(IntegrityError), database.session(write=True, autocommit=True) as session:
+            begin_explicitly(session)
+            session.execute(insert(probe).values(id=5))
+            session.execute(insert(probe).values(id=1))
+        assert stored() == [1, 2, 3]
+    finally:
+        probe.drop(database.engine)
+        database.dispose()
 
 
 AUDIT_FAILS = {
