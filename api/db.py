@@ -174,9 +174,10 @@ class Database:
         self._writer_threads = 1 if is_sqlite(url) else writer_threads
         self._writer_limiter: RunVar[CapacityLimiter] = RunVar("database writers")
         self.engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
-        writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if is_sqlite(url) else self.engine
+        self._writer_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE") if is_sqlite(url) \
+            else self.engine
         self.reading = sessionmaker(self.engine, expire_on_commit=False)
-        self.writing = sessionmaker(writer, expire_on_commit=False)
+        self.writing = sessionmaker(self._writer_engine, expire_on_commit=False)
         # SQLite's statements cost no round trip: its writers always take the lock with BEGIN IMMEDIATE
         self.autocommit_engine = None if is_sqlite(url) else make_engine(url, autocommit=True)
         path = sqlite_file(url)
@@ -190,9 +191,11 @@ class Database:
         `autocommit` (with `write`) is for a writer whose usual work is reads and then one statement that
         writes: on PostgreSQL each statement then commits by itself, which saves the round trips of BEGIN and
         COMMIT, until `begin_explicitly(session)` opens a transaction for the rest of the session. On SQLite
-        it is an ordinary writing session."""
-        if write and autocommit and self.autocommit_engine is not None:
-            with self._autocommit_session() as session:
+        all of it is one transaction, as in any writing session. Either way the session is bound to one
+        connection, which `bound_connection` gives without beginning the session's own transaction (that work
+        costs more than running a statement)."""
+        if write and autocommit:
+            with self._bound_session() as session:
                 yield session
             return
         factory = self.writing if write else self.reading
@@ -206,12 +209,18 @@ class Database:
                 raise
 
     @contextmanager
-    def _autocommit_session(self) -> Iterator[Session]:
-        """A session bound to one autocommit connection: what runs on `bound_connection` costs none of the
-        session's own transaction work (which costs more than running a statement), and a session that never
-        begins needs no commit. Whoever begins (the session, or the connection by itself) is committed."""
-        with self.autocommit_engine.connect() as connection, Session(bind=connection, expire_on_commit=False) as session:
+    def _bound_session(self) -> Iterator[Session]:
+        """A session bound to one connection: autocommit on PostgreSQL; on SQLite in a transaction that begins
+        at once (BEGIN IMMEDIATE), which the session joins. Whatever began (the session, or the connection) is
+        committed at the end, or rolled back on any error."""
+        sqlite = self.autocommit_engine is None
+        engine = self._writer_engine if sqlite else self.autocommit_engine
+        queue = self._writers if self._writers is not None else nullcontext()
+        with queue, engine.connect() as connection, \
+                Session(bind=connection, expire_on_commit=False) as session:
             try:
+                if sqlite:
+                    connection.begin()
                 yield session
                 if session.in_transaction():
                     session.commit()
@@ -249,55 +258,103 @@ class Database:
 
 
 def bound_connection(session: Session) -> Connection:
-    """The connection of a session of `Database.session(autocommit=True)` on PostgreSQL, without beginning the
-    session's transaction; any other session's transaction's connection."""
+    """The connection of a session of `Database.session(autocommit=True)`, without beginning the session's
+    transaction; any other session's transaction's connection."""
     bind = session.get_bind()
     return bind if isinstance(bind, Connection) else session.connection()
 
 
 def begin_explicitly(session: Session) -> None:
-    """Open a transaction in a session of `Database.session(autocommit=True)`, before it writes more than one
-    statement; nothing to do in any other session, which is always in one. The driver commits or rolls it back
-    when the session does."""
-    connection = session.connection()
-    if connection.get_execution_options().get(AUTOCOMMIT):
-        connection.exec_driver_sql("BEGIN")
+    """Open a transaction in a session of `Database.session(autocommit=True)` on PostgreSQL, before it writes
+    more than one statement; nothing to do in any other session, which is always in one. The driver commits or
+    rolls it back when the session does."""
+    if bound_connection(session).get_execution_options().get(AUTOCOMMIT):
+        session.connection().exec_driver_sql("BEGIN")
+
+
+def roll_back(session: Session) -> None:
+    """Roll back what a session wrote, also on the connection a session of `Database.session(autocommit=True)`
+    is bound to when the session itself has not begun."""
+    session.rollback()
+    bind = session.get_bind()
+    if isinstance(bind, Connection) and bind.in_transaction():
+        bind.rollback()
 
 
 class DriverStatement:
     """A statement compiled once for a dialect and run on the driver's own cursor, for the few statements of
-    the submission on PostgreSQL: there SQLAlchemy's work per execution (parameters, a result built from
-    psycopg's column descriptions) costs about twice the driver's own. Parameters pass through their types'
-    bind processors (JSON is serialised as usual); result columns must be ones the driver converts itself
-    (numbers, text, dates, booleans). No SQLAlchemy events fire."""
+    a submission: SQLAlchemy's work per execution (parameters, a result built from the driver's column
+    descriptions) costs about twice psycopg's own work, and ten times sqlite3's. Parameters and result
+    columns pass through their types' processors, as SQLAlchemy's do (JSON through the engine's serializer,
+    dates as SQLite stores them). No SQLAlchemy events fire."""
 
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
+        self._positions = compiled.positiontup if dialect.positional else None
         self._defaults = {name: value for name, value in compiled.params.items() if value is not None}
         self._processors = {name: processor for name, bind in compiled.binds.items()
-                            if (processor := bind.type.bind_processor(dialect)) is not None}
-        self._row = namedtuple("Row", [column.key for column in statement.exported_columns], rename=True)
+                            if (processor := _bind_processor(bind.type, dialect)) is not None}
+        self._columns = list(statement.exported_columns)
+        self._row = namedtuple("Row", [column.key for column in self._columns], rename=True)
+        self._results = None  # the result processors, from the first result's column descriptions
 
     def first(self, connection, parameters: dict):
         """The first row (with the statement's column names) of running it on `connection` (a SQLAlchemy
-        Connection, whose transaction, if any, it joins); None when there is none."""
+        Connection, whose transaction, if any, it joins); None when there is none or it returns no rows."""
         values = {**self._defaults, **parameters}
         for name, process in self._processors.items():
             if name in values:
                 values[name] = process(values[name])
+        if self._positions is not None:
+            values = tuple(values[name] for name in self._positions)
         dialect = connection.dialect
+        cursor = connection.connection.driver_connection.cursor()
         try:
-            with connection.connection.driver_connection.cursor() as cursor:
-                cursor.execute(self.sql, values)
-                row = cursor.fetchone()
+            cursor.execute(self.sql, values)
+            row = cursor.fetchone() if self._columns else None  # (psycopg builds its description anew each time)
+            if row is not None and self._results is None:
+                self._results = self._result_processors(dialect, cursor.description)
         except dialect.loaded_dbapi.Error as error:  # raised as SQLAlchemy raises it (IntegrityError, ...)
             disconnected = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
             if disconnected:
                 connection.invalidate(error)
             raise DBAPIError.instance(self.sql, values, error, dialect.loaded_dbapi.Error,
                                       connection_invalidated=disconnected, dialect=dialect) from error
-        return None if row is None else self._row._make(row)
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        if self._results:
+            row = list(row)
+            for position, process in self._results:
+                row[position] = process(row[position])
+        return self._row._make(row)
+
+    def _result_processors(self, dialect, description) -> list[tuple[int, object]]:
+        processors = []
+        for position, (column, described) in enumerate(zip(self._columns, description)):
+            process = column.type.dialect_impl(dialect).result_processor(dialect, described[1])
+            if process is not None:
+                processors.append((position, process))
+        return processors
+
+
+def _bind_processor(type_, dialect):
+    """The type's own processor, else its dialect's: psycopg's dialect wraps JSON for the driver to serialise,
+    where the type's own processor serialises it at once (the statement casts the text to JSON)."""
+    return type_.bind_processor(dialect) or type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+_DRIVER_STATEMENTS: dict[tuple, DriverStatement] = {}
+
+
+def driver_statement(dialect, build, *arguments) -> DriverStatement:
+    """`build(*arguments)` compiled once per kind of database, to run on the driver's cursor."""
+    key = (dialect.name, build, *arguments)
+    if key not in _DRIVER_STATEMENTS:
+        _DRIVER_STATEMENTS[key] = DriverStatement(build(*arguments), dialect)
+    return _DRIVER_STATEMENTS[key]
 
 
 def alembic_config(url: str) -> Config:

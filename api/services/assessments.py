@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, insert, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.db import DriverStatement, begin_explicitly, bound_connection
+from api.db import begin_explicitly, bound_connection, driver_statement, roll_back
 from api.security import Keys, token_hash
 from api.services import audit
 from api.services.access import Caller, PersonalView, personal_view, require_write
@@ -127,16 +127,17 @@ def _store(session: Session, assessment: SimpleNamespace, household, catalog, pr
     the household's latest (the usual case), the latest row is written from what the target query read; on
     PostgreSQL all of it is one statement, else the writes begin a transaction."""
     connection = bound_connection(session)
+    dialect = connection.dialect
     params = {column: getattr(assessment, column) for column in INSERTED}
     if previous is False:
         begin_explicitly(session)
-        assessment.id = connection.execute(_insert_assessment(), params).scalar_one()
+        assessment.id = driver_statement(dialect, _insert_assessment, INSERTED).first(connection, params).id
         refresh_submitted(session, assessment=assessment, household=household, catalog=catalog)
         return assessment.id
     values, line = submitted_rows(session, assessment=assessment, previous=previous, household=household,
                                   catalog=catalog)
-    if line is not None and connection.dialect.name == "postgresql":
-        stored = _driver_statement(insert_with_latest, INSERTED, connection.dialect).first(connection, {
+    if line is not None and dialect.name == "postgresql":
+        stored = driver_statement(dialect, insert_with_latest, INSERTED).first(connection, {
             **params, **{f"latest_{key}": value for key, value in values.items()}, "latest_household_id": household.id,
             **{f"line_{key}": value for key, value in line.items()},
             "expected_latest_id": previous.id if previous is not None else None})
@@ -146,7 +147,7 @@ def _store(session: Session, assessment: SimpleNamespace, household, catalog, pr
             refresh_submitted(session, assessment=assessment, household=household, catalog=catalog)
         return assessment.id
     begin_explicitly(session)
-    assessment.id = connection.execute(_insert_assessment(), params).scalar_one()
+    assessment.id = driver_statement(dialect, _insert_assessment, INSERTED).first(connection, params).id
     values["assessment_id"] = assessment.id
     if line is not None:
         line["assessment_id"] = assessment.id
@@ -154,21 +155,12 @@ def _store(session: Session, assessment: SimpleNamespace, household, catalog, pr
     return assessment.id
 
 
-_DRIVER_STATEMENTS: dict[tuple, DriverStatement] = {}
-
-
-def _driver_statement(build, argument, dialect) -> DriverStatement:
-    """`build(argument)` compiled once per kind of database, to run on the driver's cursor."""
-    key = (build, argument, dialect.name)
-    if key not in _DRIVER_STATEMENTS:
-        _DRIVER_STATEMENTS[key] = DriverStatement(build(argument), dialect)
-    return _DRIVER_STATEMENTS[key]
-
-
 @functools.cache
-def _insert_assessment():
+def _insert_assessment(inserted: tuple[str, ...]):
+    """INSERT of an assessment's columns `inserted` (bound by name), returning its id."""
     table = Assessment.__table__
-    return insert(table).returning(table.c.id)
+    return insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in inserted}) \
+        .returning(table.c.id)
 
 
 def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, submission_id: str,
@@ -181,10 +173,8 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
     fingerprint = request_hash(**request)
     connection = bound_connection(session)
     target = {"token_hash": token_hash(require_token(token)), "household_id": household_id, "key": submission_id}
-    if connection.dialect.name == "postgresql":
-        household = _driver_statement(_submission_target, "postgresql", connection.dialect).first(connection, target)
-    else:
-        household = connection.execute(_submission_target(connection.dialect.name), target).first()
+    household = driver_statement(connection.dialect, _submission_target, connection.dialect.name).first(connection,
+                                                                                                     target)
     caller = caller_of(session, household)
     if household.id is None:  # no such household, unless this retries a submission stored for another one
         stored = _by_key(session, submission_id)
@@ -215,7 +205,7 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
                                _previous(household, assessed_on) if corrects is None else False)
     except IntegrityError:
         # A concurrent request stored the same submission (or corrected the same assessment) first.
-        session.rollback()
+        roll_back(session)
         stored = _by_key(session, submission_id)
         if stored is not None:
             return _replay(session, caller, stored, request)

@@ -23,6 +23,7 @@ from sqlalchemy import Integer, String, Text, and_, bindparam, cast, delete, exi
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from api.db import bound_connection, driver_statement
 from api.services.workflows import workflows
 from api.tables import Assessment, AssessmentRescore, Household, HouseholdLatest, LatestAnswers, Station
 
@@ -162,10 +163,14 @@ def submitted_rows(session: Session, *, assessment, previous, household, catalog
 
 def store_submitted(session: Session, *, household_id: int, values: dict, line: dict | None) -> None:
     """Write what `submitted_rows` gave: the `household_latest` row as one upsert, and the answers line."""
-    connection = session.connection()
-    connection.execute(_upsert(connection.dialect.name, HouseholdLatest.__table__),
-                       {"household_id": household_id, **values})
-    _store_lines(session, [] if line is None else [line], without=[] if line is not None else [household_id])
+    connection = bound_connection(session)
+    dialect = connection.dialect
+    driver_statement(dialect, _upsert, dialect.name, HouseholdLatest.__table__).first(
+        connection, {"household_id": household_id, **values})
+    if line is None:
+        _store_lines(session, [], without=[household_id])
+    else:
+        driver_statement(dialect, _upsert, dialect.name, LatestAnswers.__table__).first(connection, line)
 
 
 @functools.cache

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import date
 
 import anyio
 import psycopg
 import pytest
-from sqlalchemy import JSON, Column, Integer, MetaData, Table, bindparam, event, func, insert, select, text
+from sqlalchemy import JSON, Column, Date, Integer, MetaData, Table, bindparam, event, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -110,32 +111,32 @@ def test_a_usual_postgresql_submission_is_one_read_and_one_write_with_no_transac
     assert (row["assessment_id"], row["previous_assessment_id"]) == (second.json()["id"], first.json()["id"])
 
 
-def test_a_driver_statement_binds_json_by_its_type_and_raises_database_errors_as_sqlalchemy_does(database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("driver statements serve PostgreSQL")
+def test_a_driver_statement_binds_and_reads_by_type_and_raises_database_errors_as_sqlalchemy_does(database_url):
     engine = make_engine(database_url)
-    probe = Table("driver_statement_probe", MetaData(), Column("id", Integer, primary_key=True), Column("doc", JSON))
-    insert_probe = DriverStatement(insert(probe).values(id=bindparam("id"), doc=bindparam("doc"))
-                                   .returning(probe.c.id, (probe.c.id * 2).label("twice")), engine.dialect)
+    probe = Table("driver_statement_probe", MetaData(), Column("id", Integer, primary_key=True), Column("doc", JSON),
+                  Column("day", Date))
+    insert_probe = DriverStatement(insert(probe).values(id=bindparam("id"), doc=bindparam("doc"), day=bindparam("day"))
+                                   .returning(probe.c.id, (probe.c.id * 2).label("twice"), probe.c.day), engine.dialect)
     try:
         with engine.connect() as connection:
-            connection.exec_driver_sql("CREATE TEMP TABLE driver_statement_probe (id integer PRIMARY KEY, doc json)")
-            row = insert_probe.first(connection, {"id": 7, "doc": {"answers": [1, "二"]}})
-            assert (row.id, row.twice) == (7, 14)
-            stored = connection.exec_driver_sql("SELECT doc::text FROM driver_statement_probe").scalar_one()
-            assert json.loads(stored) == {"answers": [1, "二"]}
+            connection.exec_driver_sql("CREATE TEMP TABLE driver_statement_probe (id integer PRIMARY KEY, doc json, "
+                                       "day date)")
+            row = insert_probe.first(connection, {"id": 7, "doc": {"answers": [1, "二"]}, "day": date(2026, 2, 28)})
+            assert (row.id, row.twice, row.day) == (7, 14, date(2026, 2, 28))
+            stored = connection.exec_driver_sql("SELECT CAST(doc AS TEXT), CAST(day AS TEXT) "
+                                                "FROM driver_statement_probe").one()
+            assert json.loads(stored[0]) == {"answers": [1, "二"]} and stored[1] == "2026-02-28"
             with pytest.raises(IntegrityError):
-                insert_probe.first(connection, {"id": 7, "doc": None})
+                insert_probe.first(connection, {"id": 7, "doc": None, "day": None})
             connection.rollback()
     finally:
         engine.dispose()
 
 
-def test_an_autocommit_session_commits_what_it_began_and_nothing_else_waits_for_a_commit(database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("on SQLite an autocommit session is an ordinary writing session")
+def test_a_bound_writing_session_commits_what_it_wrote_at_the_end_and_nothing_on_failure(database_url):
     database = Database(database_url)
-    probe = Table("autocommit_probe", MetaData(), Column("id", Integer, primary_key=True))
+    autocommit = database_url.startswith("postgresql")  # each statement commits by itself until BEGIN
+    probe = Table("bound_session_probe", MetaData(), Column("id", Integer, primary_key=True))
     add = DriverStatement(insert(probe).values(id=bindparam("id")).returning(probe.c.id), database.engine.dialect)
 
     def stored() -> list[int]:
@@ -145,22 +146,23 @@ def test_an_autocommit_session_commits_what_it_began_and_nothing_else_waits_for_
     probe.create(database.engine)
     try:
         with database.session(write=True, autocommit=True) as session:
-            add.first(bound_connection(session), {"id": 1})  # commits by itself
+            add.first(bound_connection(session), {"id": 1})
             assert not session.in_transaction()
-            assert stored() == [1]
+            assert stored() == ([1] if autocommit else [])
             begin_explicitly(session)
             session.execute(insert(probe), [{"id": 2}, {"id": 3}])
-            assert stored() == [1]  # not before the session ends
+            assert stored() == ([1] if autocommit else [])  # not before the session ends
         assert stored() == [1, 2, 3]
         with pytest.raises(RuntimeError), database.session(write=True, autocommit=True) as session:
+            add.first(bound_connection(session), {"id": 4})
             begin_explicitly(session)
-            session.execute(insert(probe).values(id=4))
+            session.execute(insert(probe).values(id=5))
             raise RuntimeError("the request fails")
         with pytest.raises(IntegrityError), database.session(write=True, autocommit=True) as session:
             begin_explicitly(session)
-            session.execute(insert(probe).values(id=5))
+            session.execute(insert(probe).values(id=6))
             session.execute(insert(probe).values(id=1))
-        assert stored() == [1, 2, 3]
+        assert stored() == ([1, 2, 3, 4] if autocommit else [1, 2, 3])
     finally:
         probe.drop(database.engine)
         database.dispose()
