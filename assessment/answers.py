@@ -121,8 +121,6 @@ def parse_answer(indicator: Indicator, value: Any) -> tuple[Any, str | None]:
     elif kind is float and spec.type == "amount" and math.isfinite(value) and spec.min <= value <= spec.max:
         return value, None
     if spec.type == "yes_no":
-        if isinstance(value, bool):
-            return value, None
         if isinstance(value, str):
             text = value.strip().lower()
             if text in YES:

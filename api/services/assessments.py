@@ -9,7 +9,6 @@ from datetime import date
 from types import SimpleNamespace
 
 import orjson
-
 from sqlalchemy import bindparam, insert, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session

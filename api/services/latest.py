@@ -132,8 +132,9 @@ def _lock_latest(session: Session, household_id: int) -> None:
 
 def refresh_submitted(session: Session, *, assessment, household, catalog) -> None:
     """`refresh_latest` right after `assessment` (a stored row, or a record of its columns) was stored for
-    `household` (its id, status, station_id and town_id), reading back only the two latest assessments' figures. Falls back to `refresh_latest` when the
-    new assessment is not the household's latest (an earlier date)."""
+    `household` (its id, status, station_id and town_id), reading back only the two latest assessments'
+    figures. Falls back to `refresh_latest` when the new assessment is not the household's latest (an
+    earlier date)."""
     _lock_latest(session, household.id)
     found = session.connection().execute(_two_latest_figures(), {"household_id": household.id}).all()
     if not found or found[0].id != assessment.id:
