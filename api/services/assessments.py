@@ -124,7 +124,7 @@ def _previous(household, assessed_on: date):
 def _store(session: Session, assessment: SimpleNamespace, household, catalog, previous) -> int:
     """Insert the assessment and refresh its household's latest row; returns the new id. When the new one is
     the household's latest (the usual case), the latest row is written from what the target query read; on
-    PostgreSQL all of it is one statement, else the writes begin a transaction."""
+    PostgreSQL all of it is one statement, else the writes run in one transaction."""
     connection = bound_connection(session)
     dialect = connection.dialect
     params = {column: getattr(assessment, column) for column in INSERTED}
@@ -171,9 +171,9 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
     request = {"household_id": household_id, "answers": answers, "assessed_on": assessed_on, "corrects": corrects}
     fingerprint = request_hash(**request)
     connection = bound_connection(session)
+    dialect = connection.dialect
     target = {"token_hash": token_hash(require_token(token)), "household_id": household_id, "key": submission_id}
-    household = driver_statement(connection.dialect, _submission_target, connection.dialect.name).first(connection,
-                                                                                                     target)
+    household = driver_statement(dialect, _submission_target, dialect.name).first(connection, target)
     caller = caller_of(session, household)
     if household.id is None:  # no such household, unless this retries a submission stored for another one
         stored = _by_key(session, submission_id)
