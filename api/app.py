@@ -46,7 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # (they paused every request in flight for 30-200 ms).
         gc.collect()
         gc.freeze()
+        await context.database.open_async()
         yield
+        await context.database.close_async()
         context.database.dispose()
 
     app = FastAPI(title="Hardship assessment service", version="1",

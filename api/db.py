@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections import namedtuple
-from contextlib import contextmanager, nullcontext
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
 
@@ -168,7 +168,7 @@ class WriterQueue:
 class Database:
     """An engine with one session factory for reads and one for writes."""
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 15000, writer_threads: int = 2):
+    def __init__(self, url: str, *, busy_timeout_ms: int = 15000, writer_threads: int = 3):
         self.url = url
         # SQLite writers take turns anyway; one limiter per event loop (the server's, or each test client's)
         self._writer_threads = 1 if is_sqlite(url) else writer_threads
@@ -183,6 +183,7 @@ class Database:
         path = sqlite_file(url)
         self._writers = WriterQueue(path and path.with_name(path.name + ".writer-lock"), busy_timeout_ms / 1000) \
             if is_sqlite(url) else None
+        self._async_pool: RunVar = RunVar("asyncio connections")
 
     @contextmanager
     def session(self, *, write: bool = False, autocommit: bool = False) -> Iterator[Session]:
@@ -249,6 +250,39 @@ class Database:
             self._writer_limiter.set(limiter)
         return await to_thread.run_sync(function, *args, limiter=limiter)
 
+    async def open_async(self) -> None:
+        """On PostgreSQL, open `writer_threads` asyncio connections in autocommit for the running event loop
+        (the server's lifespan does), for the usual submission: in a worker thread, every call into libpq
+        hands the GIL to the event loop and waits to get it back. Nothing on SQLite."""
+        if self.autocommit_engine is None or self._async_pool.get(None) is not None:
+            return
+        from psycopg_pool import AsyncConnectionPool
+
+        engine = self.autocommit_engine
+        _, options = engine.dialect.create_connect_args(engine.url)  # with SQLAlchemy's adapters, as its own
+        pool = AsyncConnectionPool(kwargs={**options, "autocommit": True}, min_size=self._writer_threads,
+                                   max_size=self._writer_threads, open=False, name="submissions")
+        self._async_pool.set(pool)
+        await pool.open()
+
+    async def close_async(self) -> None:
+        pool = self._async_pool.get(None)
+        if pool is not None:
+            self._async_pool.set(None)
+            await pool.close()
+
+    @asynccontextmanager
+    async def async_connection(self):
+        """One of the running event loop's asyncio connections (the driver's own, in autocommit), after waiting
+        for one when all are in use; None when none were opened for this loop (SQLite, or an app run
+        without its lifespan)."""
+        pool = self._async_pool.get(None)
+        if pool is None:
+            yield None
+            return
+        async with pool.connection() as connection:
+            yield connection
+
     def dispose(self) -> None:
         self.engine.dispose()
         if self.autocommit_engine is not None:
@@ -302,27 +336,55 @@ class DriverStatement:
     def first(self, connection, parameters: dict):
         """The first row (with the statement's column names) of running it on `connection` (a SQLAlchemy
         Connection, whose transaction, if any, it joins); None when there is none or it returns no rows."""
+        values = self._values(parameters)
+        dialect = connection.dialect
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            cursor.execute(self.sql, values)
+            row = cursor.fetchone() if self._columns else None
+            self._learn_results(row, cursor, dialect)
+        except dialect.loaded_dbapi.Error as error:
+            disconnected = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+            if disconnected:
+                connection.invalidate(error)
+            raise self._error(error, values, dialect, disconnected) from error
+        finally:
+            cursor.close()
+        return self._made(row)
+
+    async def first_async(self, connection, dialect, parameters: dict):
+        """`first` on one of the driver's asyncio connections (`Database.async_connection`), for `dialect`."""
+        values = self._values(parameters)
+        try:
+            async with connection.cursor() as cursor:
+                await cursor.execute(self.sql, values)
+                row = await cursor.fetchone() if self._columns else None
+                self._learn_results(row, cursor, dialect)
+        except dialect.loaded_dbapi.Error as error:  # a broken connection leaves the pool when it is returned
+            raise self._error(error, values, dialect, False) from error
+        return self._made(row)
+
+    def _values(self, parameters: dict):
         values = {**self._defaults, **parameters}
         for name, process in self._processors.items():
             if name in values:
                 values[name] = process(values[name])
         if self._positions is not None:
             values = tuple(values[name] for name in self._positions)
-        dialect = connection.dialect
-        cursor = connection.connection.driver_connection.cursor()
-        try:
-            cursor.execute(self.sql, values)
-            row = cursor.fetchone() if self._columns else None  # (psycopg builds its description anew each time)
-            if row is not None and self._results is None:
-                self._results = self._result_processors(dialect, cursor.description)
-        except dialect.loaded_dbapi.Error as error:  # raised as SQLAlchemy raises it (IntegrityError, ...)
-            disconnected = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
-            if disconnected:
-                connection.invalidate(error)
-            raise DBAPIError.instance(self.sql, values, error, dialect.loaded_dbapi.Error,
-                                      connection_invalidated=disconnected, dialect=dialect) from error
-        finally:
-            cursor.close()
+        return values
+
+    def _error(self, error, values, dialect, disconnected: bool) -> DBAPIError:
+        """The driver's error as SQLAlchemy raises it (IntegrityError, ...)."""
+        return DBAPIError.instance(self.sql, values, error, dialect.loaded_dbapi.Error,
+                                   connection_invalidated=disconnected, dialect=dialect)
+
+    def _learn_results(self, row, cursor, dialect) -> None:
+        """The result processors, from the first row's column descriptions (psycopg builds them anew each
+        time they are read)."""
+        if row is not None and self._results is None:
+            self._results = self._result_processors(dialect, cursor.description)
+
+    def _made(self, row):
         if row is None:
             return None
         if self._results:

@@ -44,7 +44,8 @@ class Settings(BaseSettings):
         8, ge=1, description="Threads that run the requests of one server process at a time (anyio's thread "
                               "limiter; its default is 40). Others wait their turn on the event loop.")
     writer_threads: int = Field(
-        2, ge=1, description="Submissions one server process stores at a time in its threads on PostgreSQL (on "
+        3, ge=1, description="Submissions one server process stores at a time on PostgreSQL: the usual ones on "
+                             "as many asyncio connections of its event loop, the others in as many threads (on "
                              "SQLite one, as its writers take turns). Others wait their turn on the event loop.")
     sqlite_busy_timeout_ms: int = 15000
     alert_index_rise: float = Field(10.0, description="Index rise (points) between assessments that raises an alert.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.context import ServiceContext
 from api.deps import BearerToken, Context, CurrentCaller
 from api.encoding import FastJSONResponse
 from api.schemas import PROBLEM_RESPONSES, AssessmentSubmission, ScorePreview
@@ -19,15 +18,11 @@ router = APIRouter(tags=["assessments"], responses=PROBLEM_RESPONSES)
                          "with a different payload is a 409.")
 async def submit(household_id: int, body: AssessmentSubmission, context: Context,
                  token: BearerToken) -> FastJSONResponse:
-    stored = await context.database.run_writer(_submit, context, token, household_id, body)
+    stored = await assessments.submit_from_loop(
+        database=context.database, scorer=context.scorer, token=token, household_id=household_id,
+        submission_id=str(body.submission_id), answers=body.answers, assessed_on=body.assessed_on,
+        corrects=body.corrects)
     return FastJSONResponse(stored, status_code=201)
-
-
-def _submit(context: ServiceContext, token: str, household_id: int, body: AssessmentSubmission) -> dict:
-    with context.database.session(write=True, autocommit=True) as session:  # the token check included
-        return assessments.submit(session=session, token=token, scorer=context.scorer, household_id=household_id,
-                                  submission_id=str(body.submission_id), answers=body.answers,
-                                  assessed_on=body.assessed_on, corrects=body.corrects)
 
 
 @router.get("/assessments/{assessment_id}", summary="One stored assessment")

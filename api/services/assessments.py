@@ -13,17 +13,34 @@ from sqlalchemy import bindparam, insert, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.db import begin_explicitly, bound_connection, driver_statement, roll_back
+from api.db import (
+    Database,
+    begin_explicitly,
+    bound_connection,
+    driver_statement,
+    roll_back,
+)
 from api.security import Keys, token_hash
 from api.services import audit
 from api.services.access import Caller, PersonalView, personal_view, require_write
+from api.services.configs import (
+    NOT_READ,
+    published_config,
+    published_id,
+    read_config,
+    record_config,
+)
 from api.services.errors import Conflict, Invalid, not_found
-from api.services.configs import published_config, published_id, record_config
 from api.services.households import household_view, load_household
-from api.services.latest import (current_assessments, insert_with_latest, refresh_submitted, store_submitted,
-                                 submitted_rows)
+from api.services.latest import (
+    current_assessments,
+    insert_with_latest,
+    refresh_submitted,
+    store_submitted,
+    submitted_rows,
+)
 from api.services.scoring import Scorer
-from api.services.users import caller_of, require_token, token_user
+from api.services.users import caller_of, caseworker_of, require_token, token_user
 from api.services.views import assessment_view, iso
 from api.tables import Assessment, Household, Station, Town, utcnow
 
@@ -136,10 +153,8 @@ def _store(session: Session, assessment: SimpleNamespace, household, catalog, pr
     values, line = submitted_rows(session, assessment=assessment, previous=previous, household=household,
                                   catalog=catalog)
     if line is not None and dialect.name == "postgresql":
-        stored = driver_statement(dialect, insert_with_latest, INSERTED).first(connection, {
-            **params, **{f"latest_{key}": value for key, value in values.items()}, "latest_household_id": household.id,
-            **{f"line_{key}": value for key, value in line.items()},
-            "expected_latest_id": previous.id if previous is not None else None})
+        stored = driver_statement(dialect, insert_with_latest, INSERTED).first(
+            connection, _usual_write(assessment, values, line, household, previous))
         assessment.id = stored.id
         if not stored.latest_written:  # another submission for the household came in between
             begin_explicitly(session)
@@ -172,8 +187,8 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
     fingerprint = request_hash(**request)
     connection = bound_connection(session)
     dialect = connection.dialect
-    target = {"token_hash": token_hash(require_token(token)), "household_id": household_id, "key": submission_id}
-    household = driver_statement(dialect, _submission_target, dialect.name).first(connection, target)
+    household = driver_statement(dialect, _submission_target, dialect.name).first(
+        connection, _target(token, household_id, submission_id))
     caller = caller_of(session, household)
     if household.id is None:  # no such household, unless this retries a submission stored for another one
         stored = _by_key(session, submission_id)
@@ -186,19 +201,9 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
     require_write(caller, household.station_id, household.town_id)
     if corrects is not None:
         _check_correction(session, household_id, corrects)
-    scored = scorer.score(answers, region=household.region_id, year=assessed_on.year,
-                          config=record_config(session=session, catalog=scorer.catalog,
-                                               record_id=household.config_id))
-    result = scored.result
-    # a plain record, not an ORM object: nothing of the row is read back but its id
-    assessment = SimpleNamespace(
-        id=None, household_id=household.id, assessed_on=assessed_on, region_id=household.region_id, answers=answers,
-        result=result, index=result["index"], tier=result["tier"], completeness=result["completeness"],
-        provisional=result["provisional"], catalog_id=result["catalog_id"],
-        catalog_version=result["catalog_version"], catalog_hash=result["catalog_hash"],
-        config_version=result["config_version"], model_version=scored.model_version,
-        model_opinion=scored.model_opinion, needs_review=scored.needs_review, corrects_id=corrects,
-        idempotency_key=submission_id, request_hash=fingerprint, created_by=caller.id, created_at=utcnow())
+    config = record_config(session=session, catalog=scorer.catalog, record_id=household.config_id)
+    assessment = _scored(scorer, household, caller, config, answers=answers, assessed_on=assessed_on,
+                         corrects=corrects, submission_id=submission_id, fingerprint=fingerprint)
     try:
         assessment.id = _store(session, assessment, household, scorer.catalog,
                                _previous(household, assessed_on) if corrects is None else False)
@@ -215,6 +220,98 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
         audit.record(session, caller, "correct_assessment", household_id=household.id,
                      assessment_id=assessment.id, corrects=corrects)
     return assessment_view(assessment)
+
+
+async def submit_from_loop(*, database: Database, scorer: Scorer, token: str, household_id: int,
+                           submission_id: str, answers: dict, assessed_on: date, corrects: int | None = None) -> dict:
+    """`submit`, called from the event loop. On PostgreSQL the usual submission (a caseworker's new
+    assessment that comes last in its household's file, under a configuration already read) runs on one of
+    the loop's asyncio connections (`Database.async_connection`), with no thread: the read, the scoring and the
+    one-statement write. Every other submission, and every one on SQLite, runs `submit` in a writer."""
+    arguments = {"token": token, "household_id": household_id, "submission_id": submission_id,
+                 "answers": answers, "assessed_on": assessed_on}
+    if corrects is None:
+        async with database.async_connection() as connection:
+            written = None if connection is None else await _submit_usual(connection, database, scorer, **arguments)
+        if written is not None:
+            assessment, household, latest_written = written
+            if not latest_written:  # another submission for the household came in between
+                await database.run_writer(_refresh_latest, database, scorer.catalog, assessment, household)
+            return assessment_view(assessment)
+    return await database.run_writer(_submit_in_session, database, scorer, {**arguments, "corrects": corrects})
+
+
+async def _submit_usual(connection, database: Database, scorer: Scorer, *, token: str, household_id: int,
+                        submission_id: str, answers: dict, assessed_on: date):
+    """The usual submission on an asyncio connection in autocommit: (the stored assessment's record, the
+    household as read, whether its latest rows were written). None, with nothing written, when it is not the
+    usual one (or the payload is refused: `submit` says why), or another request stored the same submission
+    first."""
+    dialect = database.autocommit_engine.dialect
+    household = await driver_statement(dialect, _submission_target, dialect.name).first_async(
+        connection, dialect, _target(token, household_id, submission_id))
+    caller = caseworker_of(household)
+    if caller is None or household.id is None or household.stored_id is not None:
+        return None
+    require_write(caller, household.station_id, household.town_id)
+    config = read_config(engine=database.autocommit_engine, catalog=scorer.catalog, record_id=household.config_id)
+    previous = _previous(household, assessed_on)
+    if config is NOT_READ or previous is False:
+        return None
+    if previous is not None and previous.config_version != (config or scorer.config).version:
+        return None  # the previous figures are read as re-scored under this configuration
+    assessment = _scored(scorer, household, caller, config, answers=answers, assessed_on=assessed_on, corrects=None,
+                         submission_id=submission_id, fingerprint=request_hash(household_id, answers, assessed_on, None))
+    # one configuration: no re-scored figures to read, so no session
+    values, line = submitted_rows(None, assessment=assessment, previous=previous, household=household,
+                                  catalog=scorer.catalog)
+    if line is None:
+        return None
+    try:
+        stored = await driver_statement(dialect, insert_with_latest, INSERTED).first_async(
+            connection, dialect, _usual_write(assessment, values, line, household, previous))
+    except IntegrityError:
+        return None
+    assessment.id = stored.id
+    return assessment, household, stored.latest_written
+
+
+def _submit_in_session(database: Database, scorer: Scorer, arguments: dict) -> dict:
+    with database.session(write=True, autocommit=True) as session:  # the token check included
+        return submit(session=session, scorer=scorer, **arguments)
+
+
+def _refresh_latest(database: Database, catalog, assessment: SimpleNamespace, household) -> None:
+    with database.session(write=True) as session:
+        refresh_submitted(session, assessment=assessment, household=household, catalog=catalog)
+
+
+def _target(token: str, household_id: int, submission_id: str) -> dict:
+    return {"token_hash": token_hash(require_token(token)), "household_id": household_id, "key": submission_id}
+
+
+def _scored(scorer: Scorer, household, caller: Caller, config, *, answers: dict, assessed_on: date,
+            corrects: int | None, submission_id: str, fingerprint: str) -> SimpleNamespace:
+    """The new assessment's columns, scored (a plain record, not an ORM object: nothing of the row is read
+    back but its id)."""
+    scored = scorer.score(answers, region=household.region_id, year=assessed_on.year, config=config)
+    result = scored.result
+    return SimpleNamespace(
+        id=None, household_id=household.id, assessed_on=assessed_on, region_id=household.region_id, answers=answers,
+        result=result, index=result["index"], tier=result["tier"], completeness=result["completeness"],
+        provisional=result["provisional"], catalog_id=result["catalog_id"],
+        catalog_version=result["catalog_version"], catalog_hash=result["catalog_hash"],
+        config_version=result["config_version"], model_version=scored.model_version,
+        model_opinion=scored.model_opinion, needs_review=scored.needs_review, corrects_id=corrects,
+        idempotency_key=submission_id, request_hash=fingerprint, created_by=caller.id, created_at=utcnow())
+
+
+def _usual_write(assessment: SimpleNamespace, values: dict, line: dict, household, previous) -> dict:
+    """The parameters of `insert_with_latest`."""
+    return {**{column: getattr(assessment, column) for column in INSERTED},
+            **{f"latest_{key}": value for key, value in values.items()}, "latest_household_id": household.id,
+            **{f"line_{key}": value for key, value in line.items()},
+            "expected_latest_id": previous.id if previous is not None else None}
 
 
 def get_assessment(*, session: Session, caller: Caller, assessment_id: int) -> dict:

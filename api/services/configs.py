@@ -62,6 +62,20 @@ def record_config(*, session: Session, catalog, record_id: int | None) -> Scorin
         if record is None:
             return None
         known[record_id] = (record.document.get("catalog_version"), as_config(record))
+    return read_config(engine=session.get_bind().engine, catalog=catalog, record_id=record_id)
+
+
+NOT_READ = object()
+
+
+def read_config(*, engine, catalog, record_id: int | None):
+    """`record_config` without a session, for a configuration that sessions of `engine` have read before;
+    `NOT_READ` for one they have not."""
+    if record_id is None:
+        return None
+    known = _RECORD_CONFIGS.get(engine.pool, {})
+    if record_id not in known:
+        return NOT_READ
     catalog_version, config = known[record_id]
     return config if catalog_version == catalog.version else None
 

@@ -48,6 +48,14 @@ def caller_of(session: Session, row) -> Caller:
                   town_ids=frozenset(town_ids))
 
 
+def caseworker_of(row) -> Caller | None:
+    """The caller of a row with `token_user`'s columns when it is a caseworker (who has no towns to load);
+    None for anyone else, and when there is no caller."""
+    if row is None or row.caller_id is None or row.caller_role != Role.caseworker.value:
+        return None
+    return Caller(id=row.caller_id, name=row.caller_name, role=Role.caseworker, station_id=row.caller_station_id)
+
+
 def authenticate(*, session: Session, token: str | None) -> Caller:
     """The caller a bearer token belongs to; 401 when it is missing, unknown, revoked or its user inactive."""
     return caller_of(session, session.connection().execute(

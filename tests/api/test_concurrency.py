@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -16,11 +18,12 @@ from tests.api.support import count_rows
 
 @pytest.fixture
 def server(app):
-    """The app served by uvicorn on a free loopback port, in a thread."""
+    """The app served by uvicorn on a free loopback port, in a thread, with its lifespan (on PostgreSQL the
+    usual submissions then run on the server's event loop)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    uvicorn_server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    uvicorn_server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=uvicorn_server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -75,33 +78,49 @@ def test_concurrent_corrections_of_one_assessment_keep_the_chain_linear(server, 
 
 def test_submissions_are_stored_by_at_most_writer_threads_at_a_time(server, client, city, catalog, app, database_url,
                                                                     monkeypatch):
-    """More concurrent submissions than writer threads: the others wait their turn (one at a time on SQLite)."""
-    from api.routes import assessments as route
+    """More concurrent submissions than writers: the others wait their turn (one at a time on SQLite; on
+    PostgreSQL as many as there are writer threads, or asyncio connections for the usual ones)."""
+    from api.services import assessments as service
 
-    store, lock = route._submit, threading.Lock()
+    in_thread, on_loop, lock = service._submit_in_session, service._submit_usual, threading.Lock()
     inside = most = 0
+    paths = set()
 
-    def counting(*args):
+    @contextlib.contextmanager
+    def counted(path: str):
         nonlocal inside, most
+        paths.add(path)
         with lock:
             inside += 1
             most = max(most, inside)
         try:
-            time.sleep(0.2)  # long enough for the others to arrive meanwhile
-            return store(*args)
+            yield
         finally:
             with lock:
                 inside -= 1
 
-    monkeypatch.setattr(route, "_submit", counting)
+    def counting(*args):
+        with counted("thread"):
+            time.sleep(0.2)  # long enough for the others to arrive meanwhile
+            return in_thread(*args)
+
+    async def counting_on_loop(*args, **kwargs):
+        with counted("loop"):
+            await asyncio.sleep(0.2)
+            return await on_loop(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_submit_in_session", counting)
+    monkeypatch.setattr(service, "_submit_usual", counting_on_loop)
     household = client.post("/v1/households", json=household_payload(city.stations["S1"]),
                             headers=city.auth("caseworker_s1")).json()["id"]
     bodies = [submission(calm_answers(catalog)) for _ in range(6)]
     responses = fire_together(f"{server}/v1/households/{household}/assessments", bodies, city.auth("caseworker_s1"))
     assert [r.status_code for r in responses] == [201] * 6
     assert count_rows(app, "assessments") == 6
-    allowed = 1 if database_url.startswith("sqlite") else app.state.context.settings.writer_threads
+    sqlite = database_url.startswith("sqlite")
+    allowed = 1 if sqlite else app.state.context.settings.writer_threads
     assert 1 <= most <= allowed < len(bodies)
+    assert paths == ({"thread"} if sqlite else {"loop"})
 
 
 def test_concurrent_submissions_for_one_household_leave_its_latest_row_as_a_full_refresh(

@@ -7,23 +7,47 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
+from contextlib import contextmanager
 from datetime import date
 
 import anyio
 import psycopg
 import pytest
-from sqlalchemy import JSON, Column, Date, Integer, MetaData, Table, bindparam, event, func, insert, select, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    Table,
+    bindparam,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from api.db import Database, DriverStatement, WriterQueue, begin_explicitly, bound_connection, make_engine
+from api.db import (
+    Database,
+    DriverStatement,
+    WriterQueue,
+    begin_explicitly,
+    bound_connection,
+    make_engine,
+)
+from api.services import assessments
 from api.services.latest import refresh_latest
 from api.services.scoring import ChampionCache
 from api.tables import Assessment, HouseholdLatest, LatestAnswers
 from cli.main import app as cli
 from tests.api.factories import calm_answers, household_payload, submission, with_answer
 from tests.api.support import DATA_KEY, HASH_KEY, settings_for
+from tests.api.workflow_helpers import publish_test_cutoffs
 
 
 def latest_rows(session: Session, household_id: int) -> tuple[dict, dict | None]:
@@ -77,7 +101,36 @@ def test_latest_row_after_each_kind_of_submission_equals_a_full_refresh(app, cli
     assert (row["assessment_id"], row["previous_assessment_id"]) == (same_day["id"], correction["id"])
 
 
-def test_a_usual_postgresql_submission_is_one_read_and_one_write_with_no_transaction_around(
+@contextmanager
+def recorded_statements(app):
+    """What submissions send meanwhile: (on the event loop's asyncio connections, on the writer threads'
+    connections), each statement as (its first word, whether its connection was in autocommit)."""
+    on_loop, in_threads = [], []
+    execute = psycopg.AsyncCursor.execute
+
+    async def recording(self, query, params=None, **options):
+        on_loop.append((str(query).split(None, 1)[0].upper(), self.connection.autocommit))
+        return await execute(self, query, params, **options)
+
+    class Recording(psycopg.Cursor):
+        def execute(self, query, params=None, **options):
+            in_threads.append((str(query).split(None, 1)[0].upper(), self.connection.autocommit))
+            return super().execute(query, params, **options)
+
+    def record(dbapi_connection, _record, _proxy):
+        dbapi_connection.cursor_factory = Recording
+
+    engine = app.state.context.database.autocommit_engine
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(psycopg.AsyncCursor, "execute", recording)
+        event.listen(engine, "checkout", record)
+        try:
+            yield on_loop, in_threads
+        finally:
+            event.remove(engine, "checkout", record)
+
+
+def test_a_usual_postgresql_submission_is_one_read_and_one_write_on_the_event_loop_with_no_transaction_around(
         app, client, city, catalog, database_url):
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite statements cost no round trip; its writers always take the lock first")
@@ -85,30 +138,93 @@ def test_a_usual_postgresql_submission_is_one_read_and_one_write_with_no_transac
     household = client.post("/v1/households", json=household_payload(city.stations["S1"]), headers=auth).json()["id"]
     first = client.post(f"/v1/households/{household}/assessments", json=submission(calm_answers(catalog),
                         assessed_on="2026-01-10"), headers=auth)
-    sent = []
-
-    class Recording(psycopg.Cursor):  # what every statement sent on the connection goes through
-        def execute(self, query, params=None, **options):
-            sent.append((str(query).split(None, 1)[0].upper(), self.connection.autocommit))
-            return super().execute(query, params, **options)
-
-    def record(dbapi_connection, _record, _proxy):
-        dbapi_connection.cursor_factory = Recording
-
-    engine = app.state.context.database.autocommit_engine
-    event.listen(engine, "checkout", record)
-    try:
+    with recorded_statements(app) as (on_loop, in_threads):
         second = client.post(f"/v1/households/{household}/assessments", json=submission(calm_answers(catalog),
                              assessed_on="2026-02-10"), headers=auth)
-    finally:
-        event.remove(engine, "checkout", record)
     assert first.status_code == second.status_code == 201
     # the read (token, household, key, configuration, latest assessment) and the write (the insert with both
-    # latest rows), each committed by itself: no BEGIN or COMMIT round trip
-    assert [kind for kind, _ in sent] == ["SELECT", "WITH"]
-    assert all(autocommit for _, autocommit in sent)
+    # latest rows), each committed by itself: no BEGIN or COMMIT round trip, and no thread
+    assert [kind for kind, _ in on_loop] == ["SELECT", "WITH"]
+    assert all(autocommit for _, autocommit in on_loop)
+    assert in_threads == []
     row = assert_matches_full_refresh(app, household)
     assert (row["assessment_id"], row["previous_assessment_id"]) == (second.json()["id"], first.json()["id"])
+
+
+def test_the_event_loop_takes_only_the_usual_submission_and_leaves_every_other_to_a_writer(
+        app, client, city, catalog, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("on SQLite every submission runs in the writer")
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]),
+                            headers=city.auth("caseworker_s1")).json()["id"]
+    calm = calm_answers(catalog)
+
+    def send(body, user="caseworker_s1"):
+        """The response, the statements sent on the event loop, and whether a writer thread sent any."""
+        with recorded_statements(app) as (on_loop, in_threads):
+            response = client.post(f"/v1/households/{household}/assessments", json=body, headers=city.auth(user))
+        return response, [kind for kind, _ in on_loop], bool(in_threads)
+
+    usual = submission(calm, assessed_on="2026-02-01")
+    first, loop, threads = send(usual)
+    assert (first.status_code, loop, threads) == (201, ["SELECT", "WITH"], False)
+    retry, loop, threads = send(usual)  # found stored by the read: the writer replays it
+    assert (retry.status_code, retry.json(), loop, threads) == (201, first.json(), ["SELECT"], True)
+    earlier, loop, threads = send(submission(calm, assessed_on="2026-01-01"))  # not the latest
+    assert (earlier.status_code, loop, threads) == (201, ["SELECT"], True)
+    supervised, loop, threads = send(submission(calm, assessed_on="2026-02-02"), "supervisor_t1")  # has towns
+    assert (supervised.status_code, loop, threads) == (201, ["SELECT"], True)
+    correction, loop, threads = send(submission(calm, assessed_on="2026-02-02", corrects=supervised.json()["id"]))
+    assert (correction.status_code, loop, threads) == (201, [], True)
+    refused, loop, threads = send(submission(with_answer(calm, fam_household_size=-3)))
+    assert (refused.status_code, loop, threads) == (422, ["SELECT"], False)
+    elsewhere, loop, threads = send(submission(calm), "caseworker_s3")
+    assert (elsewhere.status_code, loop, threads) == (403, ["SELECT"], False)
+    version = publish_test_cutoffs(app)  # not read yet, and the latest assessment is under another version
+    changed, loop, threads = send(submission(calm, assessed_on="2026-03-01"))
+    assert (changed.status_code, changed.json()["config_version"], loop, threads) == (201, version, ["SELECT"], True)
+    after, loop, threads = send(submission(calm, assessed_on="2026-03-02"))
+    assert (after.status_code, after.json()["config_version"], loop, threads) == (201, version, ["SELECT", "WITH"],
+                                                                                  False)
+    row = assert_matches_full_refresh(app, household)
+    assert (row["assessment_id"], row["previous_assessment_id"]) == (after.json()["id"], changed.json()["id"])
+    with Session(app.state.context.database.engine) as session:
+        stored = session.scalars(select(Assessment.id).order_by(Assessment.id)).all()
+    assert stored == sorted(r.json()["id"] for r in (first, earlier, supervised, correction, changed, after))
+
+
+def test_a_submission_on_the_event_loop_overtaken_before_its_write_refreshes_the_latest_rows(
+        app, client, city, catalog, database_url, monkeypatch):
+    """Another submission for the household commits between the read and the write: the write stores the
+    assessment but leaves the latest rows, and a writer refreshes them from what is stored."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("on SQLite every submission runs in the writer, holding the lock from its read on")
+    context = app.state.context
+    auth = city.auth("caseworker_s1")
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]), headers=auth).json()["id"]
+    calm = calm_answers(catalog)
+    first = client.post(f"/v1/households/{household}/assessments", json=submission(calm, assessed_on="2026-01-10"),
+                        headers=auth).json()
+    overtaking = []
+    write = DriverStatement.first_async
+
+    async def overtaken(self, connection, dialect, parameters):
+        if self.sql.startswith("WITH") and not overtaking:
+            with context.database.session(write=True, autocommit=True) as session:
+                overtaking.append(assessments.submit(
+                    session=session, token=city.tokens["caseworker_s1"], scorer=context.scorer,
+                    household_id=household, submission_id=str(uuid.uuid4()), answers=calm,
+                    assessed_on=date(2026, 2, 15)))
+        return await write(self, connection, dialect, parameters)
+
+    monkeypatch.setattr(DriverStatement, "first_async", overtaken)
+    latest = client.post(f"/v1/households/{household}/assessments",
+                         json=submission(with_answer(calm, fam_household_size=4), assessed_on="2026-03-01"),
+                         headers=auth)
+    assert latest.status_code == 201, latest.text
+    row = assert_matches_full_refresh(app, household)
+    assert (row["assessment_id"], row["previous_assessment_id"]) == (latest.json()["id"], overtaking[0]["id"])
+    assert first["id"] < overtaking[0]["id"] < latest.json()["id"]
 
 
 def test_a_driver_statement_binds_and_reads_by_type_and_raises_database_errors_as_sqlalchemy_does(database_url):
