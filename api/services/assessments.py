@@ -13,32 +13,15 @@ from sqlalchemy import bindparam, insert, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.db import (
-    Database,
-    begin_explicitly,
-    bound_connection,
-    driver_statement,
-    roll_back,
-)
+from api.db import Database, begin_explicitly, bound_connection, driver_statement, roll_back
 from api.security import Keys, token_hash
 from api.services import audit
 from api.services.access import Caller, PersonalView, personal_view, require_write
-from api.services.configs import (
-    NOT_READ,
-    published_config,
-    published_id,
-    read_config,
-    record_config,
-)
+from api.services.configs import NOT_READ, published_config, published_id, read_config, record_config
 from api.services.errors import Conflict, Invalid, not_found
 from api.services.households import household_view, load_household
-from api.services.latest import (
-    current_assessments,
-    insert_with_latest,
-    refresh_submitted,
-    store_submitted,
-    submitted_rows,
-)
+from api.services.latest import (current_assessments, insert_with_latest, refresh_submitted, store_submitted,
+                                 submitted_rows)
 from api.services.scoring import Scorer
 from api.services.users import caller_of, caseworker_of, require_token, token_user
 from api.services.views import assessment_view, iso
@@ -245,8 +228,9 @@ async def _submit_usual(connection, database: Database, scorer: Scorer, *, token
                         submission_id: str, answers: dict, assessed_on: date):
     """The usual submission on an asyncio connection in autocommit: (the stored assessment's record, the
     household as read, whether its latest rows were written). None, with nothing written, when it is not the
-    usual one (or the payload is refused: `submit` says why), or another request stored the same submission
-    first."""
+    usual one (`submit` then does all of it, and raises the 401 or 404 it finds) or when another request
+    stored the same submission first. Answers it refuses (422) and a household out of scope (403) are raised
+    here."""
     dialect = database.autocommit_engine.dialect
     household = await driver_statement(dialect, _submission_target, dialect.name).first_async(
         connection, dialect, _target(token, household_id, submission_id))

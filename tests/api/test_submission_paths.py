@@ -14,32 +14,12 @@ from datetime import date
 import anyio
 import psycopg
 import pytest
-from sqlalchemy import (
-    JSON,
-    Column,
-    Date,
-    Integer,
-    MetaData,
-    Table,
-    bindparam,
-    event,
-    func,
-    insert,
-    select,
-    text,
-)
+from sqlalchemy import JSON, Column, Date, Integer, MetaData, Table, bindparam, event, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from api.db import (
-    Database,
-    DriverStatement,
-    WriterQueue,
-    begin_explicitly,
-    bound_connection,
-    make_engine,
-)
+from api.db import Database, DriverStatement, WriterQueue, begin_explicitly, bound_connection, make_engine
 from api.services import assessments
 from api.services.latest import refresh_latest
 from api.services.scoring import ChampionCache
