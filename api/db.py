@@ -56,7 +56,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 15000, autocommit: bool = Fa
     as running a statement)."""
     url = normalise_url(url)
     if not is_sqlite(url):
-        # the autocommit engine serves the writer threads only
+        # the autocommit engine serves the writers only: their threads, and the event loop's connections' settings
         options = {"isolation_level": "AUTOCOMMIT", "execution_options": {AUTOCOMMIT: True}, "pool_size": 5} \
             if autocommit else {"pool_size": 20}
         return create_engine(url, pool_recycle=1800, max_overflow=10, json_serializer=encoding.dumps, **options)

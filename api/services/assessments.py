@@ -244,9 +244,9 @@ async def _submit_usual(connection, database: Database, scorer: Scorer, *, token
         return None
     if previous is not None and previous.config_version != (config or scorer.config).version:
         return None  # the previous figures are read as re-scored under this configuration
+    fingerprint = request_hash(household_id, answers, assessed_on, None)
     assessment = _scored(scorer, household, caller, config, answers=answers, assessed_on=assessed_on, corrects=None,
-                         submission_id=submission_id, fingerprint=request_hash(household_id, answers, assessed_on, None))
-    # one configuration: no re-scored figures to read, so no session
+                         submission_id=submission_id, fingerprint=fingerprint)
     values, line = submitted_rows(None, assessment=assessment, previous=previous, household=household,
                                   catalog=scorer.catalog)
     if line is None:

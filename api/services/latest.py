@@ -145,12 +145,12 @@ def refresh_submitted(session: Session, *, assessment, household, catalog) -> No
     store_submitted(session, household_id=household.id, values=values, line=line)
 
 
-def submitted_rows(session: Session, *, assessment, previous, household, catalog) -> tuple:
+def submitted_rows(session: Session | None, *, assessment, previous, household, catalog) -> tuple:
     """The `household_latest` values and the compact answers line (None when the answers have none) of a
     household whose latest current assessment is `assessment` (a stored row, or a record of its columns);
-    `previous` (its id, index, tier and
-    config_version) is the current one before it, or None. Nothing of `assessment` is read back: its id may
-    still be None (the caller fills it in, or the database does)."""
+    `previous` (its id, index, tier and config_version) is the current one before it, or None. The session
+    is read only when `previous` was scored under another configuration (for its re-scored figures). Nothing
+    of `assessment` is read back: its id may still be None (the caller fills it in, or the database does)."""
     figures = (None, None) if previous is None else (previous.index, previous.tier)
     if previous is not None and previous.config_version != assessment.config_version:
         figures = _rescored(session, [(previous.id, assessment.config_version)]).get(
