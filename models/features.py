@@ -96,7 +96,7 @@ def result_features(catalog: Catalog, result: AssessmentResult,
                     answers: Mapping[str, object] | None = None) -> pd.DataFrame:
     """The one-row feature frame of an assessed household: its deprivations from `result`, and its raw
     answers and declared features from `answers` (indicator or feature id -> value) when given, else NaN."""
-    row = household_features(catalog, pd.DataFrame([dict(answers or {})])).reset_index(drop=True)
+    row = household_features(catalog, pd.DataFrame([dict(answers or {})]), blocks=BLOCKS).reset_index(drop=True)
     row[indicator_ids(catalog)] = [[result.deprivations.get(i, np.nan) for i in indicator_ids(catalog)]]
     return row.astype(float)
 
