@@ -161,12 +161,14 @@ class HardshipModel(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, ensure_all_finite="allow-nan", reset=False)
         return self._blend(self.members_, X[:, self.observed_])
 
-    def _calibrated(self, shifted: np.ndarray) -> np.ndarray:
-        if self.calibrator_ is None:
+    def _calibrated(self, shifted: np.ndarray, calibrator=None) -> np.ndarray:
+        """`calibrator`: `calibrator_` or its stand-in with the same probabilities (models.compiled)."""
+        calibrator = calibrator or self.calibrator_
+        if calibrator is None:
             return shifted
-        present = self.calibrator_.classes_
+        present = calibrator.classes_
         proba = np.zeros_like(shifted)
-        proba[:, present] = self.calibrator_.predict_proba(self._log(shifted, present))
+        proba[:, present] = calibrator.predict_proba(self._log(shifted, present))
         return proba
 
     def _decided(self, shifted: np.ndarray) -> np.ndarray:
@@ -253,15 +255,19 @@ class OrdinalLogistic(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         Z = self.prepare_.transform(X)
         cuts = len(self.classes_) - 1
-        above = self.logistic_.predict_proba(self._stacked(Z, cuts))[:, 1].reshape(cuts, len(Z)).T
-        above = np.minimum.accumulate(above, axis=1)
-        n = len(Z)
-        proba = np.column_stack([np.ones(n), above]) - np.column_stack([above, np.zeros(n)])
-        proba = np.clip(proba, 0.0, 1.0)
-        return proba / proba.sum(axis=1, keepdims=True)
+        return ordinal_proba(self.logistic_.predict_proba(self._stacked(Z, cuts))[:, 1].reshape(cuts, len(Z)).T)
 
     def predict(self, X):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def ordinal_proba(above: np.ndarray) -> np.ndarray:
+    """Tier probabilities from P(rank > k) per cut (n, K-1), made non-increasing over the cuts."""
+    above = np.minimum.accumulate(above, axis=1)
+    n = len(above)
+    proba = np.column_stack([np.ones(n), above]) - np.column_stack([above, np.zeros(n)])
+    proba = np.clip(proba, 0.0, 1.0)
+    return proba / proba.sum(axis=1, keepdims=True)
 
 
 def _weight_kw(member, weight) -> dict:

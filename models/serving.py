@@ -7,13 +7,16 @@ model of that name, no champion alias), so the service then works with the index
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
+import numpy as np
 
 from assessment import AssessmentResult, Catalog
-from models.features import model_columns, result_features
+from models.compiled import ServedModel
+from models.features import indicator_ids, model_columns, result_features
+from models.hardship import HardshipModel
 from models.registry import CHAMPION_ALIAS, DEFAULT_MODEL_NAME, client, resolve_tracking_uri, store_exists
 
 log = logging.getLogger(__name__)
@@ -41,7 +44,8 @@ class Opinion:
 
 @dataclass(frozen=True)
 class Champion:
-    """A registered model version with the catalog it was trained on."""
+    """A registered model version with the catalog it was trained on. `served` predicts for it one household
+    at a time: for a HardshipModel, the model laid out by models.compiled (made when not given)."""
 
     model_name: str
     version: str
@@ -49,6 +53,16 @@ class Champion:
     tags: Mapping[str, str]
     review_tier_steps: int = REVIEW_TIER_STEPS
     review_min_probability: float = REVIEW_MIN_PROBABILITY
+    served: object = None
+    feature_names: list = field(init=False, compare=False, repr=False)
+    # catalog content hash -> (fits, every feature a deprivation score)
+    _columns_by_catalog: dict = field(init=False, default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self):
+        if self.served is None:
+            served = ServedModel(self.model) if isinstance(self.model, HardshipModel) else self.model
+            object.__setattr__(self, "served", served)
+        object.__setattr__(self, "feature_names", list(self.model.feature_names_in_))
 
     @property
     def model_version(self) -> str:
@@ -56,9 +70,16 @@ class Champion:
 
     def fits(self, catalog: Catalog) -> bool:
         """Whether this model was trained on `catalog`'s id, tiers and feature columns."""
-        return (self.tags.get("catalog_id") == catalog.id
-                and list(self.model.classes_) == list(catalog.tier_ids)
-                and set(self.model.feature_names_in_) <= set(model_columns(catalog)))
+        return self._columns(catalog)[0]
+
+    def _columns(self, catalog: Catalog) -> tuple[bool, bool]:
+        known = self._columns_by_catalog.get(catalog.content_hash)
+        if known is None:
+            names = set(self.model.feature_names_in_)
+            fits = (self.tags.get("catalog_id") == catalog.id and list(self.model.classes_) == list(catalog.tier_ids)
+                    and names <= set(model_columns(catalog)))
+            known = self._columns_by_catalog[catalog.content_hash] = (fits, names <= set(indicator_ids(catalog)))
+        return known
 
     def opinion(self, catalog: Catalog, result: AssessmentResult,
                 answers: Mapping[str, object] | None = None) -> Opinion:
@@ -66,11 +87,16 @@ class Champion:
         for a person to review the household. `answers` (indicator or declared feature id -> value) gives
         the model the raw answers and features too; without them those columns are missing (NaN), which
         the model takes. Raises ValueError when the model does not fit `catalog`."""
-        if not self.fits(catalog):
+        fits, deprivations_only = self._columns(catalog)
+        if not fits:
             raise ValueError(f"model {self.model_version} was trained on catalog {self.tags.get('catalog_id')!r}, "
                              f"not {catalog.id!r} / 模型与目录不一致")
-        features = result_features(catalog, result, answers)[list(self.model.feature_names_in_)]
-        predicted, proba = (row[0] for row in self.model.predict_with_proba(features))
+        names = self.feature_names
+        if deprivations_only:
+            features = np.array([[result.deprivations.get(name, np.nan) for name in names]])
+        else:
+            features = result_features(catalog, result, answers)[names].to_numpy(dtype=float)
+        predicted, proba = (row[0] for row in self.served.predict_with_proba(features))
         tiers = list(catalog.tier_ids)
         probabilities = {tier: float(p) for tier, p in zip(self.model.classes_, proba)}
         predicted = str(predicted)
@@ -85,9 +111,11 @@ class Champion:
 
 
 def load_champion(tracking_uri: str | None = None, model_name: str = DEFAULT_MODEL_NAME, *,
-                  review_tier_steps: int = REVIEW_TIER_STEPS,
-                  review_min_probability: float = REVIEW_MIN_PROBABILITY) -> Champion | None:
-    """The version of `model_name` with the champion alias, or None when there is none to serve."""
+                  review_tier_steps: int = REVIEW_TIER_STEPS, review_min_probability: float = REVIEW_MIN_PROBABILITY,
+                  current: Champion | None = None) -> Champion | None:
+    """The version of `model_name` with the champion alias, or None when there is none to serve. `current`
+    (the champion loaded before) is returned as it is when it is still that version with the same tags and
+    review settings, so that a periodic lookup loads nothing again."""
     try:
         import mlflow
         from mlflow.exceptions import MlflowException
@@ -99,6 +127,11 @@ def load_champion(tracking_uri: str | None = None, model_name: str = DEFAULT_MOD
         version = client(tracking_uri).get_model_version_by_alias(model_name, CHAMPION_ALIAS)
     except MlflowException:
         return None
+    tags = MappingProxyType(dict(version.tags))
+    if current is not None and (current.model_name, current.version, dict(current.tags), current.review_tier_steps,
+                                current.review_min_probability) == (model_name, str(version.version), dict(tags),
+                                                                    review_tier_steps, review_min_probability):
+        return current
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(resolve_tracking_uri(tracking_uri))
     try:
@@ -108,5 +141,4 @@ def load_champion(tracking_uri: str | None = None, model_name: str = DEFAULT_MOD
     if not all(hasattr(model, a) for a in ("classes_", "feature_names_in_", "predict_with_proba")):
         log.warning("champion %s:%s is not a hardship model; ignoring it", model_name, version.version)
         return None
-    return Champion(model_name, str(version.version), model, MappingProxyType(dict(version.tags)),
-                    review_tier_steps, review_min_probability)
+    return Champion(model_name, str(version.version), model, tags, review_tier_steps, review_min_probability)

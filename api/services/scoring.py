@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 class ChampionCache:
     """The published model, looked up again every `model_refresh_seconds`, so that promoting a model
-    takes effect without a restart. None when models.serving, MLflow or a champion is missing.
+    takes effect without a restart (a lookup that finds the same version keeps the model it has). None when
+    models.serving, MLflow or a champion is missing.
     Only the first lookup makes requests wait (the server makes it at start); a later one runs in a thread of
     its own while requests go on with the model they had."""
 
@@ -26,7 +27,7 @@ class ChampionCache:
     def get(self) -> Any | None:
         with self._lock:
             if self._checked_at is None:
-                self._champion, self._checked_at = self._load(), time.monotonic()
+                self._champion, self._checked_at = self._load(None), time.monotonic()
                 return self._champion
             if self._refreshing or time.monotonic() - self._checked_at < self.settings.model_refresh_seconds:
                 return self._champion
@@ -38,12 +39,12 @@ class ChampionCache:
     def _refresh(self) -> None:
         champion = self._champion
         try:
-            champion = self._load()
+            champion = self._load(champion)
         finally:
             with self._lock:
                 self._champion, self._checked_at, self._refreshing = champion, time.monotonic(), False
 
-    def _load(self) -> Any | None:
+    def _load(self, current) -> Any | None:
         try:
             from models.serving import load_champion
         except ImportError:
@@ -51,7 +52,8 @@ class ChampionCache:
         try:
             return load_champion(tracking_uri=self.settings.mlflow_tracking_uri, model_name=self.settings.model_name,
                                  review_tier_steps=self.settings.model_review_tier_steps,
-                                 review_min_probability=self.settings.model_review_min_probability)
+                                 review_min_probability=self.settings.model_review_min_probability,
+                                 current=current)
         except Exception:  # a broken registry must not stop scoring by the index
             log.warning("the model registry could not be read; scoring by the index alone", exc_info=True)
             return None

@@ -419,7 +419,7 @@ class SlowRegistry(ChampionCache):
         super().__init__(settings_for("sqlite://", model_refresh_seconds=0))
         self.lookups, self.started, self.proceed = 0, threading.Event(), threading.Event()
 
-    def _load(self):
+    def _load(self, current):
         self.lookups += 1
         if self.lookups > 1:
             self.started.set()

@@ -66,3 +66,24 @@ def test_promoting_an_unknown_run_is_a_clear_error(tmp_path):
     outcome = CliRunner().invoke(app, ["model", "promote", "no-such-run", "--tracking-uri", store])
     assert outcome.exit_code == 2
     assert "no MLflow store" in outcome.output
+
+
+@pytest.mark.slow
+def test_a_lookup_of_the_same_champion_keeps_the_loaded_model(tmp_path):
+    generate_households(default_catalog(), load_spec(), 200, seed=4).to_csv(tmp_path / "train.csv", index=False)
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+    def trained_and_promoted() -> str:
+        run = train(tmp_path / "train.csv", None, tracking_uri=store, experiment="test", folds=2,
+                    model_params=SMALL_MODEL)
+        return promote(store, run.run_id)
+
+    first = trained_and_promoted()
+    champion = load_champion(store)
+    assert champion.version == first
+    assert load_champion(store, current=champion) is champion
+    assert load_champion(store, current=champion, review_tier_steps=3).review_tier_steps == 3
+
+    second = trained_and_promoted()
+    newer = load_champion(store, current=champion)
+    assert newer.version == second != first
