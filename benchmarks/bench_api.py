@@ -7,7 +7,13 @@ SQLite and, when reachable, on PostgreSQL; then a bare FastAPI endpoint receivin
 baseline. Prints req/s and p50/p99 latency for each and the ratio to the baseline; the last line is one JSON
 object.
 
+With `--model`, a model is first trained with the default parameters (as `assess train` would) on synthetic
+households in a temporary MLflow store and promoted; the submissions then run again on fresh databases with
+the server serving that champion's opinion beside the index ("submit+model"). Every submission target checks
+first that a model is served exactly when one should be.
+
     python benchmarks/bench_api.py [--requests 2000] [--clients 16] [--postgres URL] [--client httpx|aiohttp]
+                                   [--model [--model-households 3000]]
 
 The client runs on the same cores as the server. httpx spends about 1 ms of CPU per request: that caps the
 baseline and sets much of every latency. aiohttp spends about 0.2 ms, so the baseline runs several times
@@ -40,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 DEFAULT_POSTGRES = os.environ.get("ASSESS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TIME_LIMIT_S = 90
+SUBMIT = "api.app:create_app"
 
 
 def baseline_app():
@@ -98,8 +105,27 @@ def start_server(target: str, port: int, env: dict, workers: int) -> subprocess.
     raise RuntimeError(f"server {target} did not start")
 
 
-def prepare_database(url: str, households: int) -> tuple[str, list[int], dict]:
-    """Migrate, add a station, a caseworker and households; returns the token, household ids and env."""
+def train_champion(folder: Path, households: int) -> str:
+    """Train a model with the default parameters on synthetic households into an MLflow store in `folder`
+    and promote it; returns the store's URI."""
+    from experiments.train import train
+    from indicators import default_catalog
+    from indicators.synth import generate_households, load_spec
+    from models.registry import promote
+
+    generate_households(default_catalog(), load_spec(), households, seed=5).to_csv(folder / "train.csv", index=False)
+    store = f"sqlite:///{folder / 'mlflow.db'}"
+    started = time.perf_counter()
+    run = train(folder / "train.csv", None, tracking_uri=store, experiment="bench", folds=2, group_columns=())
+    version = promote(store, run.run_id)
+    print(f"model: trained on {households} synthetic households in {time.perf_counter() - started:.1f} s, "
+          f"version {version} promoted")
+    return store
+
+
+def prepare_database(url: str, households: int, store: str) -> tuple[str, list[int], dict]:
+    """Migrate, add a station, a caseworker and households; returns the token, household ids and the server's
+    env, which serves the champion of the MLflow store `store` (if it has one)."""
     from cryptography.fernet import Fernet
 
     from api.app import create_app
@@ -111,7 +137,8 @@ def prepare_database(url: str, households: int) -> tuple[str, list[int], dict]:
 
     # migrated here, once: the server's workers do not migrate on start (as with `assess serve --workers`)
     env = {"ASSESS_DATABASE_URL": url, "ASSESS_DATA_KEY": Fernet.generate_key().decode(),
-           "ASSESS_HASH_KEY": uuid.uuid4().hex * 2, "ASSESS_ENV": "production", "ASSESS_MIGRATE_ON_START": "false"}
+           "ASSESS_HASH_KEY": uuid.uuid4().hex * 2, "ASSESS_ENV": "production", "ASSESS_MIGRATE_ON_START": "false",
+           "ASSESS_MLFLOW_TRACKING_URI": store}
     settings = Settings(database_url=url, data_key=env["ASSESS_DATA_KEY"], hash_key=env["ASSESS_HASH_KEY"],
                         env="production")
     context = create_app(settings).state.context
@@ -137,6 +164,10 @@ def answer_pool(size: int, seed: int = 11) -> list[dict]:
     from indicators import default_catalog
 
     return generated_answers(default_catalog(), size, seed)
+
+
+def submission(answers: dict) -> dict:
+    return {"submission_id": str(uuid.uuid4()), "answers": answers, "assessed_on": "2026-03-01"}
 
 
 class _Poster:
@@ -178,8 +209,7 @@ async def drive(base: str, token: str, households: list[int], answers: list[dict
         for number in counter:
             if time.monotonic() > deadline:
                 return
-            body = {"submission_id": str(uuid.uuid4()), "answers": answers[number % len(answers)],
-                    "assessed_on": "2026-03-01"}
+            body = submission(answers[number % len(answers)])
             started = time.perf_counter()
             status = await http.post(f"{base}/v1/households/{households[number % len(households)]}/assessments",
                                      body)
@@ -191,9 +221,7 @@ async def drive(base: str, token: str, households: list[int], answers: list[dict
                    for _ in range(clients)]
         for http in posters:  # warm-up (each client's connection opened), not measured
             for _ in range(2):
-                await http.post(f"{base}/v1/households/{households[0]}/assessments",
-                                {"submission_id": str(uuid.uuid4()), "answers": answers[0],
-                                 "assessed_on": "2026-03-01"})
+                await http.post(f"{base}/v1/households/{households[0]}/assessments", submission(answers[0]))
         # The client's own full collections would pause every request in flight; what set-up made is frozen
         gc.collect()
         gc.freeze()
@@ -214,17 +242,35 @@ async def drive(base: str, token: str, households: list[int], answers: list[dict
             "server_cpu_ms_per_request": None if server_cpu is None else round(server_cpu / len(latencies) * 1000, 3)}
 
 
+def check_model(base: str, token: str, household: int, answers: dict, store: str, expected: bool) -> None:
+    """Post one submission; raise unless its response carries a model opinion exactly when one is expected."""
+    response = httpx.post(f"{base}/v1/households/{household}/assessments", content=orjson.dumps(submission(answers)),
+                          headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                          timeout=60)
+    if response.status_code != 201:
+        raise RuntimeError(f"check submission failed: {response.status_code} {response.text[:500]}")
+    served = response.json()["model"]
+    if expected and served is None:
+        raise RuntimeError(f"the server served no model beside the index, though {store} has a champion")
+    if not expected and served is not None:
+        raise RuntimeError(f"the server served model {served['version']} though {store} should have none")
+
+
 def run_target(name: str, target: str, env: dict, token: str, households: list[int], answers: list[dict],
-               requests: int, clients: int, workers: int, client: str) -> dict:
+               requests: int, clients: int, workers: int, client: str, model: bool | None = None) -> dict:
+    """Start `target` and drive it; `model` (for a submission target) is whether it must serve a model."""
     port = free_port()
     process = start_server(target, port, env, workers)
     try:
+        if model is not None:
+            check_model(f"http://127.0.0.1:{port}", token, households[0], answers[0],
+                        env["ASSESS_MLFLOW_TRACKING_URI"], model)
         figures = asyncio.run(drive(f"http://127.0.0.1:{port}", token, households, answers, requests, clients,
                                     process.pid, client))
     finally:
         process.terminate()
         process.wait(timeout=30)
-    print(f"{name:<22} {figures['req_per_s']:>8.1f} req/s   p50 {figures['p50_ms']:>7.2f} ms   "
+    print(f"{name:<25} {figures['req_per_s']:>8.1f} req/s   p50 {figures['p50_ms']:>7.2f} ms   "
           f"p99 {figures['p99_ms']:>7.2f} ms   ({figures['requests']} requests, {figures['failures']} failed; "
           f"CPU per request: client {figures['client_cpu_ms_per_request']} ms, "
           f"server {figures['server_cpu_ms_per_request']} ms)")
@@ -264,33 +310,49 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes, for every target")
     parser.add_argument("--client", choices=("httpx", "aiohttp"), default="httpx",
                         help="the HTTP client, for every target")
+    parser.add_argument("--model", action="store_true",
+                        help="also run the submissions with a freshly trained and promoted champion model")
+    parser.add_argument("--model-households", type=int, default=3000,
+                        help="synthetic households the model is trained on")
     args = parser.parse_args()
     answers = answer_pool(200)
     print(f"{args.requests} submissions per target, {args.clients} concurrent {args.client} clients, loopback, "
           f"{args.workers} server worker(s) per target")
+    measure = {"answers": answers, "requests": args.requests, "clients": args.clients, "workers": args.workers,
+               "client": args.client}
     results = {}
-    with tempfile.TemporaryDirectory() as folder:
-        token, households, env = prepare_database(f"sqlite:///{Path(folder) / 'bench.db'}", args.households)
-        results["sqlite"] = run_target("submit (SQLite)", "api.app:create_app", env, token, households, answers,
-                                       args.requests, args.clients, args.workers, args.client)
-        results["baseline"] = run_target("bare FastAPI baseline", "benchmarks.bench_api:baseline_app", env, token,
-                                         households, answers, args.requests, args.clients, args.workers, args.client)
-    database = postgres_database(args.postgres) if args.postgres != "none" else None
-    if database is not None:
-        url, drop = database
-        try:
-            token, households, env = prepare_database(url, args.households)
-            results["postgresql"] = run_target("submit (PostgreSQL)", "api.app:create_app", env, token, households,
-                                               answers, args.requests, args.clients, args.workers, args.client)
-        finally:
-            drop()
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary)
+        # Without a store of their own the servers would use ./mlflow.db in the repository, if there is one
+        stores = {"": f"sqlite:///{folder / 'no-model.db'}"}
+        if args.model:
+            stores["_model"] = train_champion(folder, args.model_households)
+        for suffix, store in stores.items():
+            label = "submit+model" if suffix else "submit"
+            token, households, env = prepare_database(f"sqlite:///{folder / f'bench{suffix}.db'}", args.households,
+                                                      store)
+            results[f"sqlite{suffix}"] = run_target(f"{label} (SQLite)", SUBMIT, env, token, households,
+                                                    model=bool(suffix), **measure)
+            if not suffix:
+                results["baseline"] = run_target("bare FastAPI baseline", "benchmarks.bench_api:baseline_app", env,
+                                                 token, households, **measure)
+            database = postgres_database(args.postgres) if args.postgres != "none" else None
+            if database is not None:
+                url, drop = database
+                try:
+                    token, households, env = prepare_database(url, args.households, store)
+                    results[f"postgresql{suffix}"] = run_target(f"{label} (PostgreSQL)", SUBMIT, env, token,
+                                                                households, model=bool(suffix), **measure)
+                finally:
+                    drop()
     baseline = results["baseline"]["req_per_s"]
     summary = {"client": args.client, "clients": args.clients, "requests": args.requests, "workers": args.workers,
                "baseline_req_per_s": baseline, "baseline_p50_ms": results["baseline"]["p50_ms"],
                "baseline_p99_ms": results["baseline"]["p99_ms"],
                "baseline_server_cpu_ms_per_request": results["baseline"]["server_cpu_ms_per_request"],
-               "baseline_client_cpu_ms_per_request": results["baseline"]["client_cpu_ms_per_request"]}
-    for backend in ("sqlite", "postgresql"):
+               "baseline_client_cpu_ms_per_request": results["baseline"]["client_cpu_ms_per_request"],
+               "model": args.model}
+    for backend in ("sqlite", "postgresql", "sqlite_model", "postgresql_model"):
         if backend in results:
             figures = results[backend]
             ratio = round(figures["req_per_s"] / baseline, 3)
