@@ -98,6 +98,12 @@ class IdNumberLookup(Strict):
     id_number: str = Field(min_length=1, max_length=32, examples=["110101195003071227"])
 
 
+class NameSearch(Strict):
+    name: str = Field(min_length=1, max_length=100, description="text the household's name contains",
+                      examples=["王"])
+    limit: int = Field(50, ge=1, le=200)
+
+
 class UserCreate(Strict):
     name: str = Field(min_length=1, max_length=200, examples=["li.na"])
     role: Role

@@ -5,7 +5,8 @@ PostgreSQL database it creates and drops (`bench_ranking`, on the server of ASSE
 default postgresql://postgres@127.0.0.1:5432/postgres) and M into a temporary SQLite file, with COPY /
 large executemany batches; then measures, through the service functions (no HTTP):
 first page of a town's ranking with a tier filter as that town's supervisor (p50, p99 over --requests
-pages), the CSV export of a town, the impact preview of a draft over every household, and re-scoring
+pages), the CSV export of a town, a name search over a town (against reading its households' encrypted
+data without decrypting it), the impact preview of a draft over every household, and re-scoring
 every assessment under a newly published configuration. After the load the database is vacuumed and
 analysed (PostgreSQL: VACUUM ANALYZE; SQLite: ANALYZE), as autovacuum keeps a live one. Last line: one
 JSON object.
@@ -36,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from api import db  # noqa: E402
 from api.db import Database  # noqa: E402
 from api.security import encrypt_json, resolve_keys  # noqa: E402
-from api.services import configs, rankings, rescoring  # noqa: E402
+from api.services import configs, households, rankings, rescoring  # noqa: E402
 from api.services.access import Caller, Role  # noqa: E402
 from api.services.geography import sync_regions  # noqa: E402
 from api.services.latest import answers_layout, answers_line, services_text  # noqa: E402
@@ -198,6 +199,20 @@ def measure(url: str, n: int, requests: int, seed: int, label: str) -> dict:
         figures["export_town_rows"] = content.count(b"\n") - 1
         print(f"[{label}] CSV export of a town ({figures['export_town_rows']:,} rows, names decrypted): "
               f"{figures['export_town_s']:.2f} s")
+
+        # Every household is named 王秀兰: a text in no name makes the search decrypt the whole town
+        begin = time.perf_counter()
+        with database.session() as session:
+            read = len(session.execute(households.scoped_names(caller)).all())
+        figures["town_households_read_s"] = time.perf_counter() - begin
+        begin = time.perf_counter()
+        with database.session(write=True) as session:
+            found = households.search_by_name(session=session, caller=caller, keys=keys, name="李")
+        figures["name_search_town_s"] = time.perf_counter() - begin
+        assert found["items"] == [] and read == figures["export_town_rows"]
+        print(f"[{label}] name search in a town, no match ({read:,} names decrypted): "
+              f"{figures['name_search_town_s']:.2f} s (baseline: their encrypted data read, not decrypted: "
+              f"{figures['town_households_read_s']:.2f} s)")
 
         analyst = Caller(id=1, name="bench", role=Role.analyst)
         with database.session(write=True) as session:

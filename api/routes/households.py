@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from api.deps import Context, CurrentCaller
-from api.schemas import PROBLEM_RESPONSES, HouseholdCreate, HouseholdUpdate, IdNumberLookup
+from api.schemas import PROBLEM_RESPONSES, HouseholdCreate, HouseholdUpdate, IdNumberLookup, NameSearch
 from api.services import assessments, households
 
 router = APIRouter(tags=["households"], responses=PROBLEM_RESPONSES)
@@ -40,6 +40,16 @@ def lookup(body: IdNumberLookup, context: Context, caller: CurrentCaller) -> lis
     with context.database.session(write=True) as session:
         return households.find_by_id_number(session=session, caller=caller, keys=context.keys,
                                             id_number=body.id_number)
+
+
+@router.post("/households/search", summary="Find households by name",
+             description="Households in the caller's scope whose name contains the text, newest first, for "
+                         "caseworkers and supervisors. POST so the name never appears in a URL or an access log; "
+                         "only the households found are logged as read.")
+def search(body: NameSearch, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session(write=True) as session:
+        return households.search_by_name(session=session, caller=caller, keys=context.keys, name=body.name,
+                                         limit=body.limit)
 
 
 @router.get("/households/{household_id}", summary="One household")

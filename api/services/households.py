@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session, joinedload
 
 from api.security import Keys, decrypt_json, encrypt_json, id_number_hash, masked_personal, normalise_id_number
 from api.services import audit
-from api.services.access import Caller, PersonalView, Role, personal_view, require_write, scoped_households
+from api.services.access import (Caller, PersonalView, Role, household_scope, personal_view, require_write,
+                                 scoped_households)
 from api.services.errors import Conflict, Forbidden, Invalid, not_found
 from api.services.views import iso
 from api.tables import Household, Station
@@ -145,6 +146,41 @@ def find_by_id_number(*, session: Session, caller: Caller, keys: Keys, id_number
     audit.record(session, caller, "lookup_id_number", matches=[item["id"] for item in items])
     audit.record_reads(session, caller, [item["id"] for item in items if item["personal_view"] == "full"])
     return items
+
+
+def scoped_names(caller: Caller) -> Select:
+    """Id and encrypted personal data of the caller's households, newest first: no ORM objects, since a
+    search reads them all."""
+    return (select(Household.id, Household.personal).join(Station, Household.station_id == Station.id)
+            .where(household_scope(caller)).order_by(Household.id.desc()))
+
+
+def search_by_name(*, session: Session, caller: Caller, keys: Keys, name: str, limit: int = 50) -> dict:
+    """The caller's households, newest first, whose name contains `name` (letters compared without case),
+    at most `limit` of them; `truncated` says whether more matched. Names are encrypted, so every name in
+    the scope is decrypted here; only the matches count as read (the text itself is not logged). Only
+    the roles that see names in full may search them."""
+    if caller.role not in (Role.caseworker, Role.supervisor):
+        raise Forbidden("name_search_not_allowed", "Only caseworkers and supervisors may search households by name.",
+                        "只有社工和督导可以按姓名查找家庭。", path="name")
+    wanted = name.strip().casefold()
+    if not wanted:
+        raise Invalid("invalid_name", "The name to search for is empty.", "要查找的姓名为空。", path="name")
+    matches, truncated = [], False
+    result = session.execute(scoped_names(caller).execution_options(yield_per=2000))
+    for household_id, personal in result:
+        if wanted in decrypt_json(keys, personal)["name"].casefold():
+            if len(matches) == limit:
+                truncated = True
+                break
+            matches.append(household_id)
+    result.close()
+    rows = session.execute(scoped_households(caller).add_columns(Station.town_id)
+                           .where(Household.id.in_(matches)).order_by(Household.id.desc())).all()
+    items = [household_view(household, town_id, PersonalView.full, keys) for household, town_id in rows]
+    audit.record(session, caller, "search_name", matches=matches, truncated=truncated)
+    audit.record_reads(session, caller, matches)
+    return {"items": items, "limit": limit, "truncated": truncated}
 
 
 def update_household(*, session: Session, caller: Caller, keys: Keys, household_id: int,

@@ -8,19 +8,20 @@ import re
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
 
 from api.services import assessments, geography, households, referrals
 from api.services.access import Caller, Role
 from api.web.charts import Bar, bar_chart, line_chart
 from api.web.i18n import translate
-from api.web.session import language, page_caller
+from api.web.session import PAGES, check_csrf, language, page_caller
 from api.web.templating import pick_label, render
 
 router = APIRouter()
 PageCaller = Annotated[Caller, Depends(page_caller)]
 PAGE_SIZE = 20
-SEARCH_CHUNK = 200
+SEARCH_LIMIT = 100
 ID_NUMBER_PATTERN = re.compile(r"^\s*\d{17}[\dxX]\s*$")
 PERSONAL_ROLES = (Role.caseworker, Role.supervisor)
 
@@ -39,39 +40,43 @@ def _stations(session, caller: Caller) -> dict[int, dict]:
     return stations
 
 
-def _search_by_name(session, caller: Caller, keys, text: str) -> list[dict]:
-    """Households in scope whose name contains the text (names are encrypted, so each page is read)."""
-    found, offset = [], 0
-    while True:
-        page = households.list_households(session=session, caller=caller, keys=keys, limit=SEARCH_CHUNK,
-                                          offset=offset)
-        found += [h for h in page["items"] if h["personal"] and text in h["personal"]["name"]]
-        offset += SEARCH_CHUNK
-        if offset >= page["total"]:
-            return found
-
-
 @router.get("/households")
-def household_list(request: Request, caller: PageCaller, q: str = "", page: int = 1):
+def household_list(request: Request, caller: PageCaller, page: int = 1):
     context = _context(request)
-    q = q.strip()
-    searchable = caller.role in PERSONAL_ROLES
+    page = max(page, 1)
     with context.database.session(write=True) as session:  # listing personal data is audited
         stations = _stations(session, caller)
-        if q and searchable and ID_NUMBER_PATTERN.match(q):
+        listed = households.list_households(session=session, caller=caller, keys=context.keys, limit=PAGE_SIZE,
+                                            offset=(page - 1) * PAGE_SIZE)
+    return _households_page(request, caller, stations, listed["items"], total=listed["total"], page=page,
+                            pages=max(1, math.ceil(listed["total"] / PAGE_SIZE)))
+
+
+@router.post("/households")
+def household_search(request: Request, caller: PageCaller, q: Annotated[str, Form()] = "",
+                     csrf: Annotated[str, Form()] = ""):
+    """A search posted from the form, so that no name or ID number is written into a URL or an access log."""
+    check_csrf(request, csrf)
+    q = q.strip()
+    if not q or caller.role not in PERSONAL_ROLES:
+        return RedirectResponse(f"{PAGES}/households", status_code=303)
+    context = _context(request)
+    truncated = False
+    with context.database.session(write=True) as session:  # the households found are audited as read
+        stations = _stations(session, caller)
+        if ID_NUMBER_PATTERN.match(q):
             items = households.find_by_id_number(session=session, caller=caller, keys=context.keys, id_number=q)
-            total = len(items)
-        elif q and searchable:
-            items = _search_by_name(session, caller, context.keys, q)
-            total = len(items)
         else:
-            page = max(page, 1)
-            listed = households.list_households(session=session, caller=caller, keys=context.keys,
-                                                limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-            items, total = listed["items"], listed["total"]
-    pages = max(1, math.ceil(total / PAGE_SIZE)) if not q else 1
-    return render(request, "households.html", caller=caller, items=items, total=total, q=q, page=page,
-                  pages=pages, searchable=searchable, stations=stations,
+            found = households.search_by_name(session=session, caller=caller, keys=context.keys, name=q,
+                                              limit=SEARCH_LIMIT)
+            items, truncated = found["items"], found["truncated"]
+    return _households_page(request, caller, stations, items, q=q, truncated=truncated, total=len(items))
+
+
+def _households_page(request: Request, caller: Caller, stations: dict, items: list[dict], *, total: int,
+                     q: str = "", truncated: bool = False, page: int = 1, pages: int = 1):
+    return render(request, "households.html", caller=caller, items=items, q=q, truncated=truncated, total=total,
+                  page=page, pages=pages, searchable=caller.role in PERSONAL_ROLES, stations=stations,
                   can_register=caller.role in PERSONAL_ROLES)
 
 

@@ -160,3 +160,65 @@ def test_update_changes_status_and_phone_and_is_audited(client, city):
 def test_audit_log_is_for_admins_only(client, city):
     for user in ("caseworker_s1", "supervisor_t1", "analyst"):
         assert client.get("/v1/audit", headers=city.auth(user)).status_code == 403
+
+
+
+def search(client, city, user, name, **body):
+    return client.post("/v1/households/search", json={"name": name, **body}, headers=city.auth(user))
+
+
+def found(client, city, user, name, **body) -> list[int]:
+    response = search(client, city, user, name, **body)
+    assert response.status_code == 200, response.text
+    return [h["id"] for h in response.json()["items"]]
+
+
+def test_name_search_finds_names_containing_the_text_in_scope_newest_first(client, city):
+    wang_s1 = register(client, city, name="王秀英")
+    li_s1 = register(client, city, name="李建国")
+    wang_s2 = register(client, city, user="supervisor_t1", station="S2", name="王建华")
+    register(client, city, user="caseworker_s3", station="S3", name="王丽")  # town T2
+    latin = register(client, city, name="Ayşe WANG")
+    assert found(client, city, "caseworker_s1", "王") == [wang_s1["id"]]  # station S1 only
+    assert found(client, city, "supervisor_t1", "王") == [wang_s2["id"], wang_s1["id"]]  # town T1, newest first
+    assert found(client, city, "supervisor_t1", "建") == [wang_s2["id"], li_s1["id"]]
+    assert found(client, city, "caseworker_s1", "wang") == [latin["id"]]  # letters without case
+    assert found(client, city, "caseworker_s1", " 秀英 ") == [wang_s1["id"]]  # surrounding spaces ignored
+    assert found(client, city, "supervisor_t3", "王") == []
+    [shown] = search(client, city, "caseworker_s1", "秀英").json()["items"]
+    assert shown["personal"]["name"] == "王秀英" and shown["personal_view"] == "full"
+
+
+def test_name_search_stops_at_the_limit_and_says_more_matched(client, city):
+    ids = [register(client, city, name=f"张{n}")["id"] for n in range(5)]
+    body = search(client, city, "caseworker_s1", "张", limit=3).json()
+    assert [h["id"] for h in body["items"]] == ids[::-1][:3] and body["truncated"] is True
+    exactly = search(client, city, "caseworker_s1", "张", limit=5).json()
+    assert len(exactly["items"]) == 5 and exactly["truncated"] is False
+
+
+def test_name_search_audits_the_matches_alone_and_never_the_text(client, city):
+    match = register(client, city, name="欧阳秀兰")
+    other = register(client, city, name="赵春华")
+    assert found(client, city, "caseworker_s1", "欧阳") == [match["id"]]
+    [entry] = audit_entries(client, city, action="search_name", user_id=city.user_ids["caseworker_s1"])
+    assert entry["details"] == {"matches": [match["id"]], "truncated": False}
+    assert "欧阳" not in str(entry)
+    assert len(audit_entries(client, city, action="read_personal", household_id=match["id"])) == 1
+    assert audit_entries(client, city, action="read_personal", household_id=other["id"]) == []
+
+
+def test_name_search_refusals_name_the_field_and_store_nothing(client, city, app):
+    register(client, city, name="王秀英")
+    before = snapshot(app)
+    for user in ("analyst", "admin"):  # they never see names in full, so they may not probe them
+        response = search(client, city, user, "王")
+        assert response.status_code == 403
+        [error] = response.json()["errors"]
+        assert error["code"] == "name_search_not_allowed" and error["path"] == "name"
+    for body, path in (({"name": "   "}, "name"), ({"name": ""}, "name"), ({"name": "王", "limit": 0}, "limit"),
+                       ({"name": "王", "limit": 201}, "limit"), ({}, "name")):
+        response = client.post("/v1/households/search", json=body, headers=city.auth("caseworker_s1"))
+        assert response.status_code == 422, body
+        assert [error["path"] for error in response.json()["errors"]] == [path], body
+    assert snapshot(app) == before

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from api.security import decrypt_json
 from api.services.configs import published_config
 from api.tables import Assessment, Household, Referral, Station
 from assessment import assess
@@ -47,6 +48,33 @@ def register_household(page, shot) -> int:
     page.click("#save")
     page.wait_for_url(re.compile(r".*/app/households/\d+$"))
     return int(page.url.rsplit("/", 1)[1])
+
+
+def search_households(page, text: str) -> None:
+    page.fill("#q", text)
+    page.click(".search button[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_caseworker_finds_households_by_name_without_it_in_the_address(site, page, shot):
+    keys = site.app.state.context.keys
+    with site.session() as session:
+        own, other = (session.get(Household, household_id) for household_id in (site.own_household,
+                                                                                  site.other_household))
+        own_name, other_name = (decrypt_json(keys, household.personal)["name"] for household in (own, other))
+        station_names = [decrypt_json(keys, personal)["name"] for personal in session.scalars(
+            select(Household.personal).where(Household.station_id == site.caseworker_station))]
+    sign_in(page, site, "caseworker")
+    page.goto("/app/households")
+    search_households(page, own_name[1:])
+    shot(page, "search-by-name")
+    assert page.url.endswith("/app/households")  # a POST: the name is in no address
+    shown = page.locator("#households tbody tr td:nth-child(2)").all_inner_texts()
+    assert own_name in shown
+    assert sorted(shown) == sorted(name for name in station_names if own_name[1:] in name)
+    if other_name not in station_names:
+        search_households(page, other_name)
+        assert page.locator("#no-households").is_visible()
 
 
 def test_caseworker_registers_fills_everything_and_refers(site, context, page, shot):
@@ -179,5 +207,6 @@ def test_caseworker_cannot_open_another_stations_household(site, page, shot):
         assert response.status == 403
         assert page.inner_text("#page-error") == "该记录超出您的角色或权限范围。"
     shot(page, "out-of-scope")
-    page.goto(f"/app/households?q={resident_id_number(serial=1)}")
+    page.goto("/app/households")
+    search_households(page, resident_id_number(serial=1))
     assert page.locator("#no-households").is_visible()
