@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         2, description="Model and index tiers this many steps apart flag the household for review.")
     model_review_min_probability: float = Field(
         0.1, description="The model giving the index's tier less than this flags the household for review.")
+    token_valid_days: int = Field(
+        180, ge=0, description="Days a new bearer token is valid (0: until revoked). An expired token is a 401 "
+                               "`token_expired`; an admin issues a new one.")
     migrate_on_start: bool = True
     worker_threads: int = Field(
         8, ge=1, description="Threads that run the requests of one server process at a time (anyio's thread "

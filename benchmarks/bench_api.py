@@ -148,7 +148,7 @@ def prepare_database(url: str, households: int, store: str) -> tuple[str, list[i
         town = create_town(session=session, caller=None, name="bench town", region_id=region)
         station = create_station(session=session, caller=None, name="bench station", town_id=town["id"])
         user, token = create_user(session=session, caller=None, name="bench-caseworker", role=Role.caseworker,
-                                  station_id=station["id"])
+                                  station_id=station["id"], valid_days=settings.token_valid_days)
         caller = Caller(id=user["id"], name=user["name"], role=Role.caseworker, station_id=station["id"])
         ids = []
         for number in range(households):
@@ -156,7 +156,7 @@ def prepare_database(url: str, households: int, store: str) -> tuple[str, list[i
             ids.append(create_household(session=session, caller=caller, keys=context.keys, name="测试",
                                         id_number=first17 + id_number_check_character(first17))["id"])
     context.database.dispose()
-    return token, ids, env
+    return token["token"], ids, env
 
 
 def answer_pool(size: int, seed: int = 11) -> list[dict]:

@@ -34,7 +34,8 @@ def serve(demo: bool = typer.Option(False, "--demo", help="Seed a synthetic city
     context = app.state.context
     if demo:
         with context.database.session(write=True) as session:
-            tokens = seed(session=session, keys=context.keys, scorer=context.scorer, households=households)
+            tokens = seed(session=session, keys=context.keys, scorer=context.scorer, households=households,
+                          valid_days=settings.token_valid_days)
         typer.echo("Demo city ready (synthetic data). Bearer tokens, shown once:")
         for role, token in tokens.items():
             typer.echo(f"  {role:<11} {token}")
@@ -61,9 +62,12 @@ def db_upgrade(revision: str = typer.Argument("head", help="Alembic revision to 
 def user_add(name: str = typer.Argument(..., help="Unique user name."),
              role: Role = typer.Option(..., "--role", help="caseworker, supervisor, analyst or admin."),
              station: Optional[int] = typer.Option(None, "--station", help="The caseworker's station id."),
-             town: Optional[list[int]] = typer.Option(None, "--town", help="A supervisor's town id (repeatable).")
-             ) -> None:
-    """Add a user and print their bearer token (stored only as a hash; shown this once)."""
+             town: Optional[list[int]] = typer.Option(None, "--town", help="A supervisor's town id (repeatable)."),
+             valid_days: Optional[int] = typer.Option(
+                 None, "--valid-days", min=0, help="Days the token is valid, 0 until revoked "
+                                                   "[default: ASSESS_TOKEN_VALID_DAYS, 180]")) -> None:
+    """Add a user and print their bearer token (stored only as a hash; shown this once); when it expires
+    goes to standard error."""
     from api import db
     from api.db import Database
     from api.services.errors import ServiceError
@@ -76,13 +80,15 @@ def user_add(name: str = typer.Argument(..., help="Unique user name."),
     try:
         with database.session(write=True) as session:
             _, token = create_user(session=session, caller=None, name=name, role=role, station_id=station,
-                                   town_ids=town or [])
+                                   town_ids=town or [], valid_days=settings.token_valid_days if valid_days is None
+                                   else valid_days)
     except ServiceError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
     finally:
         database.dispose()
-    typer.echo(token)
+    typer.echo(token["token"])
+    typer.echo(f"valid until {token['expires_at']}" if token["expires_at"] else "valid until revoked", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -27,14 +27,16 @@ def list_users(context: Context, caller: CurrentCaller) -> list[dict]:
 def create_user(body: UserCreate, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
         user, token = users.create_user(session=session, caller=caller, name=body.name, role=body.role,
-                                        station_id=body.station_id, town_ids=body.town_ids)
-    return {"user": user, "token": token}
+                                        valid_days=context.settings.token_valid_days, station_id=body.station_id,
+                                        town_ids=body.town_ids)
+    return {"user": user, "token": token["token"], "token_expires_at": token["expires_at"]}
 
 
 @router.post("/users/{user_id}/tokens", status_code=201, summary="Issue another token (admin)")
 def issue_token(user_id: int, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
-        return {"token": users.issue_token(session=session, caller=caller, user_id=user_id)}
+        return users.issue_token(session=session, caller=caller, user_id=user_id,
+                                 valid_days=context.settings.token_valid_days)
 
 
 @router.delete("/users/{user_id}/tokens", summary="Revoke every token of a user (admin)")

@@ -75,13 +75,15 @@ def _geography(session: Session, catalog, rng: random.Random) -> list[tuple[int,
     return stations
 
 
-def seed(*, session: Session, keys: Keys, scorer: Scorer, households: int = 3000, seed: int = 7) -> dict[str, str]:
-    """Fill an empty database with a synthetic city; returns a token per role. Run again, it only issues
-    new tokens for the demo users."""
+def seed(*, session: Session, keys: Keys, scorer: Scorer, households: int = 3000, seed: int = 7,
+         valid_days: int = 0) -> dict[str, str]:
+    """Fill an empty database with a synthetic city; returns a token per role, valid for `valid_days` (0:
+    until revoked). Run again, it only issues new tokens for the demo users."""
     existing = {u.role: u for u in session.scalars(select(User).where(User.name.in_(DEMO_USERS.values())))}
     if len(existing) == len(DEMO_USERS):
         admin = Caller(id=existing["admin"].id, name="demo-admin", role=Role.admin)
-        return {role: issue_token(session=session, caller=admin, user_id=user.id) for role, user in existing.items()}
+        return {role: issue_token(session=session, caller=admin, user_id=user.id, valid_days=valid_days)["token"]
+                for role, user in existing.items()}
     rng = random.Random(seed)
     catalog = scorer.catalog
     stations = _geography(session, catalog, rng)
@@ -90,8 +92,9 @@ def seed(*, session: Session, keys: Keys, scorer: Scorer, households: int = 3000
     scopes = {Role.caseworker: {"station_id": first_station},
               Role.supervisor: {"town_ids": sorted({t for _, t, r in stations if r == first_region})}}
     for role, name in DEMO_USERS.items():
-        user, token = create_user(session=session, caller=None, name=name, role=role, **scopes.get(role, {}))
-        tokens[role.value] = token
+        user, token = create_user(session=session, caller=None, name=name, role=role, valid_days=valid_days,
+                                  **scopes.get(role, {}))
+        tokens[role.value] = token["token"]
     creator = session.scalar(select(User.id).where(User.name == DEMO_USERS[Role.caseworker]))
 
     household_rows, visits = [], []

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from api.security import new_token, token_hash
 from api.services import audit
 from api.services.access import Caller, Role, require_role
 from api.services.errors import Conflict, Invalid, Unauthorized, not_found
-from api.services.views import user_view
+from api.services.views import iso, user_view
 from api.tables import Station, Token, Town, User, UserTown
 
 
@@ -22,8 +22,11 @@ def token_user():
     route may join with its own reads to authenticate in the same round trip. Columns, not the User entity:
     every request runs this, and only a supervisor has towns to load. Built once, as building the statement
     costs about as much as running it."""
+    # The database's clock decides expiry, so that every statement built on this one needs no extra parameter
+    expired = case((Token.expires_at <= func.current_timestamp(), 1), else_=0)
     return (select(User.id.label("caller_id"), User.name.label("caller_name"), User.role.label("caller_role"),
-                   User.station_id.label("caller_station_id")).join(Token, Token.user_id == User.id)
+                   User.station_id.label("caller_station_id"), expired.label("caller_expired"))
+            .join(Token, Token.user_id == User.id)
             .where(Token.token_hash == bindparam("token_hash"), Token.revoked_at.is_(None), User.active.is_(True)))
 
 
@@ -37,10 +40,13 @@ def require_token(token: str | None) -> str:
 
 def caller_of(session: Session, row) -> Caller:
     """The caller of a row with `token_user`'s columns; 401 when there is no row (the token is unknown,
-    revoked or its user inactive)."""
+    revoked or its user inactive) or the token has expired."""
     if row is None or row.caller_id is None:
         raise Unauthorized("invalid_token", "The bearer token is not valid.", "访问令牌无效。",
                            path="headers.authorization")
+    if row.caller_expired:
+        raise Unauthorized("token_expired", "The bearer token has expired; an administrator can issue a new one.",
+                           "访问令牌已过期,请联系管理员签发新令牌。", path="headers.authorization")
     role = Role(row.caller_role)
     town_ids = session.scalars(select(UserTown.town_id).where(UserTown.user_id == row.caller_id)) \
         if role is Role.supervisor else ()
@@ -50,14 +56,15 @@ def caller_of(session: Session, row) -> Caller:
 
 def caseworker_of(row) -> Caller | None:
     """The caller of a row with `token_user`'s columns when it is a caseworker (who has no towns to load);
-    None for anyone else, and when there is no caller."""
-    if row is None or row.caller_id is None or row.caller_role != Role.caseworker.value:
+    None for anyone else, and when there is no caller or the token has expired."""
+    if row is None or row.caller_id is None or row.caller_role != Role.caseworker.value or row.caller_expired:
         return None
     return Caller(id=row.caller_id, name=row.caller_name, role=Role.caseworker, station_id=row.caller_station_id)
 
 
 def authenticate(*, session: Session, token: str | None) -> Caller:
-    """The caller a bearer token belongs to; 401 when it is missing, unknown, revoked or its user inactive."""
+    """The caller a bearer token belongs to; 401 when it is missing, unknown, revoked, expired or its user
+    inactive."""
     return caller_of(session, session.connection().execute(
         token_user(), {"token_hash": token_hash(require_token(token))}).first())
 
@@ -81,10 +88,11 @@ def _check_scope(session: Session, role: Role, station_id: int | None, town_ids:
                       f"角色 {role.value} 不设驿站或镇街。", path="station_id" if station_id else "town_ids")
 
 
-def create_user(*, session: Session, caller: Caller | None, name: str, role: Role, station_id: int | None = None,
-                town_ids: list[int] | None = None) -> tuple[dict, str]:
-    """Create a user and a first token; returns the user and the token (shown only this once).
-    `caller` None means the command line, which acts as the system."""
+def create_user(*, session: Session, caller: Caller | None, name: str, role: Role, valid_days: int,
+                station_id: int | None = None, town_ids: list[int] | None = None) -> tuple[dict, dict]:
+    """Create a user and a first token valid for `valid_days` (0: until revoked); returns the user and the
+    token (`token`, shown only this once, and `expires_at`). `caller` None means the command line, which
+    acts as the system."""
     if caller is not None:
         require_role(caller, Role.admin)
     town_ids = sorted(set(town_ids or []))
@@ -95,24 +103,28 @@ def create_user(*, session: Session, caller: Caller | None, name: str, role: Rol
                 towns=[UserTown(town_id=t) for t in town_ids])
     session.add(user)
     session.flush()
-    token = _issue(session, user.id)
-    audit.record(session, caller, "create_user", target_user_id=user.id, role=role.value)
+    token = _issue(session, user.id, valid_days)
+    audit.record(session, caller, "create_user", target_user_id=user.id, role=role.value,
+                 token_expires_at=token["expires_at"])
     return user_view(user), token
 
 
-def _issue(session: Session, user_id: int) -> str:
+def _issue(session: Session, user_id: int, valid_days: int) -> dict:
     token = new_token()
-    session.add(Token(user_id=user_id, token_hash=token_hash(token)))
-    return token
+    now = datetime.now(timezone.utc)
+    expires_at = now + timedelta(days=valid_days) if valid_days else None
+    session.add(Token(user_id=user_id, token_hash=token_hash(token), created_at=now, expires_at=expires_at))
+    return {"token": token, "expires_at": iso(expires_at)}
 
 
-def issue_token(*, session: Session, caller: Caller, user_id: int) -> str:
-    """A new token for a user (admins only); earlier tokens stay valid until revoked."""
+def issue_token(*, session: Session, caller: Caller, user_id: int, valid_days: int) -> dict:
+    """A new token for a user (admins only), valid for `valid_days` (0: until revoked); earlier tokens stay
+    valid until they expire or are revoked. Returns `token` (shown only this once) and `expires_at`."""
     require_role(caller, Role.admin)
     if session.get(User, user_id) is None:
         raise not_found(f"User {user_id}", f"用户 {user_id}")
-    token = _issue(session, user_id)
-    audit.record(session, caller, "issue_token", target_user_id=user_id)
+    token = _issue(session, user_id, valid_days)
+    audit.record(session, caller, "issue_token", target_user_id=user_id, token_expires_at=token["expires_at"])
     return token
 
 

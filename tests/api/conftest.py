@@ -117,8 +117,8 @@ def city(app) -> City:
                  "supervisor_t3": (Role.supervisor, {"town_ids": [result.towns["T3"]]}),
                  "analyst": (Role.analyst, {}), "admin": (Role.admin, {})}
         for name, (role, scope) in users.items():
-            user, token = create_user(session=session, caller=None, name=name, role=role, **scope)
-            result.tokens[name], result.user_ids[name] = token, user["id"]
+            user, token = create_user(session=session, caller=None, name=name, role=role, valid_days=30, **scope)
+            result.tokens[name], result.user_ids[name] = token["token"], user["id"]
     return result
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -19,12 +21,19 @@ def test_db_upgrade_and_user_add_print_a_working_token(tmp_path, monkeypatch):
     assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
     result = runner.invoke(cli, ["user", "add", "boss", "--role", "admin"])
     assert result.exit_code == 0, result.output
-    token = result.output.strip().splitlines()[-1]
+    [token] = result.stdout.split()  # the token alone on standard output, for scripts
+    expires = datetime.fromisoformat(result.stderr.removeprefix("valid until ").strip())
+    assert abs(expires - datetime.now(timezone.utc) - timedelta(days=180)) < timedelta(minutes=5)
+    forever = runner.invoke(cli, ["user", "add", "auditor", "--role", "analyst", "--valid-days", "0"])
+    assert forever.exit_code == 0 and forever.stderr.strip() == "valid until revoked"
     app = create_app(settings_for(url))
     with TestClient(app) as client:
         me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
+        analyst = client.get("/v1/me", headers={"Authorization": f"Bearer {forever.stdout.strip()}"}).json()
     app.state.context.database.dispose()
-    assert me["name"] == "boss" and me["role"] == "admin"
+    assert me["name"] == "boss" and me["role"] == "admin" and analyst["name"] == "auditor"
+    negative = runner.invoke(cli, ["user", "add", "temp", "--role", "analyst", "--valid-days", "-1"])
+    assert negative.exit_code == 2 and "--valid-days" in negative.output
     refused = runner.invoke(cli, ["user", "add", "worker", "--role", "caseworker"])
     assert refused.exit_code == 2 and "station" in refused.output
 

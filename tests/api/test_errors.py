@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from cryptography.fernet import Fernet
-from sqlalchemy import insert
+from datetime import datetime, timedelta, timezone
 
-from api.tables import Household
-from tests.api.factories import household_payload
+from cryptography.fernet import Fernet
+from sqlalchemy import insert, update
+
+from api.security import token_hash
+from api.tables import Household, Token
+from tests.api.factories import calm_answers, household_payload, submission
 from tests.api.support import snapshot
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "errors"}
@@ -30,6 +33,32 @@ def test_missing_malformed_and_revoked_tokens_are_401(client, city):
     assert client.delete(f"/v1/users/{user_id}/tokens", headers=city.auth("admin")).json() == {"revoked": 1}
     body = assert_problem(client.get("/v1/me", headers=city.auth("caseworker_s1")), 401)
     assert body["errors"][0]["path"] == "headers.authorization"
+
+
+def expire(app, token: str) -> None:
+    with app.state.context.database.session(write=True) as session:
+        session.execute(update(Token).where(Token.token_hash == token_hash(token))
+                        .values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+
+
+def test_an_expired_token_is_401_and_stores_nothing_until_an_admin_issues_another(client, city, app, catalog):
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]),
+                            headers=city.auth("caseworker_s1")).json()
+    url = f"/v1/households/{household['id']}/assessments"
+    assert client.post(url, json=submission(calm_answers(catalog)), headers=city.auth("caseworker_s1")).status_code \
+        == 201  # the city's tokens are valid for 30 days
+    expire(app, city.tokens["caseworker_s1"])
+    before = snapshot(app)
+    for response in (client.get("/v1/me", headers=city.auth("caseworker_s1")),
+                     client.post(url, json=submission(calm_answers(catalog)), headers=city.auth("caseworker_s1"))):
+        [error] = assert_problem(response, 401)["errors"]
+        assert error["code"] == "token_expired" and error["path"] == "headers.authorization"
+    assert snapshot(app) == before
+    issued = client.post(f"/v1/users/{city.user_ids['caseworker_s1']}/tokens", headers=city.auth("admin")).json()
+    expires = datetime.fromisoformat(issued["expires_at"])  # the settings' default: 180 days
+    assert abs(expires - datetime.now(timezone.utc) - timedelta(days=180)) < timedelta(minutes=5)
+    fresh = {"Authorization": f"Bearer {issued['token']}"}
+    assert client.post(url, json=submission(calm_answers(catalog)), headers=fresh).status_code == 201
 
 
 def test_unknown_route_and_record_are_404_and_wrong_method_405(client, city):
