@@ -1,4 +1,4 @@
-"""Ranking, export, impact preview and re-scoring over many stored households.
+"""Ranking, export, name search, impact preview, re-scoring and key rotation over many stored households.
 
 Loads N synthetic households with one assessment each (and their `household_latest` rows) into a
 PostgreSQL database it creates and drops (`bench_ranking`, on the server of ASSESS_BENCH_POSTGRES_URL,
@@ -6,10 +6,10 @@ default postgresql://postgres@127.0.0.1:5432/postgres) and M into a temporary SQ
 large executemany batches; then measures, through the service functions (no HTTP):
 first page of a town's ranking with a tier filter as that town's supervisor (p50, p99 over --requests
 pages), the CSV export of a town, a name search over a town (against reading its households' encrypted
-data without decrypting it), the impact preview of a draft over every household, and re-scoring
-every assessment under a newly published configuration. After the load the database is vacuumed and
-analysed (PostgreSQL: VACUUM ANALYZE; SQLite: ANALYZE), as autovacuum keeps a live one. Last line: one
-JSON object.
+data without decrypting it), the impact preview of a draft over every household, re-scoring every
+assessment under a newly published configuration, and a key rotation (`assess keys rotate`). After the
+load the database is vacuumed and analysed (PostgreSQL: VACUUM ANALYZE; SQLite: ANALYZE), as autovacuum
+keeps a live one. Last line: one JSON object.
 
     python benchmarks/bench_ranking.py --households 1000000 --sqlite-households 200000
 """
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -36,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import db  # noqa: E402
 from api.db import Database  # noqa: E402
-from api.security import encrypt_json, resolve_keys  # noqa: E402
+from api.security import Keys, encrypt_json, resolve_keys  # noqa: E402
 from api.services import configs, households, rankings, rescoring  # noqa: E402
 from api.services.access import Caller, Role  # noqa: E402
 from api.services.geography import sync_regions  # noqa: E402
@@ -236,6 +237,15 @@ def measure(url: str, n: int, requests: int, seed: int, label: str) -> dict:
         figures["rescore_households_per_s"] = n / figures["rescore_s"]
         print(f"[{label}] re-scoring {n:,} assessments: {figures['rescore_s']:.1f} s "
               f"({figures['rescore_households_per_s']:,.0f} per s)")
+
+        rotated = Keys(data_keys=(Fernet.generate_key().decode(), *keys.data_keys), hash_key=keys.hash_key + "-new")
+        begin = time.perf_counter()
+        with database.session(write=True) as session:
+            done = households.rotate_keys(session=session, keys=rotated)
+        figures["rotate_keys_s"] = time.perf_counter() - begin
+        assert done == {"households": n, "rehashed": n}
+        print(f"[{label}] key rotation, every household re-encrypted and re-hashed in one transaction: "
+              f"{figures['rotate_keys_s']:.1f} s ({n / figures['rotate_keys_s']:,.0f} per s)")
     finally:
         database.dispose()
         settings.key_file.unlink(missing_ok=True)

@@ -91,6 +91,30 @@ def user_add(name: str = typer.Argument(..., help="Unique user name."),
     typer.echo(f"valid until {token['expires_at']}" if token["expires_at"] else "valid until revoked", err=True)
 
 
+def keys_rotate() -> None:
+    """Re-encrypt all personal data with the first key of ASSESS_DATA_KEY and re-hash every ID number with
+    ASSESS_HASH_KEY, in one transaction (stop the servers first)."""
+    from api import db
+    from api.db import Database
+    from api.security import resolve_keys
+    from api.services.households import KeysDoNotFit, rotate_keys
+    from api.settings import Settings
+
+    settings = Settings()
+    db.upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        with database.session(write=True) as session:
+            done = rotate_keys(session=session, keys=resolve_keys(settings))
+    except KeysDoNotFit as exc:
+        typer.echo(f"error: {exc}; nothing was changed", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        database.dispose()
+    typer.echo(f"{done['households']} households re-encrypted with the first data key; "
+               f"{done['rehashed']} ID number hashes changed")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `assess` app."""
     app.command("serve")(serve)
@@ -100,3 +124,6 @@ def register(app: typer.Typer) -> None:
     users = typer.Typer(help="Users and tokens.", no_args_is_help=True)
     users.command("add")(user_add)
     app.add_typer(users, name="user")
+    keys = typer.Typer(help="The keys that protect personal data.", no_args_is_help=True)
+    keys.command("rotate")(keys_rotate)
+    app.add_typer(keys, name="keys")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select, text
+import json
+
+from cryptography.fernet import InvalidToken
+from sqlalchemy import Select, bindparam, func, select, text, update
 from sqlalchemy.orm import Session, joinedload
 
 from api.security import Keys, decrypt_json, encrypt_json, id_number_hash, masked_personal, normalise_id_number
@@ -205,3 +208,34 @@ def update_household(*, session: Session, caller: Caller, keys: Keys, household_
     session.flush()
     audit.record(session, caller, "update_household", household_id=household.id, fields=sorted(changes))
     return household_view(household, station.town_id, PersonalView.full, keys)
+
+
+class KeysDoNotFit(RuntimeError):
+    """Stored personal data that none of the configured data keys decrypts."""
+
+
+def rotate_keys(*, session: Session, keys: Keys, batch_size: int = 2000) -> dict:
+    """Re-encrypt every household's personal data with the first data key and re-hash its ID number with
+    the hash key, in the session's one transaction: all households or none. Run it after putting a new data
+    key first (keeping the old ones after it) or changing the hash key; then the old data keys may go.
+    Returns how many households were re-encrypted and how many hashes changed."""
+    cipher, table = keys.cipher, Household.__table__
+    rewrite = (update(table).where(table.c.id == bindparam("row_id"))
+               .values(personal=bindparam("row_personal"), id_number_hash=bindparam("row_hash")))
+    households = rehashed = last = 0
+    while rows := session.execute(select(table.c.id, table.c.personal, table.c.id_number_hash)
+                                  .where(table.c.id > last).order_by(table.c.id).limit(batch_size)).all():
+        changes = []
+        for household_id, personal, old_hash in rows:
+            try:
+                token = cipher.rotate(personal.encode("ascii"))
+            except InvalidToken:
+                raise KeysDoNotFit(f"household {household_id}: no configured data key decrypts its personal data; "
+                                   "put the key it was written with after the new one") from None
+            hashed = id_number_hash(keys, json.loads(cipher.decrypt(token))["id_number"])
+            rehashed += hashed != old_hash
+            changes.append({"row_id": household_id, "row_personal": token.decode("ascii"), "row_hash": hashed})
+        session.connection().execute(rewrite, changes)
+        households, last = households + len(rows), rows[-1][0]
+    audit.record(session, None, "rotate_keys", households=households, rehashed=rehashed)
+    return {"households": households, "rehashed": rehashed}

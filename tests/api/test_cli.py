@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.app import create_app
 from api.services.demo import seed
+from api.settings import Settings
 from cli.main import app as cli
+from tests.api.factories import household_payload, resident_id_number
 from tests.api.support import DATA_KEY, HASH_KEY, count_rows, settings_for
 
 
@@ -56,3 +61,58 @@ def test_demo_city_gives_a_working_token_per_role(database_url):
         again = seed(session=session, keys=context.keys, scorer=context.scorer, households=30, seed=3)
     assert set(again) == set(tokens) and again != tokens and count_rows(app, "households") == 30
     context.database.dispose()
+
+
+def personal_column(app) -> list[str]:
+    with app.state.context.database.engine.connect() as connection:
+        return list(connection.execute(text("SELECT personal FROM households ORDER BY id")).scalars())
+
+
+def test_keys_rotate_re_encrypts_with_the_first_key_and_re_hashes_id_numbers(app, client, city, database_url,
+                                                                            monkeypatch):
+    id_numbers = [resident_id_number(41), resident_id_number(42)]
+    for id_number in id_numbers:
+        response = client.post("/v1/households", json=household_payload(city.stations["S1"], id_number=id_number),
+                               headers=city.auth("caseworker_s1"))
+        assert response.status_code == 201
+    new_key, new_hash = Fernet.generate_key().decode(), "a-new-hash-key-after-a-suspected-leak-0123456789"
+    runner = CliRunner()
+    for name, value in (("ASSESS_DATABASE_URL", database_url), ("ASSESS_ENV", "production"),
+                        ("ASSESS_HASH_KEY", new_hash)):
+        monkeypatch.setenv(name, value)
+
+    monkeypatch.setenv("ASSESS_DATA_KEY", f"{new_key},{DATA_KEY}")
+    stray = client.post("/v1/households", json=household_payload(city.stations["S1"]),
+                        headers=city.auth("caseworker_s1")).json()["id"]
+    stray_token = personal_column(app)[-1]
+
+    def set_stray(token: str) -> None:
+        with app.state.context.database.engine.begin() as connection:
+            connection.execute(text("UPDATE households SET personal = :token WHERE id = :id"),
+                               {"token": token, "id": stray})
+
+    set_stray(Fernet(Fernet.generate_key()).encrypt(b"{}").decode())  # written with a key nobody configured
+    before = personal_column(app)
+    refused = runner.invoke(cli, ["keys", "rotate"])
+    assert refused.exit_code == 2 and f"household {stray}: no configured data key" in refused.stderr
+    assert personal_column(app) == before  # the households before it are not rotated either: all or none
+    set_stray(stray_token)
+    id_numbers.append(json.loads(Fernet(DATA_KEY).decrypt(stray_token.encode()))["id_number"])
+
+    done = runner.invoke(cli, ["keys", "rotate"])
+    assert done.exit_code == 0, done.output
+    assert done.stdout.startswith("3 households re-encrypted") and "3 ID number hashes changed" in done.stdout
+    for token in personal_column(app):  # the new key alone reads every household now
+        assert json.loads(Fernet(new_key).decrypt(token.encode()))["id_number"] in id_numbers
+
+    rotated = create_app(Settings(database_url=database_url, data_key=new_key, hash_key=new_hash, env="production"))
+    with TestClient(rotated) as after:
+        found = after.post("/v1/households/lookup", json={"id_number": id_numbers[0]},
+                           headers=city.auth("caseworker_s1")).json()
+        assert [h["personal"]["id_number"] for h in found] == [id_numbers[0]]
+        duplicate = after.post("/v1/households", json=household_payload(city.stations["S3"], id_number=id_numbers[1]),
+                               headers=city.auth("caseworker_s3"))
+        assert duplicate.status_code == 409  # duplicates are still found under the new hash key
+        [entry] = after.get("/v1/audit", params={"action": "rotate_keys"}, headers=city.auth("admin")).json()
+        assert entry["details"] == {"households": 3, "rehashed": 3} and entry["user_id"] is None
+    rotated.state.context.database.dispose()
