@@ -1,4 +1,4 @@
-"""`assess` commands: serve, db upgrade, user add."""
+"""`assess` commands: serve, db upgrade, user add / token / revoke, keys rotate."""
 
 from __future__ import annotations
 
@@ -59,19 +59,13 @@ def db_upgrade(revision: str = typer.Argument("head", help="Alembic revision to 
     typer.echo(f"database at {revision}")
 
 
-def user_add(name: str = typer.Argument(..., help="Unique user name."),
-             role: Role = typer.Option(..., "--role", help="caseworker, supervisor, analyst or admin."),
-             station: Optional[int] = typer.Option(None, "--station", help="The caseworker's station id."),
-             town: Optional[list[int]] = typer.Option(None, "--town", help="A supervisor's town id (repeatable)."),
-             valid_days: Optional[int] = typer.Option(
-                 None, "--valid-days", min=0, help="Days the token is valid, 0 until revoked "
-                                                   "[default: ASSESS_TOKEN_VALID_DAYS, 180]")) -> None:
-    """Add a user and print their bearer token (stored only as a hash; shown this once); when it expires
-    goes to standard error."""
+def _in_write_session(action):
+    """`action(session, settings)` in one writing session of ASSESS_DATABASE_URL (migrated first); a refusal
+    ends the command with its message and exit code 2, having changed nothing."""
     from api import db
     from api.db import Database
     from api.services.errors import ServiceError
-    from api.services.users import create_user
+    from api.services.households import KeysDoNotFit
     from api.settings import Settings
 
     settings = Settings()
@@ -79,38 +73,67 @@ def user_add(name: str = typer.Argument(..., help="Unique user name."),
     database = Database(settings.database_url)
     try:
         with database.session(write=True) as session:
-            _, token = create_user(session=session, caller=None, name=name, role=role, station_id=station,
-                                   town_ids=town or [], valid_days=settings.token_valid_days if valid_days is None
-                                   else valid_days)
+            return action(session, settings)
     except ServiceError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
-    finally:
-        database.dispose()
-    typer.echo(token["token"])
-    typer.echo(f"valid until {token['expires_at']}" if token["expires_at"] else "valid until revoked", err=True)
-
-
-def keys_rotate() -> None:
-    """Re-encrypt all personal data with the first key of ASSESS_DATA_KEY and re-hash every ID number with
-    ASSESS_HASH_KEY, in one transaction (stop the servers first)."""
-    from api import db
-    from api.db import Database
-    from api.security import resolve_keys
-    from api.services.households import KeysDoNotFit, rotate_keys
-    from api.settings import Settings
-
-    settings = Settings()
-    db.upgrade(settings.database_url)
-    database = Database(settings.database_url)
-    try:
-        with database.session(write=True) as session:
-            done = rotate_keys(session=session, keys=resolve_keys(settings))
     except KeysDoNotFit as exc:
         typer.echo(f"error: {exc}; nothing was changed", err=True)
         raise typer.Exit(2) from None
     finally:
         database.dispose()
+
+
+VALID_DAYS = typer.Option(None, "--valid-days", min=0, help="Days the token is valid, 0 until revoked "
+                                                             "[default: ASSESS_TOKEN_VALID_DAYS, 180]")
+
+
+def _print_token(token: dict) -> None:
+    """The token alone on standard output (for scripts); when it expires on standard error."""
+    typer.echo(token["token"])
+    typer.echo(f"valid until {token['expires_at']}" if token["expires_at"] else "valid until revoked", err=True)
+
+
+def user_add(name: str = typer.Argument(..., help="Unique user name."),
+             role: Role = typer.Option(..., "--role", help="caseworker, supervisor, analyst or admin."),
+             station: Optional[int] = typer.Option(None, "--station", help="The caseworker's station id."),
+             town: Optional[list[int]] = typer.Option(None, "--town", help="A supervisor's town id (repeatable)."),
+             valid_days: Optional[int] = VALID_DAYS) -> None:
+    """Add a user and print their bearer token (stored only as a hash; shown this once)."""
+    from api.services.users import create_user
+
+    _, token = _in_write_session(lambda session, settings: create_user(
+        session=session, caller=None, name=name, role=role, station_id=station, town_ids=town or [],
+        valid_days=settings.token_valid_days if valid_days is None else valid_days))
+    _print_token(token)
+
+
+def user_token(name: str = typer.Argument(..., help="The user's name."),
+               valid_days: Optional[int] = VALID_DAYS) -> None:
+    """Issue another bearer token for a user (when theirs has expired or was revoked) and print it."""
+    from api.services.users import issue_token, user_id_by_name
+
+    _print_token(_in_write_session(lambda session, settings: issue_token(
+        session=session, caller=None, user_id=user_id_by_name(session, name),
+        valid_days=settings.token_valid_days if valid_days is None else valid_days)))
+
+
+def user_revoke(name: str = typer.Argument(..., help="The user's name.")) -> None:
+    """Revoke every token of a user (a lost device, someone who left)."""
+    from api.services.users import revoke_tokens, user_id_by_name
+
+    revoked = _in_write_session(lambda session, _: revoke_tokens(
+        session=session, caller=None, user_id=user_id_by_name(session, name)))
+    typer.echo(f"{revoked} token(s) of {name} revoked")
+
+
+def keys_rotate() -> None:
+    """Re-encrypt all personal data with the first key of ASSESS_DATA_KEY and re-hash every ID number with
+    ASSESS_HASH_KEY, in one transaction (stop the servers first)."""
+    from api.security import resolve_keys
+    from api.services.households import rotate_keys
+
+    done = _in_write_session(lambda session, settings: rotate_keys(session=session, keys=resolve_keys(settings)))
     typer.echo(f"{done['households']} households re-encrypted with the first data key; "
                f"{done['rehashed']} ID number hashes changed")
 
@@ -123,6 +146,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(database, name="db")
     users = typer.Typer(help="Users and tokens.", no_args_is_help=True)
     users.command("add")(user_add)
+    users.command("token")(user_token)
+    users.command("revoke")(user_revoke)
     app.add_typer(users, name="user")
     keys = typer.Typer(help="The keys that protect personal data.", no_args_is_help=True)
     keys.command("rotate")(keys_rotate)

@@ -117,10 +117,20 @@ def _issue(session: Session, user_id: int, valid_days: int) -> dict:
     return {"token": token, "expires_at": iso(expires_at)}
 
 
-def issue_token(*, session: Session, caller: Caller, user_id: int, valid_days: int) -> dict:
-    """A new token for a user (admins only), valid for `valid_days` (0: until revoked); earlier tokens stay
-    valid until they expire or are revoked. Returns `token` (shown only this once) and `expires_at`."""
-    require_role(caller, Role.admin)
+def user_id_by_name(session: Session, name: str) -> int:
+    """The id of the user called `name`; 404 naming the field when there is none."""
+    user_id = session.scalar(select(User.id).where(User.name == name))
+    if user_id is None:
+        raise not_found(f"User {name!r}", f"用户 {name!r}", "name")
+    return user_id
+
+
+def issue_token(*, session: Session, caller: Caller | None, user_id: int, valid_days: int) -> dict:
+    """A new token for a user (admins only; `caller` None is the command line), valid for `valid_days` (0:
+    until revoked); earlier tokens stay valid until they expire or are revoked. Returns `token` (shown only
+    this once) and `expires_at`."""
+    if caller is not None:
+        require_role(caller, Role.admin)
     if session.get(User, user_id) is None:
         raise not_found(f"User {user_id}", f"用户 {user_id}")
     token = _issue(session, user_id, valid_days)
@@ -128,9 +138,10 @@ def issue_token(*, session: Session, caller: Caller, user_id: int, valid_days: i
     return token
 
 
-def revoke_tokens(*, session: Session, caller: Caller, user_id: int) -> int:
-    """Revoke every token of a user; returns how many."""
-    require_role(caller, Role.admin)
+def revoke_tokens(*, session: Session, caller: Caller | None, user_id: int) -> int:
+    """Revoke every token of a user (admins only; `caller` None is the command line); returns how many."""
+    if caller is not None:
+        require_role(caller, Role.admin)
     tokens = session.scalars(select(Token).where(Token.user_id == user_id, Token.revoked_at.is_(None))).all()
     for token in tokens:
         token.revoked_at = datetime.now(timezone.utc)

@@ -39,6 +39,34 @@ def test_db_upgrade_and_user_add_print_a_working_token(tmp_path, monkeypatch):
     assert me["name"] == "boss" and me["role"] == "admin" and analyst["name"] == "auditor"
     negative = runner.invoke(cli, ["user", "add", "temp", "--role", "analyst", "--valid-days", "-1"])
     assert negative.exit_code == 2 and "--valid-days" in negative.output
+
+
+def test_user_token_issues_another_and_user_revoke_ends_them_all(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    for name, value in (("ASSESS_DATABASE_URL", url), ("ASSESS_DATA_KEY", DATA_KEY), ("ASSESS_HASH_KEY", HASH_KEY)):
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    first = runner.invoke(cli, ["user", "add", "boss", "--role", "admin"]).stdout.strip()
+    second = runner.invoke(cli, ["user", "token", "boss", "--valid-days", "7"])
+    assert second.exit_code == 0, second.output
+    expires = datetime.fromisoformat(second.stderr.removeprefix("valid until ").strip())
+    assert abs(expires - datetime.now(timezone.utc) - timedelta(days=7)) < timedelta(minutes=5)
+    app = create_app(settings_for(url))
+
+    def me(token: str) -> int:
+        return client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code
+
+    with TestClient(app) as client:
+        assert me(first) == 200 and me(second.stdout.strip()) == 200
+        revoked = runner.invoke(cli, ["user", "revoke", "boss"])
+        assert revoked.exit_code == 0 and revoked.stdout.strip() == "2 token(s) of boss revoked"
+        assert me(first) == 401 and me(second.stdout.strip()) == 401
+        third = runner.invoke(cli, ["user", "token", "boss"]).stdout.strip()
+        entries = client.get("/v1/audit", headers={"Authorization": f"Bearer {third}"}).json()
+    app.state.context.database.dispose()
+    assert [e["action"] for e in entries][:3] == ["issue_token", "revoke_tokens", "issue_token"]
+    unknown = runner.invoke(cli, ["user", "token", "nobody"])
+    assert unknown.exit_code == 2 and "nobody" in unknown.stderr and count_rows(app, "tokens") == 3
     refused = runner.invoke(cli, ["user", "add", "worker", "--role", "caseworker"])
     assert refused.exit_code == 2 and "station" in refused.output
 
