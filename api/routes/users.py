@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import Context, CurrentCaller
+from api.deps import BearerToken, Context, CurrentCaller
 from api.schemas import PROBLEM_RESPONSES, UserCreate
 from api.services import users
 
 router = APIRouter(tags=["users"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/me", summary="The caller's role and scope")
-def me(caller: CurrentCaller) -> dict:
+@router.get("/me", summary="The caller's role and scope, and when the token used expires")
+def me(context: Context, token: BearerToken) -> dict:
+    with context.database.session() as session:
+        caller = users.authenticate(session=session, token=token)
+        expires_at = users.token_expiry(session=session, token=token)
     return {"id": caller.id, "name": caller.name, "role": caller.role.value, "station_id": caller.station_id,
-            "town_ids": sorted(caller.town_ids)}
+            "town_ids": sorted(caller.town_ids), "token_expires_at": expires_at}
 
 
 @router.get("/users", summary="Every user (admin)")

@@ -69,6 +69,11 @@ def authenticate(*, session: Session, token: str | None) -> Caller:
         token_user(), {"token_hash": token_hash(require_token(token))}).first())
 
 
+def token_expiry(*, session: Session, token: str) -> str | None:
+    """When `token` expires (ISO 8601), None when it does not."""
+    return iso(session.scalar(select(Token.expires_at).where(Token.token_hash == token_hash(token))))
+
+
 def _check_scope(session: Session, role: Role, station_id: int | None, town_ids: list[int]) -> None:
     if role is Role.caseworker:
         if station_id is None or town_ids:

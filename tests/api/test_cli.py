@@ -37,6 +37,7 @@ def test_db_upgrade_and_user_add_print_a_working_token(tmp_path, monkeypatch):
         analyst = client.get("/v1/me", headers={"Authorization": f"Bearer {forever.stdout.strip()}"}).json()
     app.state.context.database.dispose()
     assert me["name"] == "boss" and me["role"] == "admin" and analyst["name"] == "auditor"
+    assert datetime.fromisoformat(me["token_expires_at"]) == expires and analyst["token_expires_at"] is None
     negative = runner.invoke(cli, ["user", "add", "temp", "--role", "analyst", "--valid-days", "-1"])
     assert negative.exit_code == 2 and "--valid-days" in negative.output
 

@@ -58,6 +58,7 @@ def test_an_expired_token_is_401_and_stores_nothing_until_an_admin_issues_anothe
     expires = datetime.fromisoformat(issued["expires_at"])  # the settings' default: 180 days
     assert abs(expires - datetime.now(timezone.utc) - timedelta(days=180)) < timedelta(minutes=5)
     fresh = {"Authorization": f"Bearer {issued['token']}"}
+    assert client.get("/v1/me", headers=fresh).json()["token_expires_at"] == issued["expires_at"]
     assert client.post(url, json=submission(calm_answers(catalog)), headers=fresh).status_code == 201
 
 
