@@ -8,6 +8,7 @@ import json
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 
@@ -405,7 +406,10 @@ def test_a_sqlite_writer_runs_on_the_event_loop_unless_another_writer_holds_the_
             other_process.leave()
         assert finished[0] is not loop_thread
 
-    anyio.run(main)
+    # in a thread of its own: Playwright's sync API (the browser tests) leaves an event loop running in
+    # the main thread for the rest of the session
+    with ThreadPoolExecutor(1) as runner:
+        runner.submit(anyio.run, main).result()
     with database.session() as session:
         assert session.execute(text("SELECT count(*) FROM written")).scalar_one() == 2
     database.dispose()
