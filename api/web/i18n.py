@@ -30,6 +30,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "search_label": ("姓名或身份证号码", "Name or ID number"),
     "search_hint": ("输入 18 位身份证号码精确查找,或输入姓名中的字查找。", "An 18-character ID number finds that household; otherwise names containing the text."),
     "clear_search": ("清除搜索", "Clear search"),
+    "token_expires_soon": ("您的访问令牌将于 {date} 到期,请及早联系管理员签发新令牌。", "Your access token expires on {date} (UTC); ask an administrator for a new one in good time."),
     "search_truncated": ("只显示前 {count} 个结果,请输入更多的字缩小范围。", "Only the first {count} matches are shown; type more of the name to narrow the search."),
     "no_households": ("没有找到家庭。", "No households found."),
     "household": ("家庭", "Household"),

@@ -16,7 +16,7 @@ from fastapi import Request
 
 from api.services.access import Caller
 from api.services.errors import Unauthorized
-from api.services.users import authenticate
+from api.services.users import authenticate, token_expiry
 
 SESSION_COOKIE = "assess_session"
 LANGUAGE_COOKIE = "assess_lang"
@@ -52,14 +52,17 @@ def session_token(request: Request) -> str | None:
 
 
 def page_caller(request: Request) -> Caller:
-    """The signed-in caller of a page; SignInRequired when there is no valid session."""
+    """The signed-in caller of a page (and, in `request.state.token_expires_at`, when their token expires);
+    SignInRequired when there is no valid session."""
     token = session_token(request)
     next_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if token is None:
         raise SignInRequired(next_path)
     try:
         with request.app.state.context.database.session() as session:
-            return authenticate(session=session, token=token)
+            caller = authenticate(session=session, token=token)
+            request.state.token_expires_at = token_expiry(session=session, token=token)
+            return caller
     except Unauthorized:
         raise SignInRequired(next_path) from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
                            "frame-ancestors 'none'; form-action 'self'")
 
+TOKEN_WARNING = timedelta(days=14)
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 
@@ -29,6 +31,15 @@ def pick_label(item: Any, lang: str, field: str = "label") -> str:
     return getattr(item, lang)
 
 
+def expiring_on(request: Request) -> str | None:
+    """The date the signed-in token expires, when that is at most TOKEN_WARNING away."""
+    expires_at = getattr(request.state, "token_expires_at", None)
+    if expires_at is None:
+        return None
+    expires = datetime.fromisoformat(expires_at)
+    return expires.date().isoformat() if expires - datetime.now(timezone.utc) <= TOKEN_WARNING else None
+
+
 def render(request: Request, template: str, *, caller: Caller | None = None, status_code: int = 200,
            **context: Any):
     lang = language(request)
@@ -38,7 +49,7 @@ def render(request: Request, template: str, *, caller: Caller | None = None, sta
         "t": lambda key, **values: translate(key, lang, **values),
         "L": lambda item, field="label": pick_label(item, lang, field),
         "texts": {key: translate(key, lang) for key in TEXT}, "root": PAGES, "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-        **context}, status_code=status_code)
+        "token_expires_on": expiring_on(request) if caller else None, **context}, status_code=status_code)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from api.security import decrypt_json
+from api.security import decrypt_json, token_hash
 from api.services.configs import published_config
-from api.tables import Assessment, Household, Referral, Station
+from api.tables import Assessment, Household, Referral, Station, Token
 from assessment import assess
 from tests.api.factories import calm_answers, resident_id_number
 from tests.web.conftest import sign_in
@@ -75,6 +75,28 @@ def test_caseworker_finds_households_by_name_without_it_in_the_address(site, pag
     if other_name not in station_names:
         search_households(page, other_name)
         assert page.locator("#no-households").is_visible()
+
+
+def test_a_token_close_to_its_expiry_is_announced_on_every_page(site, page, shot):
+    soon = datetime.now(timezone.utc) + timedelta(days=3)
+
+    def set_expiry(moment):
+        with site.session(write=True) as session:
+            session.execute(update(Token).where(Token.token_hash == token_hash(site.tokens["caseworker"]))
+                            .values(expires_at=moment))
+
+    set_expiry(soon)
+    try:
+        sign_in(page, site, "caseworker")
+        assert page.locator("#token-expiry").inner_text() == \
+            f"您的访问令牌将于 {soon.date().isoformat()} 到期,请及早联系管理员签发新令牌。"
+        page.goto(f"/app/households/{site.own_household}")
+        assert page.locator("#token-expiry").is_visible()
+        shot(page, "token-expiring")
+    finally:
+        set_expiry(None)  # the demo tokens last until revoked
+    page.goto("/app/households")
+    assert page.locator("#token-expiry").count() == 0
 
 
 def test_caseworker_registers_fills_everything_and_refers(site, context, page, shot):
