@@ -136,7 +136,6 @@ class BoostingMember:
     def __init__(self, booster: HistGradientBoostingClassifier):
         self.classes_ = booster.classes_
         self.baseline = np.asarray(booster._baseline_prediction, dtype=np.float64).reshape(1, -1)
-        per_iteration = booster.n_trees_per_iteration_
         trees, offsets = [], []
         for predictors in booster._predictors:
             for k, predictor in enumerate(predictors):
@@ -145,7 +144,6 @@ class BoostingMember:
                               nodes["missing_go_to_left"], nodes["is_leaf"].astype(bool), nodes["value"]))
                 offsets.append(k)
         self.trees = Trees(trees, offsets, 1) if trees else None
-        self.binary = per_iteration == 1
 
     @staticmethod
     def supports(booster) -> bool:
@@ -157,10 +155,7 @@ class BoostingMember:
         raw = np.repeat(self.baseline, len(X), axis=0)
         if self.trees is not None:
             self.trees.add_to(X, raw)
-        if self.binary:
-            positive = 1.0 / (1.0 + np.exp(-raw[:, 0]))
-            return np.column_stack([1.0 - positive, positive])
-        return softmax(raw)
+        return class_proba(raw)
 
 
 class OrdinalMember:
@@ -187,11 +182,7 @@ class LogisticMember:
         self.classes_, self.coef, self.intercept = logistic.classes_, logistic.coef_, logistic.intercept_
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        decision = X @ self.coef.T + self.intercept
-        if len(self.classes_) <= 2:
-            positive = 1.0 / (1.0 + np.exp(-decision[:, 0]))
-            return np.column_stack([1.0 - positive, positive])
-        return softmax(decision)
+        return class_proba(X @ self.coef.T + self.intercept)
 
 
 class Splines:
@@ -285,7 +276,12 @@ def laid_out_member(member):
     return member
 
 
-def softmax(raw: np.ndarray) -> np.ndarray:
+def class_proba(raw: np.ndarray) -> np.ndarray:
+    """Probabilities from raw scores: the softmax over the columns, or for one column (two classes) the
+    logistic of the second class."""
+    if raw.shape[1] == 1:
+        positive = 1.0 / (1.0 + np.exp(-raw[:, 0]))
+        return np.column_stack([1.0 - positive, positive])
     exp = np.exp(raw - raw.max(axis=1, keepdims=True))
     return exp / exp.sum(axis=1, keepdims=True)
 
