@@ -8,10 +8,19 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 
-from api import db, errors, web
+from api import problems, web
+from api.alerts import routes as alerts
+from api.assessments import routes as assessments
+from api.audit import routes as audit
+from api.auth import routes as users
+from api.configs import routes as configs
 from api.context import ServiceContext
-from api.routes import alerts, assessments, audit, configs, geography, households, rankings, referrals, users
-from api.services.geography import sync_regions
+from api.db import upgrade
+from api.geography import routes as geography
+from api.geography.service import sync_regions
+from api.households import routes as households
+from api.rankings import routes as rankings
+from api.referrals import routes as referrals
 from api.settings import Settings
 
 # Matched in this order: the busiest first (FastAPI tries each route of the routers before it, about 10 µs each)
@@ -33,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app: migrate the schema (unless disabled), load the catalog, mount the routers."""
     settings = settings or Settings()
     if settings.migrate_on_start:
-        db.upgrade(settings.database_url)
+        upgrade(settings.database_url)
     context = ServiceContext.from_settings(settings)
     with context.database.session(write=True) as session:
         sync_regions(session=session, catalog=context.scorer.catalog)
@@ -46,9 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # (they paused every request in flight for 30-200 ms).
         gc.collect()
         gc.freeze()
-        await context.database.open_async()
         yield
-        await context.database.close_async()
+        await context.database.dispose_async()
         context.database.dispose()
 
     app = FastAPI(title="Hardship assessment service", version="1",
@@ -56,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "service-type social assistance. Every failure is RFC 9457 problem details.",
                   lifespan=lifespan)
     app.state.context = context
-    errors.install(app)
+    problems.install(app)
     for module in ROUTERS:  # before the pages: routes are matched in order, and API requests are the many
         app.include_router(module.router, prefix="/v1")
     web.install(app)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from api.assessments.scoring import Scorer
 from api.db import Database
 from api.security import Keys, resolve_keys
-from api.services.scoring import Scorer
 from api.settings import Settings
 
 
@@ -21,6 +21,6 @@ class ServiceContext:
     def from_settings(cls, settings: Settings) -> "ServiceContext":
         return cls(settings=settings,
                    database=Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-                                     writer_threads=settings.writer_threads),
+                                     writers=settings.writer_threads),
                    keys=resolve_keys(settings),
                    scorer=Scorer(catalog_dir=settings.catalog_dir, model=settings))

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.auth.access import Caller
+from api.auth.service import authenticate
 from api.context import ServiceContext
-from api.services.access import Caller
-from api.services.users import authenticate, require_token
 
 bearer = HTTPBearer(auto_error=False, description="A token from `assess user add` or POST /v1/users")
 
@@ -22,19 +22,16 @@ async def service_context(request: Request) -> ServiceContext:
 Context = Annotated[ServiceContext, Depends(service_context)]
 
 
-def current_caller(context: Context,
-                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
-    with context.database.session() as session:
-        return authenticate(session=session, token=credentials.credentials if credentials else None)
+async def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str | None:
+    return credentials.credentials if credentials else None
+
+
+BearerToken = Annotated[str | None, Depends(bearer_token)]
+
+
+async def current_caller(context: Context, token: BearerToken) -> Caller:
+    """The caller of the request's bearer token (401 when there is none, or it is not valid)."""
+    return await context.database.read(authenticate, token=token)
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
-
-
-async def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
-    """The bearer token (401 when there is none), checked later: for routes that authenticate in their own
-    transaction."""
-    return require_token(credentials.credentials if credentials else None)
-
-
-BearerToken = Annotated[str, Depends(bearer_token)]

@@ -1,10 +1,12 @@
-"""Fast JSON (orjson) for stored JSON columns and for the responses of the busiest routes.
+"""Fast JSON (orjson) for stored JSON columns and for the responses of the busiest routes; times as ISO 8601.
 
 It reads back as the standard library's JSON does: keys that are not strings become strings, tuples become
 lists, and a NumPy scalar becomes its Python number.
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timezone
 
 import orjson
 from fastapi.responses import JSONResponse
@@ -32,3 +34,12 @@ class FastJSONResponse(JSONResponse):
 
     def render(self, content) -> bytes:
         return dumps_bytes(content)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC; SQLite hands back naive datetimes, which are UTC here."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")

@@ -1,14 +1,11 @@
-"""Request bodies (with OpenAPI examples) and the problem-details shape."""
+"""What every domain's schemas share: the strict base of request bodies, and the problem-details shape every
+failure has."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Literal
-from uuid import UUID
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from api.services.access import Role
 
 
 class Strict(BaseModel):
@@ -38,84 +35,3 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, text in ((401, "Missing or invalid bearer token"), (403, "Outside the caller's role or scope"),
                          (404, "Not found"), (409, "Conflict"), (422, "Invalid request; every problem listed"))
 }
-
-
-class AssessmentSubmission(Strict):
-    """One questionnaire for one household. `submission_id` is the idempotency key: generate it once on the
-    device and resend it unchanged on every retry."""
-
-    submission_id: UUID = Field(examples=["6f1c2a7e-3b8d-4c1e-9a55-0d7b7f6f2c11"])
-    answers: dict[str, Any] = Field(description="indicator id -> answer; a missing answer is absent or null")
-    assessed_on: date = Field(description="date of the interview; its year picks the regional parameters",
-                              examples=["2026-03-15"])
-    corrects: int | None = Field(None, description="id of an earlier assessment of this household that this one "
-                                                   "corrects; the earlier one is kept")
-
-
-class ScorePreview(Strict):
-    answers: dict[str, Any]
-    region_id: str = Field(description="a region of the catalog", examples=["weihai_huancui"])
-    assessed_on: date | None = Field(None, description="its year picks the regional parameters; latest when absent")
-
-
-class Personal(Strict):
-    name: str = Field(min_length=1, max_length=100, examples=["王秀兰"])
-    id_number: str = Field(min_length=1, max_length=32, examples=["110101195003071227"])
-    phone: str | None = Field(None, max_length=32, examples=["13800001234"])
-
-
-class Member(Strict):
-    relation: str = Field(max_length=40, examples=["spouse"])
-    birth_year: int | None = Field(None, ge=1900, le=2100)
-    sex: Literal["female", "male"] | None = None
-
-
-class Override(Strict):
-    reason: str = Field(min_length=5, max_length=500, examples=["Moved from station 3; confirmed by phone"])
-
-
-class HouseholdCreate(Strict):
-    station_id: int | None = Field(None, description="defaults to the caseworker's station")
-    personal: Personal
-    members: list[Member] = Field(default_factory=list, max_length=30)
-    override: Override | None = Field(None, description="supervisors only: register despite the same ID number "
-                                                        "at another station (audited)")
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "station_id": 1,
-        "personal": {"name": "王秀兰", "id_number": "110101195003071227", "phone": "13800001234"},
-        "members": [{"relation": "head", "birth_year": 1950, "sex": "female"}]}]})
-
-
-class HouseholdUpdate(Strict):
-    name: str | None = Field(None, min_length=1, max_length=100)
-    phone: str | None = Field(None, max_length=32)
-    status: Literal["active", "exited"] | None = None
-    members: list[Member] | None = Field(None, max_length=30)
-
-
-class IdNumberLookup(Strict):
-    id_number: str = Field(min_length=1, max_length=32, examples=["110101195003071227"])
-
-
-class NameSearch(Strict):
-    name: str = Field(min_length=1, max_length=100, description="text the household's name contains",
-                      examples=["王"])
-    limit: int = Field(50, ge=1, le=200)
-
-
-class UserCreate(Strict):
-    name: str = Field(min_length=1, max_length=200, examples=["li.na"])
-    role: Role
-    station_id: int | None = None
-    town_ids: list[int] = Field(default_factory=list)
-
-
-class TownCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
-    region_id: str
-
-
-class StationCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
-    town_id: int

@@ -47,9 +47,9 @@ class Settings(BaseSettings):
         8, ge=1, description="Threads that run the requests of one server process at a time (anyio's thread "
                               "limiter; its default is 40). Others wait their turn on the event loop.")
     writer_threads: int = Field(
-        3, ge=1, description="Submissions one server process stores at a time on PostgreSQL: the usual ones on "
-                             "as many asyncio connections of its event loop, the others in as many threads (on "
-                             "SQLite one, as its writers take turns). Others wait their turn on the event loop.")
+        3, ge=1, description="On PostgreSQL, the asyncio connections of one server process's event loop that "
+                             "submissions and the callers' authentication use at a time (others wait their turn "
+                             "on the event loop). SQLite's writers always take turns.")
     sqlite_busy_timeout_ms: int = 15000
     alert_index_rise: float = Field(10.0, description="Index rise (points) between assessments that raises an alert.")
     referral_overdue_days: int = Field(14, description="An open referral with no change for this long is overdue.")

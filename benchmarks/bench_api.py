@@ -129,10 +129,10 @@ def prepare_database(url: str, households: int, store: str) -> tuple[str, list[i
     from cryptography.fernet import Fernet
 
     from api.app import create_app
-    from api.services.access import Caller, Role
-    from api.services.geography import create_station, create_town
-    from api.services.households import create_household, id_number_check_character
-    from api.services.users import create_user
+    from api.auth.access import Caller, Role
+    from api.geography.service import create_station, create_town
+    from api.households.service import create_household, id_number_check_character
+    from api.auth.service import create_user
     from api.settings import Settings
 
     # migrated here, once: the server's workers do not migrate on start (as with `assess serve --workers`)
@@ -160,7 +160,7 @@ def prepare_database(url: str, households: int, store: str) -> tuple[str, list[i
 
 
 def answer_pool(size: int, seed: int = 11) -> list[dict]:
-    from api.services.demo import generated_answers
+    from api.demo import generated_answers
     from indicators import default_catalog
 
     return generated_answers(default_catalog(), size, seed)

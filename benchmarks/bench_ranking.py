@@ -38,12 +38,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from api import db  # noqa: E402
 from api.db import Database  # noqa: E402
 from api.security import Keys, encrypt_json, resolve_keys  # noqa: E402
-from api.services import configs, households, rankings, rescoring  # noqa: E402
-from api.services.access import Caller, Role  # noqa: E402
-from api.services.geography import sync_regions  # noqa: E402
-from api.services.latest import answers_layout, answers_line, services_text  # noqa: E402
-from api.services.rankings import RankingFilters  # noqa: E402
-from api.services.workflows import workflows  # noqa: E402
+from api.assessments.frames import answers_layout, answers_line  # noqa: E402
+from api.assessments.latest import services_text  # noqa: E402
+from api.assessments.schedule import schedule  # noqa: E402
+from api.auth.access import Caller, Role  # noqa: E402
+from api.configs import rescoring  # noqa: E402
+from api.configs import service as configs  # noqa: E402
+from api.geography.service import sync_regions  # noqa: E402
+from api.households import service as households  # noqa: E402
+from api.rankings import service as rankings  # noqa: E402
+from api.rankings.service import RankingFilters  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from assessment import assess_frame  # noqa: E402
 from assessment.batch import join_codes  # noqa: E402
@@ -97,7 +101,7 @@ def tables(catalog, scores: pd.DataFrame, answers: list[str], personal: str, sta
     stations = (ids - 1) % len(station_town) + 1
     towns = np.array([station_town[s] for s in stations])
     version = catalog.default_config().version
-    due = workflows().due_dates(pd.Series([ASSESSED_ON] * n), scores["tier"].to_numpy(),
+    due = schedule().due_dates(pd.Series([ASSESSED_ON] * n), scores["tier"].to_numpy(),
                                 scores["provisional"].to_numpy())
     households = pd.DataFrame({"id": ids, "station_id": stations, "status": "active", "personal": personal,
                                "id_number_hash": [f"{i:064x}" for i in ids], "members": "[]", "created_by": 1,

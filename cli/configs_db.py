@@ -17,7 +17,7 @@ def service_context():
     field it names, in English and Chinese (exit 2); the connections are closed either way."""
     from api import db
     from api.context import ServiceContext
-    from api.services.errors import ServiceError
+    from api.errors import ServiceError
     from api.settings import Settings
     from assessment.errors import CoreError
 
@@ -42,7 +42,7 @@ def draft(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Dr
     """Store a draft configuration (changes over the published one) and print its id and version."""
     import yaml
 
-    from api.services import configs
+    from api.configs import service as configs
 
     document = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     with service_context() as context, context.database.session(write=True) as session:
@@ -53,7 +53,7 @@ def draft(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Dr
 
 def publish(config_id: int = typer.Argument(..., help="Id of a draft (see `assess config list`).")) -> None:
     """Publish a draft: new assessments use it from now on."""
-    from api.services import configs
+    from api.configs import service as configs
 
     with service_context() as context, context.database.session(write=True) as session:
         stored = configs.publish(session=session, caller=None, catalog=context.scorer.catalog, config_id=config_id)
@@ -62,7 +62,7 @@ def publish(config_id: int = typer.Argument(..., help="Id of a draft (see `asses
 
 def list_configs(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """The stored configurations and their status."""
-    from api.services import configs
+    from api.configs import service as configs
 
     with service_context() as context, context.database.session() as session:
         stored = configs.list_configs(session=session, caller=None)
@@ -78,7 +78,7 @@ def rescore(resume: Optional[int] = typer.Option(None, "--resume", help="Resume 
             pause: float = typer.Option(0.0, help="Seconds to wait after each batch (leaves the database to a "
                                                   "busy service).")) -> None:
     """Re-score every stored assessment under the published configuration, in the foreground."""
-    from api.services import rescoring
+    from api.configs import rescoring
 
     with service_context() as context:
         catalog = context.scorer.catalog

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from api.services.access import Role
+from api.auth.access import Role
 
 
 def serve(demo: bool = typer.Option(False, "--demo", help="Seed a synthetic city and print a token per role."),
@@ -22,7 +22,7 @@ def serve(demo: bool = typer.Option(False, "--demo", help="Seed a synthetic city
 
     from api.app import create_app
     from api.db import is_sqlite, sqlite_file
-    from api.services.demo import seed
+    from api.demo import seed
     from api.settings import Settings
 
     settings = Settings()
@@ -64,8 +64,8 @@ def _in_write_session(action):
     ends the command with its message and exit code 2, having changed nothing."""
     from api import db
     from api.db import Database
-    from api.services.errors import ServiceError
-    from api.services.households import KeysDoNotFit
+    from api.errors import ServiceError
+    from api.households.service import KeysDoNotFit
     from api.settings import Settings
 
     settings = Settings()
@@ -100,7 +100,7 @@ def user_add(name: str = typer.Argument(..., help="Unique user name."),
              town: Optional[list[int]] = typer.Option(None, "--town", help="A supervisor's town id (repeatable)."),
              valid_days: Optional[int] = VALID_DAYS) -> None:
     """Add a user and print their bearer token (stored only as a hash; shown this once)."""
-    from api.services.users import create_user
+    from api.auth.service import create_user
 
     _, token = _in_write_session(lambda session, settings: create_user(
         session=session, caller=None, name=name, role=role, station_id=station, town_ids=town or [],
@@ -111,7 +111,7 @@ def user_add(name: str = typer.Argument(..., help="Unique user name."),
 def user_token(name: str = typer.Argument(..., help="The user's name."),
                valid_days: Optional[int] = VALID_DAYS) -> None:
     """Issue another bearer token for a user (when theirs has expired or was revoked) and print it."""
-    from api.services.users import issue_token, user_id_by_name
+    from api.auth.service import issue_token, user_id_by_name
 
     _print_token(_in_write_session(lambda session, settings: issue_token(
         session=session, caller=None, user_id=user_id_by_name(session, name),
@@ -120,7 +120,7 @@ def user_token(name: str = typer.Argument(..., help="The user's name."),
 
 def user_revoke(name: str = typer.Argument(..., help="The user's name.")) -> None:
     """Revoke every token of a user (a lost device, someone who left)."""
-    from api.services.users import revoke_tokens, user_id_by_name
+    from api.auth.service import revoke_tokens, user_id_by_name
 
     revoked = _in_write_session(lambda session, _: revoke_tokens(
         session=session, caller=None, user_id=user_id_by_name(session, name)))
@@ -131,7 +131,7 @@ def keys_rotate() -> None:
     """Re-encrypt all personal data with the first key of ASSESS_DATA_KEY and re-hash every ID number with
     ASSESS_HASH_KEY, in one transaction (stop the servers first)."""
     from api.security import resolve_keys
-    from api.services.households import rotate_keys
+    from api.households.service import rotate_keys
 
     done = _in_write_session(lambda session, settings: rotate_keys(session=session, keys=resolve_keys(settings)))
     typer.echo(f"{done['households']} households re-encrypted with the first data key; "

@@ -1,4 +1,5 @@
-"""Web pages for caseworkers, supervisors and analysts, served by the API's own app under /app."""
+"""Web pages for caseworkers, supervisors and analysts, served by the API's own app under /app: the shared
+session, layout and scripts here, each domain's pages in its own package."""
 
 from __future__ import annotations
 
@@ -6,13 +7,19 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
-from api.services.errors import ServiceError
-from api.web import account, analysis, households, supervision
+from api import problems
+from api.alerts import pages as alerts
+from api.assessments import pages as assessments
+from api.auth import pages as account
+from api.configs import pages as configs
+from api.errors import ServiceError
+from api.households import pages as households
+from api.rankings import pages as rankings
+from api.referrals import pages as referrals
 from api.web.session import PAGES, CookieBearer, SignInRequired, page_caller
 from api.web.templating import STATIC_DIR, render
 
-ROUTERS = (account, households, supervision, analysis)
+ROUTERS = (account, households, assessments, rankings, alerts, referrals, configs)
 
 
 async def sign_in_first(request: Request, exc: SignInRequired) -> RedirectResponse:
@@ -24,9 +31,9 @@ async def sign_in_first(request: Request, exc: SignInRequired) -> RedirectRespon
 async def page_or_problem(request: Request, exc: ServiceError):
     """A failure on a page is a page in the reader's language; on the API it stays problem details."""
     if not request.url.path.startswith(PAGES + "/"):
-        return await errors.handle(request, exc)
+        return await problems.handle(request, exc)
     try:
-        caller = page_caller(request)
+        caller = await page_caller(request, request.app.state.context)
     except SignInRequired as missing:
         return await sign_in_first(request, missing)
     return render(request, "error.html", caller=caller, status_code=exc.status, problems=exc.problems,

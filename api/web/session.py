@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 from http.cookies import SimpleCookie
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
-from api.services.access import Caller
-from api.services.errors import Unauthorized
-from api.services.users import authenticate, token_expiry
+from api.auth.access import Caller
+from api.auth.service import authenticate, token_expiry
+from api.deps import Context
+from api.errors import Unauthorized
 
 SESSION_COOKIE = "assess_session"
 LANGUAGE_COOKIE = "assess_lang"
@@ -51,7 +53,7 @@ def session_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
-def page_caller(request: Request) -> Caller:
+async def page_caller(request: Request, context: Context) -> Caller:
     """The signed-in caller of a page (and, in `request.state.token_expires_at`, when their token expires);
     SignInRequired when there is no valid session."""
     token = session_token(request)
@@ -59,12 +61,17 @@ def page_caller(request: Request) -> Caller:
     if token is None:
         raise SignInRequired(next_path)
     try:
-        with request.app.state.context.database.session() as session:
-            caller = authenticate(session=session, token=token)
-            request.state.token_expires_at = token_expiry(session=session, token=token)
-            return caller
+        caller, request.state.token_expires_at = await context.database.read(_caller_and_expiry, token=token)
     except Unauthorized:
         raise SignInRequired(next_path) from None
+    return caller
+
+
+def _caller_and_expiry(*, session, token: str) -> tuple[Caller, str | None]:
+    return authenticate(session=session, token=token), token_expiry(session=session, token=token)
+
+
+PageCaller = Annotated[Caller, Depends(page_caller)]
 
 
 def check_csrf(request: Request, sent: str | None) -> None:

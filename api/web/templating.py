@@ -9,17 +9,19 @@ from typing import Any
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
-from api.services.access import Caller
+from api.auth.access import Caller
 from api.web.i18n import TEXT, translate
 from api.web.session import PAGES, csrf_token, language, session_token
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
+# The shared layout here, and each domain's pages in its own package's templates folder.
+TEMPLATE_DIRS = [TEMPLATES_DIR, *sorted(Path(__file__).parent.parent.glob("*/templates"))]
 CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
                            "frame-ancestors 'none'; form-action 'self'")
 
 TOKEN_WARNING = timedelta(days=14)
-templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates = Jinja2Templates(directory=TEMPLATE_DIRS)
 
 
 def pick_label(item: Any, lang: str, field: str = "label") -> str:

@@ -15,10 +15,10 @@ from sqlalchemy.engine import make_url
 
 from api import db
 from api.app import create_app
-from api.services.access import Role
-from api.services.geography import create_station, create_town
-from api.services.users import create_user
-from api.tables import Base
+from api.auth.access import Role
+from api.geography.service import create_station, create_town
+from api.auth.service import create_user
+from api.tables import metadata
 from tests.api.support import settings_for
 
 POSTGRES_URL = os.environ.get("ASSESS_TEST_DATABASE_URL")
@@ -69,7 +69,7 @@ def database_url(request, tmp_path):
     yield url
     engine = create_engine(url)
     with engine.begin() as connection:  # the app commits, so each test empties the tables it used
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
 

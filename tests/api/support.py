@@ -6,7 +6,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from api.settings import Settings
-from api.tables import Base
+from api.tables import metadata
 
 DATA_KEY = Fernet.generate_key().decode()
 HASH_KEY = "test-hash-key-not-for-production-0123456789"
@@ -24,4 +24,4 @@ def count_rows(app, table: str) -> int:
 
 def snapshot(app) -> dict[str, int]:
     """Row counts of every table: a failed request must leave them all unchanged."""
-    return {t.name: count_rows(app, t.name) for t in Base.metadata.sorted_tables}
+    return {t.name: count_rows(app, t.name) for t in metadata.sorted_tables}

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from api.tables import Assessment
+from api.assessments.tables import Assessment
 from assessment import assess
 from tests.api.factories import calm_answers, household_payload, submission, with_answer
 from tests.api.support import count_rows, snapshot

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.app import create_app
-from api.services.demo import seed
+from api.demo import seed
 from api.settings import Settings
 from cli.main import app as cli
 from tests.api.factories import household_payload, resident_id_number

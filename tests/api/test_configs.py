@@ -97,7 +97,7 @@ def test_compact_answer_lines_and_the_stored_json_give_the_same_preview(app, cli
                                                                           small_population):
     from sqlalchemy import delete, select
 
-    from api.tables import LatestAnswers
+    from api.assessments.tables import LatestAnswers
 
     draft = client.post("/v1/configs", json={"tier_cutoffs": TEST_CUTOFFS}, headers=city.auth("analyst")).json()
 

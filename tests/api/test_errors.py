@@ -8,7 +8,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import insert, update
 
 from api.security import token_hash
-from api.tables import Household, Token
+from api.auth.tables import Token
+from api.households.tables import Household
 from tests.api.factories import calm_answers, household_payload, submission
 from tests.api.support import snapshot
 

@@ -8,10 +8,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from api import db
-from api.tables import Base
+from api.tables import metadata
 from tests.api.conftest import POSTGRES_URL, fresh_postgres_database
 
-TABLES = {t.name for t in Base.metadata.sorted_tables}
+TABLES = {t.name for t in metadata.sorted_tables}
 
 
 def table_names(url: str) -> set[str]:
@@ -39,7 +39,7 @@ def test_upgrade_downgrade_upgrade_from_empty(tmp_path, backend):
         db.upgrade(url)
         engine = create_engine(db.normalise_url(url))
         with engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            differences = compare_metadata(MigrationContext.configure(connection), metadata)
         engine.dispose()
         assert differences == []
     finally:

@@ -180,9 +180,10 @@ def test_an_export_is_recorded_and_explains_a_rank_later(app, client, city, popu
 def test_the_demo_city_is_ranked_and_has_providers_at_once(app, client, catalog):
     from sqlalchemy import func, select
 
-    from api.services import demo
-    from api.services.workflows import workflows
-    from api.tables import Assessment, Household
+    from api import demo
+    from api.referrals.workflow import workflow
+    from api.assessments.tables import Assessment
+    from api.households.tables import Household
 
     context = app.state.context
     with context.database.session(write=True) as session:
@@ -193,6 +194,6 @@ def test_the_demo_city_is_ranked_and_has_providers_at_once(app, client, catalog)
     body = client.get("/v1/rankings", params={"limit": 500}, headers=analyst).json()
     assert body["total"] == active_assessed == len(body["items"]) > 0
     providers = client.get("/v1/providers", headers=analyst).json()
-    assert {p["kind"] for p in providers} == set(workflows().provider_kinds)
+    assert {p["kind"] for p in providers} == set(workflow().provider_kinds)
     offered = {service for p in providers for service in p["services"]}
     assert offered == {service.id for service in catalog.services}

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import update
 
-from api.services import referrals
-from api.services.access import Caller, Role
-from api.tables import Referral
+from api.referrals import service as referrals
+from api.auth.access import Caller, Role
+from api.referrals.tables import Referral
 from tests.api.support import snapshot
 from tests.api.workflow_helpers import new_household
 

@@ -1,6 +1,7 @@
-"""The submission's short paths: the latest-assessment row it writes equals a full refresh from the stored
-assessments, SQLite writers queue on a lock file across processes, and a champion lookup after the first
-does not hold other requests up."""
+"""Where and how a submission is stored: the latest-assessment row it writes equals a full refresh from the
+stored assessments, on PostgreSQL it runs on the event loop in autocommit (one read, one write), SQLite
+writers queue on a lock file across processes, and a champion lookup after the first does not hold other
+requests up."""
 
 from __future__ import annotations
 
@@ -20,11 +21,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from api.db import Database, DriverStatement, WriterQueue, begin_explicitly, bound_connection, make_engine
-from api.services import assessments
-from api.services.latest import refresh_latest
-from api.services.scoring import ChampionCache
-from api.tables import Assessment, HouseholdLatest, LatestAnswers
+from api.assessments import submission as submissions
+from api.assessments.scoring import ChampionCache
+from api.assessments.store import refresh_latest
+from api.assessments.tables import Assessment, HouseholdLatest, LatestAnswers
+from api.auth.access import Caller, Role
+from api.db import Database, begin, bound_connection
+from api.db.engine import make_engine
+from api.db.statements import DriverStatement
+from api.db.writers import WriterQueue
 from cli.main import app as cli
 from tests.api.factories import calm_answers, household_payload, submission, with_answer
 from tests.api.support import DATA_KEY, HASH_KEY, settings_for
@@ -46,7 +51,7 @@ def assert_matches_full_refresh(app, household_id: int) -> dict:
     with Session(context.database.engine) as session:
         written = latest_rows(session, household_id)
         session.rollback()
-        refresh_latest(session, household_id=household_id, catalog=context.scorer.catalog)
+        refresh_latest(session, household_ids=[household_id], catalog=context.scorer.catalog)
         session.expire_all()
         recomputed = latest_rows(session, household_id)
         session.rollback()
@@ -84,8 +89,8 @@ def test_latest_row_after_each_kind_of_submission_equals_a_full_refresh(app, cli
 
 @contextmanager
 def recorded_statements(app):
-    """What submissions send meanwhile: (on the event loop's asyncio connections, on the writer threads'
-    connections), each statement as (its first word, whether its connection was in autocommit)."""
+    """What submissions send meanwhile: (on the event loop's asyncio connections, on the connections of the
+    engine the threads use), each statement as (its first word, whether its connection was in autocommit)."""
     on_loop, in_threads = [], []
     execute = psycopg.AsyncCursor.execute
 
@@ -101,7 +106,7 @@ def recorded_statements(app):
     def record(dbapi_connection, _record, _proxy):
         dbapi_connection.cursor_factory = Recording
 
-    engine = app.state.context.database.autocommit_engine
+    engine = app.state.context.database.engine
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(psycopg.AsyncCursor, "execute", recording)
         event.listen(engine, "checkout", record)
@@ -123,50 +128,57 @@ def test_a_usual_postgresql_submission_is_one_read_and_one_write_on_the_event_lo
         second = client.post(f"/v1/households/{household}/assessments", json=submission(calm_answers(catalog),
                              assessed_on="2026-02-10"), headers=auth)
     assert first.status_code == second.status_code == 201
-    # the read (token, household, key, configuration, latest assessment) and the write (the insert with both
-    # latest rows), each committed by itself: no BEGIN or COMMIT round trip, and no thread
-    assert [kind for kind, _ in on_loop] == ["SELECT", "WITH"]
+    # who the caller is, the read (household, key, configuration, latest assessment) and the write (the insert
+    # with both latest rows), each committed by itself: no BEGIN or COMMIT round trip, and no thread
+    assert [kind for kind, _ in on_loop] == ["SELECT", "SELECT", "WITH"]
     assert all(autocommit for _, autocommit in on_loop)
     assert in_threads == []
     row = assert_matches_full_refresh(app, household)
     assert (row["assessment_id"], row["previous_assessment_id"]) == (second.json()["id"], first.json()["id"])
 
 
-def test_the_event_loop_takes_only_the_usual_submission_and_leaves_every_other_to_a_writer(
+def test_every_postgresql_submission_runs_on_the_event_loop_and_writes_in_one_statement_or_one_transaction(
         app, client, city, catalog, database_url):
+    """The usual submission writes with one statement; one that is not the latest, a correction, or the first
+    after a publication opens one transaction for its writes; a retry and a refusal write nothing. None of
+    them runs in a thread."""
     if not database_url.startswith("postgresql"):
-        pytest.skip("on SQLite every submission runs in the writer")
+        pytest.skip("on SQLite every submission runs in one transaction begun with BEGIN IMMEDIATE")
     household = client.post("/v1/households", json=household_payload(city.stations["S1"]),
                             headers=city.auth("caseworker_s1")).json()["id"]
     calm = calm_answers(catalog)
 
     def send(body, user="caseworker_s1"):
-        """The response, the statements sent on the event loop, and whether a writer thread sent any."""
+        """The response, and the statements sent on the event loop after the caller's authentication."""
         with recorded_statements(app) as (on_loop, in_threads):
             response = client.post(f"/v1/households/{household}/assessments", json=body, headers=city.auth(user))
-        return response, [kind for kind, _ in on_loop], bool(in_threads)
+        assert in_threads == []
+        authentication = 2 if user.startswith("supervisor") else 1  # a supervisor's towns are a second read
+        return response, [kind for kind, _ in on_loop][authentication:]
+
+    def one_transaction(kinds):  # the driver commits it (no statement of its own)
+        return kinds.count("BEGIN") == 1 and kinds.index("BEGIN") < kinds.index("INSERT") and "WITH" not in kinds
 
     usual = submission(calm, assessed_on="2026-02-01")
-    first, loop, threads = send(usual)
-    assert (first.status_code, loop, threads) == (201, ["SELECT", "WITH"], False)
-    retry, loop, threads = send(usual)  # found stored by the read: the writer replays it
-    assert (retry.status_code, retry.json(), loop, threads) == (201, first.json(), ["SELECT"], True)
-    earlier, loop, threads = send(submission(calm, assessed_on="2026-01-01"))  # not the latest
-    assert (earlier.status_code, loop, threads) == (201, ["SELECT"], True)
-    supervised, loop, threads = send(submission(calm, assessed_on="2026-02-02"), "supervisor_t1")  # has towns
-    assert (supervised.status_code, loop, threads) == (201, ["SELECT"], True)
-    correction, loop, threads = send(submission(calm, assessed_on="2026-02-02", corrects=supervised.json()["id"]))
-    assert (correction.status_code, loop, threads) == (201, [], True)
-    refused, loop, threads = send(submission(with_answer(calm, fam_household_size=-3)))
-    assert (refused.status_code, loop, threads) == (422, ["SELECT"], False)
-    elsewhere, loop, threads = send(submission(calm), "caseworker_s3")
-    assert (elsewhere.status_code, loop, threads) == (403, ["SELECT"], False)
-    version = publish_test_cutoffs(app)  # not read yet, and the latest assessment is under another version
-    changed, loop, threads = send(submission(calm, assessed_on="2026-03-01"))
-    assert (changed.status_code, changed.json()["config_version"], loop, threads) == (201, version, ["SELECT"], True)
-    after, loop, threads = send(submission(calm, assessed_on="2026-03-02"))
-    assert (after.status_code, after.json()["config_version"], loop, threads) == (201, version, ["SELECT", "WITH"],
-                                                                                  False)
+    first, kinds = send(usual)
+    assert (first.status_code, kinds) == (201, ["SELECT", "WITH"])
+    retry, kinds = send(usual)  # found stored by the read: replayed
+    assert (retry.status_code, retry.json()) == (201, first.json()) and "INSERT" not in kinds and "BEGIN" not in kinds
+    earlier, kinds = send(submission(calm, assessed_on="2026-01-01"))  # not the latest
+    assert earlier.status_code == 201 and one_transaction(kinds)
+    supervised, kinds = send(submission(calm, assessed_on="2026-02-02"), "supervisor_t1")
+    assert (supervised.status_code, kinds) == (201, ["SELECT", "WITH"])
+    correction, kinds = send(submission(calm, assessed_on="2026-02-02", corrects=supervised.json()["id"]))
+    assert correction.status_code == 201 and one_transaction(kinds)
+    refused, kinds = send(submission(with_answer(calm, fam_household_size=-3)))
+    assert (refused.status_code, kinds) == (422, ["SELECT"])
+    elsewhere, kinds = send(submission(calm), "caseworker_s3")
+    assert (elsewhere.status_code, kinds) == (403, ["SELECT"])
+    version = publish_test_cutoffs(app)  # the latest assessment is under another version: its re-scored figures
+    changed, kinds = send(submission(calm, assessed_on="2026-03-01"))
+    assert (changed.status_code, changed.json()["config_version"]) == (201, version) and kinds[-1] == "WITH"
+    after, kinds = send(submission(calm, assessed_on="2026-03-02"))
+    assert (after.status_code, after.json()["config_version"], kinds) == (201, version, ["SELECT", "WITH"])
     row = assert_matches_full_refresh(app, household)
     assert (row["assessment_id"], row["previous_assessment_id"]) == (after.json()["id"], changed.json()["id"])
     with Session(app.state.context.database.engine) as session:
@@ -174,38 +186,44 @@ def test_the_event_loop_takes_only_the_usual_submission_and_leaves_every_other_t
     assert stored == sorted(r.json()["id"] for r in (first, earlier, supervised, correction, changed, after))
 
 
-def test_a_submission_on_the_event_loop_overtaken_before_its_write_refreshes_the_latest_rows(
+def test_a_submission_overtaken_before_its_write_stores_nothing_with_it_and_then_everything_in_one_transaction(
         app, client, city, catalog, database_url, monkeypatch):
-    """Another submission for the household commits between the read and the write: the write stores the
-    assessment but leaves the latest rows, and a writer refreshes them from what is stored."""
+    """Another submission for the household commits between the read and the one-statement write: that
+    statement stores nothing (the latest row moved), and the submission is stored again in one transaction
+    that rebuilds the latest row from what is stored."""
     if not database_url.startswith("postgresql"):
-        pytest.skip("on SQLite every submission runs in the writer, holding the lock from its read on")
+        pytest.skip("on SQLite every submission holds the write lock from its read on")
     context = app.state.context
     auth = city.auth("caseworker_s1")
     household = client.post("/v1/households", json=household_payload(city.stations["S1"]), headers=auth).json()["id"]
     calm = calm_answers(catalog)
     first = client.post(f"/v1/households/{household}/assessments", json=submission(calm, assessed_on="2026-01-10"),
                         headers=auth).json()
-    overtaking = []
-    write = DriverStatement.first_async
+    caseworker = Caller(id=city.user_ids["caseworker_s1"], name="caseworker_s1", role=Role.caseworker,
+                        station_id=city.stations["S1"])
+    overtaking, statements = [], []
+    run = DriverStatement.first
 
-    async def overtaken(self, connection, dialect, parameters):
+    def overtaken(self, connection, parameters):
+        statements.append(self.sql.split(None, 1)[0])
         if self.sql.startswith("WITH") and not overtaking:
-            with context.database.session(write=True, autocommit=True) as session:
-                overtaking.append(assessments.submit(
-                    session=session, token=city.tokens["caseworker_s1"], scorer=context.scorer,
-                    household_id=household, submission_id=str(uuid.uuid4()), answers=calm,
-                    assessed_on=date(2026, 2, 15)))
-        return await write(self, connection, dialect, parameters)
+            with context.database.session(write=True) as session:
+                overtaking.append(submissions.submit(
+                    session=session, caller=caseworker, scorer=context.scorer, household_id=household,
+                    submission_id=str(uuid.uuid4()), answers=calm, assessed_on=date(2026, 2, 15)))
+        return run(self, connection, parameters)
 
-    monkeypatch.setattr(DriverStatement, "first_async", overtaken)
+    monkeypatch.setattr(DriverStatement, "first", overtaken)
     latest = client.post(f"/v1/households/{household}/assessments",
                          json=submission(with_answer(calm, fam_household_size=4), assessed_on="2026-03-01"),
                          headers=auth)
     assert latest.status_code == 201, latest.text
+    assert statements.count("WITH") == 1 and statements.count("INSERT") >= 1  # stored again after the WITH
     row = assert_matches_full_refresh(app, household)
     assert (row["assessment_id"], row["previous_assessment_id"]) == (latest.json()["id"], overtaking[0]["id"])
     assert first["id"] < overtaking[0]["id"] < latest.json()["id"]
+    with Session(context.database.engine) as session:
+        assert session.scalar(select(func.count()).select_from(Assessment)) == 3
 
 
 def test_a_driver_statement_binds_and_reads_by_type_and_raises_database_errors_as_sqlalchemy_does(database_url):
@@ -230,36 +248,45 @@ def test_a_driver_statement_binds_and_reads_by_type_and_raises_database_errors_a
         engine.dispose()
 
 
-def test_a_bound_writing_session_commits_what_it_wrote_at_the_end_and_nothing_on_failure(database_url):
+def test_a_write_commits_what_it_wrote_at_the_end_and_nothing_on_failure(database_url):
+    """`Database.write`: on PostgreSQL each statement commits by itself until `begin`; then, as on SQLite,
+    the rest is committed when the work returns and rolled back when it fails."""
     database = Database(database_url)
-    autocommit = database_url.startswith("postgresql")  # each statement commits by itself until BEGIN
+    autocommit = database_url.startswith("postgresql")
     probe = Table("bound_session_probe", MetaData(), Column("id", Integer, primary_key=True))
-    add = DriverStatement(insert(probe).values(id=bindparam("id")).returning(probe.c.id), database.engine.dialect)
+    add = DriverStatement(insert(probe).values(id=bindparam("id")).returning(probe.c.id),
+                          database.async_engine.dialect if autocommit else database.engine.dialect)
 
     def stored() -> list[int]:
         with database.engine.connect() as connection:
             return sorted(connection.execute(select(probe.c.id)).scalars())
 
+    def writes(*, session, ids, fail=False):
+        before, (first, *rest) = stored(), ids
+        add.first(bound_connection(session), {"id": first})
+        committed = sorted([*before, first]) if autocommit else before  # by itself on PostgreSQL only
+        assert stored() == committed
+        begin(session)
+        for other in rest:
+            session.execute(insert(probe).values(id=other))
+        assert stored() == committed  # nothing more before the work returns
+        if fail:
+            raise RuntimeError("the request fails")
+
+    async def main():
+        await database.write(writes, ids=[1, 2, 3])
+        assert stored() == [1, 2, 3]
+        with pytest.raises(RuntimeError):
+            await database.write(writes, ids=[4, 5], fail=True)
+        with pytest.raises(IntegrityError):
+            await database.write(writes, ids=[6, 7, 1])
+        await database.dispose_async()
+
     probe.create(database.engine)
     try:
-        with database.session(write=True, autocommit=True) as session:
-            add.first(bound_connection(session), {"id": 1})
-            assert not session.in_transaction()
-            assert stored() == ([1] if autocommit else [])
-            begin_explicitly(session)
-            session.execute(insert(probe), [{"id": 2}, {"id": 3}])
-            assert stored() == ([1] if autocommit else [])  # not before the session ends
-        assert stored() == [1, 2, 3]
-        with pytest.raises(RuntimeError), database.session(write=True, autocommit=True) as session:
-            add.first(bound_connection(session), {"id": 4})
-            begin_explicitly(session)
-            session.execute(insert(probe).values(id=5))
-            raise RuntimeError("the request fails")
-        with pytest.raises(IntegrityError), database.session(write=True, autocommit=True) as session:
-            begin_explicitly(session)
-            session.execute(insert(probe).values(id=6))
-            session.execute(insert(probe).values(id=1))
-        assert stored() == ([1, 2, 3, 4] if autocommit else [1, 2, 3])
+        with ThreadPoolExecutor(1) as runner:  # a loop of its own (see below)
+            runner.submit(anyio.run, main).result()
+        assert stored() == ([1, 2, 3, 4, 6] if autocommit else [1, 2, 3])
     finally:
         probe.drop(database.engine)
         database.dispose()
@@ -385,18 +412,17 @@ def test_a_sqlite_writer_runs_on_the_event_loop_unless_another_writer_holds_the_
         session.execute(text("CREATE TABLE written (thread TEXT)"))
     other_process = WriterQueue(tmp_path / "writers.db.writer-lock", timeout_s=30)
 
-    def write() -> threading.Thread:
-        with database.session(write=True) as session:  # enters the queue its caller may already hold
-            session.execute(text("INSERT INTO written VALUES (:name)"), {"name": threading.current_thread().name})
+    def write(*, session) -> threading.Thread:
+        session.execute(text("INSERT INTO written VALUES (:name)"), {"name": threading.current_thread().name})
         return threading.current_thread()
 
     async def main() -> None:
         loop_thread = threading.current_thread()
-        assert await database.run_writer(write) is loop_thread
+        assert await database.write(write) is loop_thread
         finished = []
 
         async def wait_for_the_other() -> None:
-            finished.append(await database.run_writer(write))
+            finished.append(await database.write(write))
 
         assert other_process.try_enter()
         async with anyio.create_task_group() as group:

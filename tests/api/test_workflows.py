@@ -8,7 +8,7 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.services.workflows import add_months, workflows
+from api.assessments.schedule import add_months, schedule
 
 
 def test_month_ends_are_kept_within_the_month():
@@ -30,7 +30,7 @@ def test_months_are_added_as_dateutil_and_pandas_add_them(day, months):
                           st.sampled_from(["none", "light", "moderate", "severe", "unknown"]),
                           st.booleans()), min_size=1, max_size=20))
 def test_one_due_date_and_many_agree(rows):
-    schedule = workflows()
+    rules = schedule()
     days, tiers, provisional = zip(*rows)
-    many = schedule.due_dates(pd.Series(days), np.array(tiers), np.array(provisional))
-    assert list(many) == [schedule.due_on(d, t, p) for d, t, p in rows]
+    many = rules.due_dates(pd.Series(days), np.array(tiers), np.array(provisional))
+    assert list(many) == [rules.due_on(d, t, p) for d, t, p in rows]

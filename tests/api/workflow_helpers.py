@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.services import configs
+from api.configs import service as configs
 from tests.api.factories import calm_answers, household_payload, submission
 
 # Under the default catalog, n deprived yes/no answers give these indices (from the catalog's weights);

@@ -21,8 +21,11 @@ import uvicorn
 from sqlalchemy import select
 
 from api.app import create_app
-from api.services import demo, referrals
-from api.tables import Household, Station, User
+from api import demo
+from api.referrals import service as referrals
+from api.auth.tables import User
+from api.geography.tables import Station
+from api.households.tables import Household
 from tests.api.support import settings_for
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

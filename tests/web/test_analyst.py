@@ -7,7 +7,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from api.tables import HouseholdLatest, ScoringConfigRecord
+from api.assessments.tables import HouseholdLatest
+from api.configs.tables import ScoringConfigRecord
 from tests.web.conftest import sign_in
 
 pytestmark = pytest.mark.browser

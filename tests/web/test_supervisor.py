@@ -10,9 +10,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from api.services import referrals
-from api.services.users import authenticate
-from api.tables import HouseholdLatest
+from api.referrals import service as referrals
+from api.auth.service import authenticate
+from api.assessments.tables import HouseholdLatest
 from tests.web.conftest import sign_in
 
 pytestmark = pytest.mark.browser

@@ -1,0 +1,1 @@
+"""Assessments: submission, scoring, the frozen record, and each household's latest row."""

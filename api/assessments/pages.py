@@ -1,0 +1,64 @@
+"""The questionnaire and an assessment's result, for caseworkers (supervisors too, within their towns).
+The questionnaire's script posts to the JSON API."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+
+from api.assessments import service as assessments
+from api.auth.access import Role
+from api.deps import Context
+from api.geography import service as geography
+from api.households import service as households
+from api.referrals import service as referrals
+from api.web.charts import Bar, bar_chart
+from api.web.i18n import translate
+from api.web.session import PageCaller, language
+from api.web.templating import pick_label, render
+
+router = APIRouter()
+PERSONAL_ROLES = (Role.caseworker, Role.supervisor)
+
+
+def _questionnaire_data(catalog) -> dict:
+    """What the questionnaire script needs: each question's answer type and when it applies."""
+    return {"indicators": [{"id": i.id, "type": i.answer.type, "required": i.required,
+                            "applies_when": [c.model_dump(exclude_none=True) for c in i.applies_when]}
+                           for i in catalog.indicators]}
+
+
+@router.get("/households/{household_id}/assess")
+def questionnaire(request: Request, household_id: int, context: Context, caller: PageCaller):
+    with context.database.session(write=True) as session:
+        household = households.get_household(session=session, caller=caller, keys=context.keys,
+                                             household_id=household_id)
+        region_id = geography.region_of_town(session=session, town_id=household["town_id"])
+    catalog = context.scorer.catalog
+    groups = [(d, [i for i in catalog.indicators if i.dimension == d.id]) for d in catalog.dimensions]
+    return render(request, "questionnaire.html", caller=caller, household=household, region_id=region_id,
+                  groups=groups, data=_questionnaire_data(catalog), today=date.today().isoformat())
+
+
+@router.get("/assessments/{assessment_id}")
+def assessment_result(request: Request, assessment_id: int, context: Context, caller: PageCaller):
+    can_refer = caller.role in PERSONAL_ROLES
+    with context.database.session() as session:
+        stored = assessments.get_assessment(session=session, caller=caller, assessment_id=assessment_id)
+        providers, open_referrals = {}, {}
+        if can_refer:
+            for provider in referrals.list_providers(session=session):
+                for service_id in provider["services"]:
+                    providers.setdefault(service_id, []).append(provider)
+            listed = referrals.list_referrals(session=session, caller=caller, household_id=stored["household_id"],
+                                              limit=500)
+            open_referrals = {r["service_id"]: r for r in listed["items"] if r["open"]}
+    lang = language(request)
+    catalog = context.scorer.catalog
+    result = stored["result"]
+    chart = bar_chart([Bar(pick_label(d.label, lang), result["dimension_scores"].get(d.id))
+                       for d in catalog.dimensions], title=translate("dimension_scores", lang))
+    return render(request, "result.html", caller=caller, stored=stored, result=result, chart=chart,
+                  tiers={t.id: t for t in catalog.tiers}, indicators=catalog.indicator_by_id,
+                  can_refer=can_refer, providers=providers, referrals=open_referrals)

@@ -1,0 +1,1 @@
+"""Users, roles and scope, bearer tokens, and signing in to the pages."""

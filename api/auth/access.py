@@ -1,0 +1,62 @@
+"""Roles and scope: who may see and change which households, and how much personal data they see. Pure
+rules on a `Caller`; the filters that apply them to queries live with the tables they filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from api.errors import forbidden
+
+
+class Role(str, Enum):
+    caseworker = "caseworker"
+    supervisor = "supervisor"
+    analyst = "analyst"
+    admin = "admin"
+
+
+class PersonalView(str, Enum):
+    full = "full"
+    masked = "masked"
+    withheld = "withheld"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated user a service function acts for."""
+
+    id: int
+    name: str
+    role: Role
+    station_id: int | None = None
+    town_ids: frozenset[int] = field(default_factory=frozenset)
+
+
+def in_scope(caller: Caller, station_id: int, town_id: int) -> bool:
+    """Whether a station falls inside a caseworker's station or a supervisor's towns."""
+    if caller.role is Role.caseworker:
+        return caller.station_id == station_id
+    if caller.role is Role.supervisor:
+        return town_id in caller.town_ids
+    return False
+
+
+def personal_view(caller: Caller, station_id: int, town_id: int) -> PersonalView:
+    """How much personal data the caller sees of a household; 403 when they may not see it at all."""
+    if caller.role in (Role.caseworker, Role.supervisor):
+        if not in_scope(caller, station_id, town_id):
+            raise forbidden()
+        return PersonalView.full
+    return PersonalView.withheld if caller.role is Role.analyst else PersonalView.masked
+
+
+def require_write(caller: Caller, station_id: int, town_id: int) -> None:
+    """Only a caseworker of the station or a supervisor of its town may change its households."""
+    if not in_scope(caller, station_id, town_id):
+        raise forbidden()
+
+
+def require_role(caller: Caller, *roles: Role) -> None:
+    if caller.role not in roles:
+        raise forbidden()

@@ -1,0 +1,60 @@
+"""The pages' shell: signing in and out, the language switch, and each role's start page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+
+from api.auth.access import Role
+from api.auth.service import authenticate
+from api.deps import Context
+from api.errors import Unauthorized
+from api.web.session import LANGUAGE_COOKIE, LANGUAGES, PAGES, SESSION_COOKIE, PageCaller, check_csrf, safe_next
+from api.web.templating import render
+
+router = APIRouter()
+START_PAGES = {Role.caseworker: "/households", Role.supervisor: "/ranking", Role.analyst: "/configurations",
+               Role.admin: "/households"}
+
+
+@router.get("/")
+def start(caller: PageCaller) -> RedirectResponse:
+    return RedirectResponse(PAGES + START_PAGES[caller.role], status_code=303)
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, next: str | None = None):
+    return render(request, "sign_in.html", next=safe_next(next), token="", problems=[])
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request, context: Context, token: Annotated[str, Form()] = "",
+                  next: Annotated[str, Form()] = ""):
+    token = token.strip()
+    try:
+        await context.database.read(authenticate, token=token)
+    except Unauthorized as failure:
+        return render(request, "sign_in.html", status_code=401, next=safe_next(next), token=token,
+                      problems=failure.problems)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/")
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, csrf: Annotated[str, Form()] = "") -> RedirectResponse:
+    check_csrf(request, csrf)
+    response = RedirectResponse(f"{PAGES}/sign-in", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/language/{code}")
+def switch_language(code: str, next: str | None = None) -> RedirectResponse:
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if code in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, code, samesite="lax", max_age=365 * 24 * 3600, path="/")
+    return response

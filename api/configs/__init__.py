@@ -1,0 +1,1 @@
+"""Scoring configurations: drafts, impact previews, publishing, and re-scoring stored assessments."""

@@ -1,0 +1,143 @@
+"""`assess serve --demo`: a synthetic city to try every role at once.
+
+Towns and stations under each of the catalog's lowest regions, a few thousand households with invented
+personal data and one or two assessments each (with their ranking rows), a provider of each kind, and one user per role. Nothing here is real data.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date, timedelta
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from api.assessments.scoring import Scorer
+from api.assessments.store import refresh_latest
+from api.assessments.submission import request_hash
+from api.assessments.tables import Assessment
+from api.auth.access import Caller, Role
+from api.auth.service import create_user, issue_token
+from api.auth.tables import User
+from api.geography.tables import Station, Town
+from api.households.service import id_number_check_character
+from api.households.tables import Household
+from api.referrals.service import create_provider
+from api.referrals.workflow import workflow
+from api.security import Keys, encrypt_json, id_number_hash
+from assessment import AnswersInvalid
+from indicators.synth import generate_households, load_spec
+
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = "秀兰建国桂英玉梅志强海燕红霞明德淑珍春华文静家豪子涵欣怡"
+TOWN_SUFFIXES = ("街道", "镇", "乡")
+DEMO_USERS = {Role.admin: "demo-admin", Role.analyst: "demo-analyst", Role.supervisor: "demo-supervisor",
+              Role.caseworker: "demo-caseworker"}
+PROVIDER_NAMES = {"government_department": "区民政局社会救助科", "social_organisation": "社区社会工作服务站",
+                  "volunteer_team": "邻里志愿服务队", "charity": "慈善总会救助部"}
+
+
+def generated_answers(catalog, n: int, seed: int) -> list[dict]:
+    """Answers from the synthetic-household generator (`indicators.synth`)."""
+    frame = generate_households(catalog, load_spec(), n, seed)
+    columns = [i.id for i in catalog.indicators if i.id in frame.columns]
+    return [{k: (None if v != v else v) for k, v in row.items()}
+            for row in frame[columns].astype(object).to_dict(orient="records")]
+
+
+def _providers(session: Session, catalog) -> None:
+    """One provider of each kind, each offering a share of the catalog's service items, so referrals can be
+    tried at once."""
+    services = [service.id for service in catalog.services]
+    kinds = workflow().provider_kinds
+    for position, kind in enumerate(kinds):
+        offered = services[position::len(kinds)] or services
+        create_provider(session=session, caller=None, catalog=catalog, name=f"示范{PROVIDER_NAMES.get(kind, kind)}",
+                        kind=kind, services=offered, capacity=50)
+
+
+def fake_id_number(rng: random.Random) -> str:
+    birth = date(1940, 1, 1) + timedelta(days=rng.randint(0, 365 * 65))
+    first17 = f"3710{rng.randint(0, 99):02d}{birth:%Y%m%d}{rng.randint(0, 999):03d}"
+    return first17 + id_number_check_character(first17)
+
+
+def _geography(session: Session, catalog, rng: random.Random) -> list[tuple[int, str]]:
+    parents = {r.parent for r in catalog.regions if r.parent}
+    leaves = [r for r in catalog.regions if r.id not in parents] or list(catalog.regions)
+    stations = []
+    for region in leaves:
+        for number in range(1, 4):
+            town = Town(region_id=region.id, name=f"{region.label.zh}{number}号{rng.choice(TOWN_SUFFIXES)}")
+            session.add(town)
+            session.flush()
+            for station_number in range(1, 3):
+                station = Station(town_id=town.id, name=f"{town.name}第{station_number}驿站")
+                session.add(station)
+                session.flush()
+                stations.append((station.id, town.id, region.id))
+    return stations
+
+
+def seed(*, session: Session, keys: Keys, scorer: Scorer, households: int = 3000, seed: int = 7,
+         valid_days: int = 0) -> dict[str, str]:
+    """Fill an empty database with a synthetic city; returns a token per role, valid for `valid_days` (0:
+    until revoked). Run again, it only issues new tokens for the demo users."""
+    existing = {u.role: u for u in session.scalars(select(User).where(User.name.in_(DEMO_USERS.values())))}
+    if len(existing) == len(DEMO_USERS):
+        admin = Caller(id=existing["admin"].id, name="demo-admin", role=Role.admin)
+        return {role: issue_token(session=session, caller=admin, user_id=user.id, valid_days=valid_days)["token"]
+                for role, user in existing.items()}
+    rng = random.Random(seed)
+    catalog = scorer.catalog
+    stations = _geography(session, catalog, rng)
+    tokens = {}
+    first_station, _, first_region = stations[0]
+    scopes = {Role.caseworker: {"station_id": first_station},
+              Role.supervisor: {"town_ids": sorted({t for _, t, r in stations if r == first_region})}}
+    for role, name in DEMO_USERS.items():
+        user, token = create_user(session=session, caller=None, name=name, role=role, valid_days=valid_days,
+                                  **scopes.get(role, {}))
+        tokens[role.value] = token["token"]
+    creator = session.scalar(select(User.id).where(User.name == DEMO_USERS[Role.caseworker]))
+
+    household_rows, visits = [], []
+    drawn = generated_answers(catalog, households * 2, seed)
+    for number in range(households):
+        station_id, _, region_id = stations[0] if number % 10 == 0 else rng.choice(stations)
+        id_number = fake_id_number(rng)
+        name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2))
+        phone = f"13{rng.randint(0, 999999999):09d}"
+        household_rows.append({
+            "station_id": station_id, "status": "active" if rng.random() < 0.95 else "exited",
+            "personal": encrypt_json(keys, {"name": name, "id_number": id_number, "phone": phone}),
+            "id_number_hash": id_number_hash(keys, id_number), "created_by": creator,
+            "members": [{"relation": "head", "birth_year": int(id_number[6:10]), "sex": rng.choice(["female", "male"])}]})
+        first_visit = date(2025, 1, 1) + timedelta(days=rng.randint(0, 330))
+        dates = [first_visit] + ([first_visit + timedelta(days=rng.randint(90, 300))] if rng.random() < 0.4 else [])
+        for visit, assessed_on in enumerate(dates):
+            visits.append((number, region_id, assessed_on, drawn[2 * number + visit]))
+    ids = session.scalars(insert(Household).returning(Household.id, sort_by_parameter_order=True),
+                          household_rows).all()
+
+    assessment_rows = []
+    for number, region_id, assessed_on, answers in visits:
+        try:
+            scored = scorer.score(answers, region=region_id, year=assessed_on.year)
+        except AnswersInvalid:
+            continue
+        result = scored.result
+        assessment_rows.append({
+            "household_id": ids[number], "assessed_on": assessed_on, "region_id": region_id, "answers": answers,
+            "result": result, "index": result["index"], "tier": result["tier"],
+            "completeness": result["completeness"], "provisional": result["provisional"],
+            "catalog_id": result["catalog_id"], "catalog_version": result["catalog_version"],
+            "catalog_hash": result["catalog_hash"], "config_version": result["config_version"],
+            "model_version": scored.model_version, "model_opinion": scored.model_opinion,
+            "needs_review": scored.needs_review, "idempotency_key": str(uuid.UUID(int=rng.getrandbits(128))),
+            "request_hash": request_hash(ids[number], answers, assessed_on, None), "created_by": creator})
+    session.execute(insert(Assessment), assessment_rows)
+    refresh_latest(session, household_ids=ids, catalog=catalog)
+    _providers(session, catalog)
+    return tokens

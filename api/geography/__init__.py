@@ -1,0 +1,1 @@
+"""Regions (from the catalog), towns and referral stations."""

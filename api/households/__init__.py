@@ -1,0 +1,1 @@
+"""Households: registration, personal data, search, their file and their status in the programme."""

@@ -1,0 +1,92 @@
+"""Household pages for caseworkers (supervisors use them too, within their towns): the list, the search,
+registration and the household's file. Reads call the service functions; scripts post to the JSON API."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+
+from api.auth.access import Caller, Role
+from api.deps import Context
+from api.geography import service as geography
+from api.households import service as households
+from api.households.file import household_file as household_file_of
+from api.web.charts import line_chart
+from api.web.i18n import translate
+from api.web.session import PAGES, PageCaller, check_csrf, language
+from api.web.templating import pick_label, render
+
+router = APIRouter()
+PAGE_SIZE = 20
+SEARCH_LIMIT = 100
+ID_NUMBER_PATTERN = re.compile(r"^\s*\d{17}[\dxX]\s*$")
+PERSONAL_ROLES = (Role.caseworker, Role.supervisor)
+
+
+@router.get("/households")
+def household_list(request: Request, context: Context, caller: PageCaller, page: int = 1):
+    page = max(page, 1)
+    with context.database.session(write=True) as session:  # listing personal data is audited
+        stations = geography.stations_in_scope(session=session, caller=caller)
+        listed = households.list_households(session=session, caller=caller, keys=context.keys, limit=PAGE_SIZE,
+                                            offset=(page - 1) * PAGE_SIZE)
+    return _households_page(request, caller, stations, listed["items"], total=listed["total"], page=page,
+                            pages=max(1, math.ceil(listed["total"] / PAGE_SIZE)))
+
+
+@router.post("/households")
+def household_search(request: Request, context: Context, caller: PageCaller, q: Annotated[str, Form()] = "",
+                     csrf: Annotated[str, Form()] = ""):
+    """A search posted from the form, so that no name or ID number is written into a URL or an access log."""
+    check_csrf(request, csrf)
+    q = q.strip()
+    if not q or caller.role not in PERSONAL_ROLES:
+        return RedirectResponse(f"{PAGES}/households", status_code=303)
+    truncated = False
+    with context.database.session(write=True) as session:  # the households found are audited as read
+        stations = geography.stations_in_scope(session=session, caller=caller)
+        if ID_NUMBER_PATTERN.match(q):
+            items = households.find_by_id_number(session=session, caller=caller, keys=context.keys, id_number=q)
+        else:
+            found = households.search_by_name(session=session, caller=caller, keys=context.keys, name=q,
+                                              limit=SEARCH_LIMIT)
+            items, truncated = found["items"], found["truncated"]
+    return _households_page(request, caller, stations, items, q=q, truncated=truncated, total=len(items))
+
+
+def _households_page(request: Request, caller: Caller, stations: dict, items: list[dict], *, total: int,
+                     q: str = "", truncated: bool = False, page: int = 1, pages: int = 1):
+    return render(request, "households.html", caller=caller, items=items, q=q, truncated=truncated, total=total,
+                  page=page, pages=pages, searchable=caller.role in PERSONAL_ROLES, stations=stations,
+                  can_register=caller.role in PERSONAL_ROLES)
+
+
+@router.get("/households/new")
+def new_household(request: Request, context: Context, caller: PageCaller):
+    with context.database.session() as session:
+        stations = geography.stations_in_scope(session=session, caller=caller)
+    return render(request, "household_new.html", caller=caller, stations=stations,
+                  can_register=caller.role in PERSONAL_ROLES)
+
+
+@router.get("/households/{household_id}")
+def household_file_page(request: Request, household_id: int, context: Context, caller: PageCaller):
+    with context.database.session(write=True) as session:
+        file = household_file_of(session=session, caller=caller, keys=context.keys, catalog=context.scorer.catalog,
+                                 household_id=household_id)
+        station = geography.list_stations(session=session, town_id=file["household"]["town_id"])
+    lang = language(request)
+    catalog = context.scorer.catalog
+    current = [a for a in file["assessments"] if a["corrected_by"] is None]
+    chart = line_chart([(date.fromisoformat(a["assessed_on"]), a["index"]) for a in current],
+                       title=translate("index_over_time", lang),
+                       guides=[(t.min_index, pick_label(t.label, lang)) for t in catalog.tiers if t.min_index > 0])
+    return render(request, "household_file.html", caller=caller, file=file, household=file["household"],
+                  chart=chart, tiers={t.id: t for t in catalog.tiers},
+                  station={s["id"]: s for s in station}.get(file["household"]["station_id"]),
+                  can_assess=caller.role in PERSONAL_ROLES)

@@ -1,0 +1,1 @@
+"""The priority ranking, its exports and its snapshots."""

@@ -1,0 +1,75 @@
+"""The ranking, its exports and its snapshots."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from api.deps import Context, CurrentCaller
+from api.rankings import service as rankings
+from api.rankings.schemas import RankingQuery
+from api.rankings.service import MEDIA, RankingFilters
+from api.schemas import PROBLEM_RESPONSES
+
+router = APIRouter(tags=["rankings"], responses=PROBLEM_RESPONSES)
+
+
+def _filters(town_id, station_id, region_id, tier, dimension, min_score, service, status, assessed_from,
+             assessed_to) -> RankingFilters:
+    return RankingFilters(town_id=town_id, station_id=station_id, region_id=region_id, tier=tier,
+                          dimension=dimension, min_score=min_score, service=service, status=status,
+                          assessed_from=assessed_from, assessed_to=assessed_to)
+
+
+@router.get("/rankings", summary="Households ranked by their latest assessment, within the caller's scope",
+            description="Order: index, tier, completeness (all descending), then household id ascending. "
+                        "`format=csv|xlsx` exports the whole filtered ranking with exactly the JSON items' "
+                        "columns (lists joined with ';') and records it as a snapshot (X-Snapshot-Id).")
+def ranking(context: Context, caller: CurrentCaller, town_id: int | None = None, station_id: int | None = None,
+            region_id: str | None = None, tier: str | None = None,
+            dimension: str | None = Query(None, description="a dimension id; with min_score"),
+            min_score: float | None = Query(None, ge=0, le=1, description="dimension score strictly above this"),
+            service: str | None = Query(None, description="a recommended service item id"),
+            status: Literal["active", "exited"] | None = "active", assessed_from: date | None = None,
+            assessed_to: date | None = None, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+            count: bool = Query(True, description="count the whole filtered ranking (`total`); "
+                                                  "`next_offset` tells whether there is a next page either way"),
+            format: Literal["json", "csv", "xlsx"] = "json"):
+    filters = _filters(town_id, station_id, region_id, tier, dimension, min_score, service, status, assessed_from,
+                       assessed_to)
+    catalog = context.scorer.catalog
+    with context.database.session(write=True) as session:  # writes the audit log (and snapshots)
+        if format == "json":
+            return rankings.ranking_page(session=session, caller=caller, keys=context.keys, catalog=catalog,
+                                         filters=filters, limit=limit, offset=offset, count=count)
+        content, snapshot_id = rankings.export(session=session, caller=caller, keys=context.keys, catalog=catalog,
+                                               filters=filters, fmt=format)
+    return Response(content, media_type=MEDIA[format], headers={
+        "Content-Disposition": f'attachment; filename="ranking-{snapshot_id}.{format}"',
+        "X-Snapshot-Id": str(snapshot_id)})
+
+
+@router.post("/rankings/snapshots", status_code=201, summary="Publish the current ranking as a snapshot",
+             description="Records the filtered ranking (rank, household, assessment, index, tier) with who, when, "
+                         "the filters and the configuration versions; supervisors, analysts and admins.")
+def publish(body: RankingQuery, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session(write=True) as session:
+        return rankings.publish_ranking(session=session, caller=caller, keys=context.keys,
+                                        catalog=context.scorer.catalog, filters=RankingFilters(**body.model_dump()))
+
+
+@router.get("/rankings/snapshots", summary="Exports and published rankings (one's own; all for analysts, admins)")
+def snapshots(context: Context, caller: CurrentCaller, limit: int = Query(50, ge=1, le=200),
+              offset: int = Query(0, ge=0)) -> list[dict]:
+    with context.database.session() as session:
+        return rankings.list_snapshots(session=session, caller=caller, limit=limit, offset=offset)
+
+
+@router.get("/rankings/snapshots/{snapshot_id}/households/{household_id}",
+            summary="Why a household was ranked where it was in a snapshot")
+def explain(snapshot_id: int, household_id: int, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session() as session:
+        return rankings.explain(session=session, caller=caller, snapshot_id=snapshot_id, household_id=household_id)

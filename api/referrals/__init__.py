@@ -1,0 +1,1 @@
+"""Service providers and referrals: the loop from a recommended service to its delivery."""

@@ -1,1 +1,0 @@
-"""Thin per-resource routers under /v1: parse the request, call one service function, return its view."""
