@@ -1,38 +1,24 @@
 """Where and how a submission is stored: the latest-assessment row it writes equals a full refresh from the
-stored assessments, on PostgreSQL it runs on the event loop in autocommit (one read, one write), SQLite
-writers queue on a lock file across processes, and a champion lookup after the first does not hold other
-requests up."""
+stored assessments; on PostgreSQL it runs on the event loop in autocommit (one read, one write), and a
+write overtaken by another stores nothing with its one statement and then everything in one transaction."""
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 
-import anyio
 import psycopg
 import pytest
-from sqlalchemy import JSON, Column, Date, Integer, MetaData, Table, bindparam, event, func, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
 from api.assessments import submission as submissions
-from api.assessments.scoring import ChampionCache
 from api.assessments.store import refresh_latest
 from api.assessments.tables import Assessment, HouseholdLatest, LatestAnswers
 from api.auth.access import Caller, Role
-from api.db import Database, begin, bound_connection
-from api.db.engine import make_engine
 from api.db.statements import DriverStatement
-from api.db.writers import WriterQueue
-from cli.main import app as cli
 from tests.api.factories import calm_answers, household_payload, submission, with_answer
-from tests.api.support import DATA_KEY, HASH_KEY, settings_for
 from tests.api.workflow_helpers import publish_test_cutoffs
 
 
@@ -226,70 +212,8 @@ def test_a_submission_overtaken_before_its_write_stores_nothing_with_it_and_then
         assert session.scalar(select(func.count()).select_from(Assessment)) == 3
 
 
-def test_a_driver_statement_binds_and_reads_by_type_and_raises_database_errors_as_sqlalchemy_does(database_url):
-    engine = make_engine(database_url)
-    probe = Table("driver_statement_probe", MetaData(), Column("id", Integer, primary_key=True), Column("doc", JSON),
-                  Column("day", Date))
-    insert_probe = DriverStatement(insert(probe).values(id=bindparam("id"), doc=bindparam("doc"), day=bindparam("day"))
-                                   .returning(probe.c.id, (probe.c.id * 2).label("twice"), probe.c.day), engine.dialect)
-    try:
-        with engine.connect() as connection:
-            connection.exec_driver_sql("CREATE TEMP TABLE driver_statement_probe (id integer PRIMARY KEY, doc json, "
-                                       "day date)")
-            row = insert_probe.first(connection, {"id": 7, "doc": {"answers": [1, "二"]}, "day": date(2026, 2, 28)})
-            assert (row.id, row.twice, row.day) == (7, 14, date(2026, 2, 28))
-            stored = connection.exec_driver_sql("SELECT CAST(doc AS TEXT), CAST(day AS TEXT) "
-                                                "FROM driver_statement_probe").one()
-            assert json.loads(stored[0]) == {"answers": [1, "二"]} and stored[1] == "2026-02-28"
-            with pytest.raises(IntegrityError):
-                insert_probe.first(connection, {"id": 7, "doc": None, "day": None})
-            connection.rollback()
-    finally:
-        engine.dispose()
 
 
-def test_a_write_commits_what_it_wrote_at_the_end_and_nothing_on_failure(database_url):
-    """`Database.write`: on PostgreSQL each statement commits by itself until `begin`; then, as on SQLite,
-    the rest is committed when the work returns and rolled back when it fails."""
-    database = Database(database_url)
-    autocommit = database_url.startswith("postgresql")
-    probe = Table("bound_session_probe", MetaData(), Column("id", Integer, primary_key=True))
-    add = DriverStatement(insert(probe).values(id=bindparam("id")).returning(probe.c.id),
-                          database.async_engine.dialect if autocommit else database.engine.dialect)
-
-    def stored() -> list[int]:
-        with database.engine.connect() as connection:
-            return sorted(connection.execute(select(probe.c.id)).scalars())
-
-    def writes(*, session, ids, fail=False):
-        before, (first, *rest) = stored(), ids
-        add.first(bound_connection(session), {"id": first})
-        committed = sorted([*before, first]) if autocommit else before  # by itself on PostgreSQL only
-        assert stored() == committed
-        begin(session)
-        for other in rest:
-            session.execute(insert(probe).values(id=other))
-        assert stored() == committed  # nothing more before the work returns
-        if fail:
-            raise RuntimeError("the request fails")
-
-    async def main():
-        await database.write(writes, ids=[1, 2, 3])
-        assert stored() == [1, 2, 3]
-        with pytest.raises(RuntimeError):
-            await database.write(writes, ids=[4, 5], fail=True)
-        with pytest.raises(IntegrityError):
-            await database.write(writes, ids=[6, 7, 1])
-        await database.dispose_async()
-
-    probe.create(database.engine)
-    try:
-        with ThreadPoolExecutor(1) as runner:  # a loop of its own (see below)
-            runner.submit(anyio.run, main).result()
-        assert stored() == ([1, 2, 3, 4, 6] if autocommit else [1, 2, 3])
-    finally:
-        probe.drop(database.engine)
-        database.dispose()
 
 
 AUDIT_FAILS = {
@@ -332,150 +256,3 @@ def test_a_correction_whose_audit_entry_fails_stores_nothing(app, client, city, 
                           json=submission(calm_answers(catalog), corrects=first["id"]), headers=auth)
     assert retried.status_code == 201, retried.text
     assert assert_matches_full_refresh(app, household)["assessment_id"] == retried.json()["id"]
-
-
-def test_a_sqlite_writer_waits_for_a_writer_of_another_connection(tmp_path):
-    path = tmp_path / "db.writer-lock"
-    holder, waiter = WriterQueue(path, timeout_s=30), WriterQueue(path, timeout_s=30)
-    entered = threading.Event()
-
-    def write() -> None:
-        with waiter:
-            entered.set()
-
-    with holder:
-        thread = threading.Thread(target=write)
-        thread.start()
-        assert not entered.wait(0.3)  # the lock file is held by the other queue
-    assert entered.wait(30)
-    thread.join()
-    holder.close()
-    waiter.close()
-
-
-def test_a_sqlite_writer_goes_on_when_the_lock_file_stays_held(tmp_path):
-    """After the timeout the writer is left to SQLite's own locking instead of waiting for ever."""
-    path = tmp_path / "db.writer-lock"
-    holder, waiter = WriterQueue(path, timeout_s=30), WriterQueue(path, timeout_s=0.05)
-    with holder, waiter:  # returns instead of waiting for the holder
-        pass
-    holder.close()
-    waiter.close()
-
-
-def test_serve_refuses_several_workers_on_an_in_memory_database(monkeypatch):
-    for name, value in (("ASSESS_DATABASE_URL", "sqlite://"), ("ASSESS_DATA_KEY", DATA_KEY),
-                        ("ASSESS_HASH_KEY", HASH_KEY)):
-        monkeypatch.setenv(name, value)
-    result = CliRunner().invoke(cli, ["serve", "--workers", "2"])
-    assert result.exit_code == 2 and "--workers" in result.output
-
-
-def test_the_thread_that_holds_the_writer_queue_may_enter_it_again(tmp_path):
-    queue = WriterQueue(tmp_path / "db.writer-lock", timeout_s=30)
-    entered = threading.Event()
-
-    def write() -> None:
-        with queue:
-            entered.set()
-
-    with queue:
-        with queue:
-            pass
-        thread = threading.Thread(target=write)
-        thread.start()
-        assert not entered.wait(0.3)  # still held after the inner exit
-    assert entered.wait(30)
-    thread.join()
-    queue.close()
-
-
-def test_try_enter_holds_nothing_when_another_writer_has_the_queue(tmp_path):
-    path = tmp_path / "db.writer-lock"
-    queue, other_process = WriterQueue(path, timeout_s=30), WriterQueue(path, timeout_s=30)
-    with other_process:
-        assert not queue.try_enter()
-    assert queue.try_enter()  # nothing was left held by the failed attempt
-    results = []
-    blocked = threading.Thread(target=lambda: results.append(queue.try_enter()))
-    blocked.start()
-    blocked.join()
-    assert results == [False]  # another thread of the process holds it
-    queue.leave()
-    queue.close()
-    other_process.close()
-
-
-def test_a_sqlite_writer_runs_on_the_event_loop_unless_another_writer_holds_the_queue(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'writers.db'}")
-    with database.session(write=True) as session:
-        session.execute(text("CREATE TABLE written (thread TEXT)"))
-    other_process = WriterQueue(tmp_path / "writers.db.writer-lock", timeout_s=30)
-
-    def write(*, session) -> threading.Thread:
-        session.execute(text("INSERT INTO written VALUES (:name)"), {"name": threading.current_thread().name})
-        return threading.current_thread()
-
-    async def main() -> None:
-        loop_thread = threading.current_thread()
-        assert await database.write(write) is loop_thread
-        finished = []
-
-        async def wait_for_the_other() -> None:
-            finished.append(await database.write(write))
-
-        assert other_process.try_enter()
-        async with anyio.create_task_group() as group:
-            group.start_soon(wait_for_the_other)
-            await anyio.sleep(0.3)
-            assert not finished  # it waits in a worker thread, and the event loop goes on meanwhile
-            other_process.leave()
-        assert finished[0] is not loop_thread
-
-    # in a thread of its own: Playwright's sync API (the browser tests) leaves an event loop running in
-    # the main thread for the rest of the session
-    with ThreadPoolExecutor(1) as runner:
-        runner.submit(anyio.run, main).result()
-    with database.session() as session:
-        assert session.execute(text("SELECT count(*) FROM written")).scalar_one() == 2
-    database.dispose()
-    other_process.close()
-
-
-class SlowRegistry(ChampionCache):
-    """Champions "v1", "v2", ...; a lookup after the first waits until `proceed` is set."""
-
-    def __init__(self):
-        super().__init__(settings_for("sqlite://", model_refresh_seconds=0))
-        self.lookups, self.started, self.proceed = 0, threading.Event(), threading.Event()
-
-    def _load(self, current):
-        self.lookups += 1
-        if self.lookups > 1:
-            self.started.set()
-            assert self.proceed.wait(30)
-        return f"v{self.lookups}"
-
-
-def test_a_later_champion_lookup_runs_in_the_background_while_requests_keep_the_model_they_had():
-    cache = SlowRegistry()
-    assert cache.get() == "v1"  # the first lookup is waited for
-    assert cache.get() == "v1"  # stale at once (0 s): starts a lookup and does not wait for it
-    assert cache.started.wait(30)
-    assert cache.get() == "v1" and cache.lookups == 2  # no second lookup while one runs
-    cache.proceed.set()
-    deadline = time.monotonic() + 30
-    while cache.get() == "v1" and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert cache.get() in ("v2", "v3")  # the lookup's champion, or the one after it (0 s: always stale)
-
-
-def test_the_server_runs_at_most_worker_threads_requests_at_a_time(tmp_path):
-    from anyio import to_thread
-    from fastapi.testclient import TestClient
-
-    from api.app import create_app
-
-    app = create_app(settings_for(f"sqlite:///{tmp_path / 'threads.db'}", worker_threads=3))
-    with TestClient(app) as client:
-        assert client.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens) == 3

@@ -145,3 +145,11 @@ def test_keys_rotate_re_encrypts_with_the_first_key_and_re_hashes_id_numbers(app
         [entry] = after.get("/v1/audit", params={"action": "rotate_keys"}, headers=city.auth("admin")).json()
         assert entry["details"] == {"households": 3, "rehashed": 3} and entry["user_id"] is None
     rotated.state.context.database.dispose()
+
+
+def test_serve_refuses_several_workers_on_an_in_memory_database(monkeypatch):
+    for name, value in (("ASSESS_DATABASE_URL", "sqlite://"), ("ASSESS_DATA_KEY", DATA_KEY),
+                        ("ASSESS_HASH_KEY", HASH_KEY)):
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, ["serve", "--workers", "2"])
+    assert result.exit_code == 2 and "--workers" in result.output

@@ -19,7 +19,7 @@ from tests.api.support import DATA_KEY, HASH_KEY, count_rows
 from tests.api.workflow_helpers import TIER_BY_DEPRIVED, assess, deprived, new_household, publish_test_cutoffs
 
 PLAN = [0, 1, 2, 3, 4, 2, 4]
-REPOSITORY = Path(__file__).resolve().parents[2]
+REPOSITORY = Path(__file__).resolve().parents[3]
 
 
 class Killed(BaseException):

@@ -118,7 +118,7 @@ def test_concurrent_submissions_for_one_household_leave_its_latest_row_as_a_full
     """Submissions for the same household at the same moment, some on the same day, some earlier: whichever
     order they commit in, the latest row (and its `previous_*`) is what a refresh from the stored assessments
     gives."""
-    from tests.api.test_submission_paths import assert_matches_full_refresh
+    from tests.api.assessments.test_store import assert_matches_full_refresh
 
     auth = city.auth("caseworker_s1")
     household = client.post("/v1/households", json=household_payload(city.stations["S1"]), headers=auth).json()["id"]
