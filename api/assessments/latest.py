@@ -51,10 +51,13 @@ def latest_row(*, assessment, previous, household, catalog) -> dict:
     }
 
 
+SCORED_BY_CORE = ("index", "tier", "tier_code", "completeness", "provisional", "critical", "dimension_scores",
+                  "services", "due_on")
+
+
 def scored_columns(catalog, batch: BatchResult, assessed_on: pd.Series) -> pd.DataFrame:
-    """The columns of `latest_row` that a score decides, for the valid rows of a batch scored by the core
-    (`assessed_on` their dates): index, tier, tier_code, completeness, provisional, critical,
-    dimension_scores (JSON text), services and due_on."""
+    """The columns of `latest_row` that a score decides (`SCORED_BY_CORE`), for the valid rows of a batch
+    scored by the core (`assessed_on` their dates); the dimension scores as JSON text."""
     tiers = np.array(catalog.tier_ids, dtype=object)[batch.tier_code]
     services = np.asarray(join_codes(batch.recommendation_codes, [s.id for s in catalog.services]), dtype=object)
     provisional = batch.provisional.astype(bool)

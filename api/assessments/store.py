@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 from api.assessments.frames import answers_layout, answers_line
-from api.assessments.latest import latest_row
+from api.assessments.latest import SCORED_BY_CORE, latest_row
 from api.assessments.tables import Assessment, AssessmentRescore, HouseholdLatest, LatestAnswers
 from api.db import begin, bound_connection, in_autocommit
 from api.db.bulk import load_frame
@@ -261,23 +261,19 @@ def _chunks(ids: list[int], size: int = 5000):
 # Re-scoring
 
 
-SCORED = ("index", "tier", "tier_code", "completeness", "provisional", "critical", "dimension_scores", "services",
-          "due_on")
-
-
 @functools.cache
 def _staging() -> Table:
     """A temporary table of re-scored figures per assessment, typed as the latest row's columns (the
     dimension scores as JSON text)."""
     latest = HouseholdLatest.__table__
-    return Table("rescored_batch", MetaData(), Column("assessment_id", Integer, primary_key=True),
-                 *(Column(name, Text if name == "dimension_scores" else latest.c[name].type) for name in SCORED),
+    columns = [Column(name, Text if name == "dimension_scores" else latest.c[name].type) for name in SCORED_BY_CORE]
+    return Table("rescored_batch", MetaData(), Column("assessment_id", Integer, primary_key=True), *columns,
                  prefixes=["TEMPORARY"])
 
 
 def store_rescored(session: Session, *, staged: pd.DataFrame, config_version: str, job_id: int) -> int:
-    """Write a batch re-scored under `config_version`: `staged` holds assessment_id and the `SCORED` columns
-    (api.assessments.latest.scored_columns). Results go beside the originals in `assessment_rescores`
+    """Write a batch re-scored under `config_version`: `staged` holds assessment_id and the columns of
+    api.assessments.latest.scored_columns. Results go beside the originals in `assessment_rescores`
     (never twice for one assessment and version); the latest rows of those assessments take the new figures,
     and the rows whose previous assessment they are take its new index and tier. Returns how many results
     were new."""
@@ -286,7 +282,7 @@ def store_rescored(session: Session, *, staged: pd.DataFrame, config_version: st
     postgres = connection.dialect.name == "postgresql"
     staging.drop(connection, checkfirst=True)
     staging.create(connection)
-    load_frame(session, staging, staged[["assessment_id", *SCORED]])
+    load_frame(session, staging, staged[["assessment_id", *SCORED_BY_CORE]])
     if postgres:
         connection.exec_driver_sql(f"ANALYZE {staging.name}")  # so that the joins below use the indexes
     dimension_scores = cast(staging.c.dimension_scores, JSON) if postgres else staging.c.dimension_scores
@@ -302,7 +298,7 @@ def store_rescored(session: Session, *, staged: pd.DataFrame, config_version: st
         .where(true())  # SQLite reads ON CONFLICT after a bare FROM as a join's
     ).on_conflict_do_nothing(index_elements=["assessment_id", "config_version"]))
     session.execute(update(HouseholdLatest).where(HouseholdLatest.assessment_id == staging.c.assessment_id).values(
-        {**{name: staging.c[name] for name in SCORED if name != "dimension_scores"},
+        {**{name: staging.c[name] for name in SCORED_BY_CORE if name != "dimension_scores"},
          "dimension_scores": dimension_scores, "config_version": config_version}))
     session.execute(update(HouseholdLatest).where(HouseholdLatest.previous_assessment_id == staging.c.assessment_id)
                     .values(previous_index=staging.c.index, previous_tier_code=staging.c.tier_code))

@@ -51,4 +51,5 @@ def configuration(request: Request, config_id: int, context: Context, caller: Pa
                           digits=0, legend=(translate("draft", lang), translate("published", lang)))
     return render(request, "configuration.html", caller=caller, record=record, published=published,
                   preview=preview, chart=chart, catalog=catalog, stations=stations,
-                  tiers={t.id: t for t in catalog.tiers}, can_publish=caller.role in configs.CONFIG_EDITORS and record["status"] == "draft")
+                  tiers={t.id: t for t in catalog.tiers},
+                  can_publish=caller.role in configs.CONFIG_EDITORS and record["status"] == "draft")
