@@ -47,7 +47,7 @@ from api.configs import service as configs  # noqa: E402
 from api.geography.service import sync_regions  # noqa: E402
 from api.households import service as households  # noqa: E402
 from api.rankings import service as rankings  # noqa: E402
-from api.rankings.service import RankingFilters  # noqa: E402
+from api.rankings.schemas import RankingFilters  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from assessment import assess_frame  # noqa: E402
 from assessment.batch import join_codes  # noqa: E402

@@ -15,14 +15,14 @@ from api.errors import Invalid
 from api.geography import service as geography
 from api.problems import validation_problems
 from api.rankings import service as rankings
-from api.rankings.schemas import RankingQuery
-from api.rankings.service import MEDIA, RankingFilters
+from api.rankings.schemas import RankingFilters
+from api.rankings.service import MEDIA
 from api.web.session import PageCaller
 from api.web.templating import render
 
 router = APIRouter()
 PAGE_SIZE = 25
-FILTER_FIELDS = tuple(RankingQuery.model_fields)
+FILTER_FIELDS = tuple(RankingFilters.model_fields)
 RANKING_ROLES = (Role.supervisor, Role.admin, Role.analyst)
 
 
@@ -35,10 +35,10 @@ def _filters(request: Request) -> tuple[dict, RankingFilters | None, list]:
     if given.get("status") == "all":
         given.pop("status")
     try:
-        query = RankingQuery.model_validate({"status": None, **given})
+        filters = RankingFilters.model_validate({"status": None, **given})
     except ValidationError as invalid:
         return typed, None, validation_problems(invalid.errors())
-    return typed, RankingFilters(**query.model_dump()), []
+    return typed, filters, []
 
 
 @router.get("/ranking")

@@ -10,8 +10,8 @@ from fastapi.responses import Response
 
 from api.deps import Context, CurrentCaller
 from api.rankings import service as rankings
-from api.rankings.schemas import RankingQuery
-from api.rankings.service import MEDIA, RankingFilters
+from api.rankings.schemas import RankingFilters
+from api.rankings.service import MEDIA
 from api.schemas import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["rankings"], responses=PROBLEM_RESPONSES)
@@ -55,10 +55,10 @@ def ranking(context: Context, caller: CurrentCaller, town_id: int | None = None,
 @router.post("/rankings/snapshots", status_code=201, summary="Publish the current ranking as a snapshot",
              description="Records the filtered ranking (rank, household, assessment, index, tier) with who, when, "
                          "the filters and the configuration versions; supervisors, analysts and admins.")
-def publish(body: RankingQuery, context: Context, caller: CurrentCaller) -> dict:
+def publish(body: RankingFilters, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
         return rankings.publish_ranking(session=session, caller=caller, keys=context.keys,
-                                        catalog=context.scorer.catalog, filters=RankingFilters(**body.model_dump()))
+                                        catalog=context.scorer.catalog, filters=body)
 
 
 @router.get("/rankings/snapshots", summary="Exports and published rankings (one's own; all for analysts, admins)")

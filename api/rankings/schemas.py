@@ -8,7 +8,9 @@ from typing import Literal
 from api.schemas import Strict
 
 
-class RankingQuery(Strict):
+class RankingFilters(Strict):
+    """What narrows a ranking; every field is optional (`status` is "active" unless given)."""
+
     town_id: int | None = None
     station_id: int | None = None
     region_id: str | None = None
@@ -19,3 +21,7 @@ class RankingQuery(Strict):
     status: Literal["active", "exited"] | None = "active"
     assessed_from: date | None = None
     assessed_to: date | None = None
+
+    def as_dict(self) -> dict:
+        """The filters given, as JSON values (what a snapshot records)."""
+        return self.model_dump(mode="json", exclude_none=True)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import asdict, dataclass
-from datetime import date
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -23,6 +21,7 @@ from api.auth.access import Caller, PersonalView, Role
 from api.encoding import iso
 from api.errors import Invalid, forbidden, not_found
 from api.households.tables import Household
+from api.rankings.schemas import RankingFilters
 from api.rankings.tables import RankingSnapshot
 from api.security import Keys, decrypt_json, masked_personal
 
@@ -39,51 +38,33 @@ EXPORT_ROLES_PERSONAL = {Role.caseworker: PersonalView.full, Role.supervisor: Pe
                          Role.admin: PersonalView.masked, Role.analyst: PersonalView.withheld}
 
 
-@dataclass(frozen=True)
-class RankingFilters:
-    """What narrows a ranking; every field is optional."""
-
-    town_id: int | None = None
-    station_id: int | None = None
-    region_id: str | None = None
-    tier: str | None = None
-    dimension: str | None = None
-    min_score: float | None = None
-    service: str | None = None
-    status: str | None = "active"
-    assessed_from: date | None = None
-    assessed_to: date | None = None
-
-    def as_dict(self) -> dict:
-        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items() if v is not None}
-
-    def condition(self, catalog):
-        """The SQL filter; unknown tier, dimension or service ids are a 422 naming the field."""
-        parts = []
-        for column, value in ((HouseholdLatest.town_id, self.town_id), (HouseholdLatest.station_id, self.station_id),
-                              (HouseholdLatest.region_id, self.region_id), (HouseholdLatest.status, self.status)):
-            if value is not None:
-                parts.append(column == value)
-        if self.tier is not None:
-            if self.tier not in catalog.tier_ids:
-                raise _unknown("tier", self.tier, "tier", "分档")
-            parts.append(HouseholdLatest.tier_code == catalog.tier_ids.index(self.tier))
-        if (self.dimension is None) != (self.min_score is None):
-            raise Invalid("incomplete_filter", "dimension and min_score go together.",
-                          "dimension 与 min_score 须同时给出。", path="min_score" if self.dimension else "dimension")
-        if self.dimension is not None:
-            if self.dimension not in catalog.dimension_by_id:
-                raise _unknown("dimension", self.dimension, "dimension", "维度")
-            parts.append(HouseholdLatest.dimension_scores[self.dimension].as_float() > self.min_score)
-        if self.service is not None:
-            if self.service not in catalog.service_by_id:
-                raise _unknown("service", self.service, "service item", "服务项目")
-            parts.append(HouseholdLatest.services.like(f"%;{self.service};%"))
-        if self.assessed_from is not None:
-            parts.append(HouseholdLatest.assessed_on >= self.assessed_from)
-        if self.assessed_to is not None:
-            parts.append(HouseholdLatest.assessed_on <= self.assessed_to)
-        return and_(*parts)
+def filter_condition(filters: RankingFilters, catalog):
+    """The SQL filter; unknown tier, dimension or service ids are a 422 naming the field."""
+    parts = []
+    for column, value in ((HouseholdLatest.town_id, filters.town_id), (HouseholdLatest.station_id, filters.station_id),
+                          (HouseholdLatest.region_id, filters.region_id), (HouseholdLatest.status, filters.status)):
+        if value is not None:
+            parts.append(column == value)
+    if filters.tier is not None:
+        if filters.tier not in catalog.tier_ids:
+            raise _unknown("tier", filters.tier, "tier", "分档")
+        parts.append(HouseholdLatest.tier_code == catalog.tier_ids.index(filters.tier))
+    if (filters.dimension is None) != (filters.min_score is None):
+        raise Invalid("incomplete_filter", "dimension and min_score go together.",
+                      "dimension 与 min_score 须同时给出。", path="min_score" if filters.dimension else "dimension")
+    if filters.dimension is not None:
+        if filters.dimension not in catalog.dimension_by_id:
+            raise _unknown("dimension", filters.dimension, "dimension", "维度")
+        parts.append(HouseholdLatest.dimension_scores[filters.dimension].as_float() > filters.min_score)
+    if filters.service is not None:
+        if filters.service not in catalog.service_by_id:
+            raise _unknown("service", filters.service, "service item", "服务项目")
+        parts.append(HouseholdLatest.services.like(f"%;{filters.service};%"))
+    if filters.assessed_from is not None:
+        parts.append(HouseholdLatest.assessed_on >= filters.assessed_from)
+    if filters.assessed_to is not None:
+        parts.append(HouseholdLatest.assessed_on <= filters.assessed_to)
+    return and_(*parts)
 
 
 def _unknown(field: str, value: str, what_en: str, what_zh: str) -> Invalid:
@@ -124,7 +105,7 @@ def _items(session: Session, caller: Caller, keys: Keys, catalog, rows, first_ra
 
 
 def _query(caller: Caller, catalog, filters: RankingFilters):
-    return select(*COLUMNS).where(latest_scope(caller), filters.condition(catalog))
+    return select(*COLUMNS).where(latest_scope(caller), filter_condition(filters, catalog))
 
 
 def ranking_page(*, session: Session, caller: Caller, keys: Keys, catalog, filters: RankingFilters,
@@ -136,7 +117,7 @@ def ranking_page(*, session: Session, caller: Caller, keys: Keys, catalog, filte
                            .offset(offset)).all()
     more = len(rows) > limit
     total = session.scalar(select(func.count()).select_from(HouseholdLatest)
-                           .where(latest_scope(caller), filters.condition(catalog))) if count else None
+                           .where(latest_scope(caller), filter_condition(filters, catalog))) if count else None
     items = _items(session, caller, keys, catalog, rows[:limit], offset + 1)
     if EXPORT_ROLES_PERSONAL[caller.role] is PersonalView.full:
         audit.record_reads(session, caller, [item["household_id"] for item in items])
