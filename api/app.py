@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 
-from api import problems, web
+from api import pages, problems
 from api.alerts import routes as alerts
 from api.assessments import routes as assessments
 from api.audit import routes as audit
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for module in ROUTERS:  # before the pages: routes are matched in order, and API requests are the many
         app.include_router(module.router, prefix="/v1")
-    web.install(app)
+    pages.install(app)
 
     @app.get("/v1/health", tags=["health"],
              summary="Liveness, the catalog and the model version in use (no token needed)")

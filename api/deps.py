@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the service context and the authenticated caller."""
+"""FastAPI dependencies: the service context, and the authenticated caller of an API request or a page."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth.access import Caller
-from api.auth.service import authenticate
+from api.auth.service import authenticate, token_expiry
 from api.context import ServiceContext
+from api.errors import Unauthorized
+from api.web.session import SignInRequired, session_token
 
 bearer = HTTPBearer(auto_error=False, description="A token from `assess user add` or POST /v1/users")
 
@@ -35,3 +37,24 @@ async def current_caller(context: Context, token: BearerToken) -> Caller:
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
+
+
+async def page_caller(request: Request, context: Context) -> Caller:
+    """The signed-in caller of a page (and, in `request.state.token_expires_at`, when their token expires);
+    SignInRequired when there is no valid session."""
+    token = session_token(request)
+    next_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if token is None:
+        raise SignInRequired(next_path)
+    try:
+        caller, request.state.token_expires_at = await context.database.read(_caller_and_expiry, token=token)
+    except Unauthorized:
+        raise SignInRequired(next_path) from None
+    return caller
+
+
+def _caller_and_expiry(*, session, token: str) -> tuple[Caller, str | None]:
+    return authenticate(session=session, token=token), token_expiry(session=session, token=token)
+
+
+PageCaller = Annotated[Caller, Depends(page_caller)]

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Request
 
 from api.alerts import service as alerts
 from api.auth.access import Role, require_role
-from api.deps import Context
+from api.deps import Context, PageCaller
 from api.geography import service as geography
-from api.web.session import PageCaller
 from api.web.templating import render
 
 router = APIRouter()

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Request
 
 from api.assessments import service as assessments
 from api.auth.access import Role
-from api.deps import Context
+from api.deps import Context, PageCaller
 from api.geography import service as geography
 from api.households import service as households
 from api.referrals import service as referrals
 from api.web.charts import Bar, bar_chart
 from api.web.i18n import translate
-from api.web.session import PageCaller, language
+from api.web.session import language
 from api.web.templating import pick_label, render
 
 router = APIRouter()

@@ -21,8 +21,24 @@ import functools
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import (JSON, Column, Integer, MetaData, Table, Text, bindparam, cast, delete, exists, func, insert,
-                        literal, select, true, update)
+from sqlalchemy import (
+    JSON,
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from api.audit import service as audit
 from api.deps import Context, CurrentCaller
 from api.schemas import PROBLEM_RESPONSES
-from api.audit import service as audit
 
 router = APIRouter(tags=["audit"], responses=PROBLEM_RESPONSES)
 

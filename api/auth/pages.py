@@ -9,9 +9,9 @@ from fastapi.responses import RedirectResponse
 
 from api.auth.access import Role
 from api.auth.service import authenticate
-from api.deps import Context
+from api.deps import Context, PageCaller
 from api.errors import Unauthorized
-from api.web.session import LANGUAGE_COOKIE, LANGUAGES, PAGES, SESSION_COOKIE, PageCaller, check_csrf, safe_next
+from api.web.session import LANGUAGE_COOKIE, LANGUAGES, PAGES, SESSION_COOKIE, check_csrf, safe_next
 from api.web.templating import render
 
 router = APIRouter()

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from api.auth.access import require_role
 from api.configs import service as configs
 from api.configs.records import published_config
-from api.deps import Context
+from api.deps import Context, PageCaller
 from api.geography import service as geography
 from api.web.charts import Bar, bar_chart
 from api.web.i18n import translate
-from api.web.session import PageCaller, language
+from api.web.session import language
 from api.web.templating import pick_label, render
 
 router = APIRouter()

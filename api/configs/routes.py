@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Query
 
-from api.deps import Context, CurrentCaller
-from api.schemas import PROBLEM_RESPONSES
 from api.configs import rescoring
 from api.configs import service as configs
+from api.deps import Context, CurrentCaller
+from api.schemas import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["configurations"], responses=PROBLEM_RESPONSES)
 

@@ -12,13 +12,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
 from api.auth.access import Caller, Role
-from api.deps import Context
+from api.deps import Context, PageCaller
 from api.geography import service as geography
 from api.households import service as households
 from api.households.file import household_file as household_file_of
 from api.web.charts import line_chart
 from api.web.i18n import translate
-from api.web.session import PAGES, PageCaller, check_csrf, language
+from api.web.session import PAGES, check_csrf, language
 from api.web.templating import pick_label, render
 
 router = APIRouter()

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from api.deps import Context
+from api.deps import Context, PageCaller
 from api.referrals import service as referrals
-from api.web.session import PageCaller
 from api.web.templating import render
 
 router = APIRouter()

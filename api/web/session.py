@@ -11,14 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 from http.cookies import SimpleCookie
-from typing import Annotated
 
-from fastapi import Depends, Request
-
-from api.auth.access import Caller
-from api.auth.service import authenticate, token_expiry
-from api.deps import Context
-from api.errors import Unauthorized
+from fastapi import Request
 
 SESSION_COOKIE = "assess_session"
 LANGUAGE_COOKIE = "assess_lang"
@@ -51,27 +45,6 @@ def language(request: Request) -> str:
 
 def session_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
-
-
-async def page_caller(request: Request, context: Context) -> Caller:
-    """The signed-in caller of a page (and, in `request.state.token_expires_at`, when their token expires);
-    SignInRequired when there is no valid session."""
-    token = session_token(request)
-    next_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if token is None:
-        raise SignInRequired(next_path)
-    try:
-        caller, request.state.token_expires_at = await context.database.read(_caller_and_expiry, token=token)
-    except Unauthorized:
-        raise SignInRequired(next_path) from None
-    return caller
-
-
-def _caller_and_expiry(*, session, token: str) -> tuple[Caller, str | None]:
-    return authenticate(session=session, token=token), token_expiry(session=session, token=token)
-
-
-PageCaller = Annotated[Caller, Depends(page_caller)]
 
 
 def check_csrf(request: Request, sent: str | None) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
-from api.auth.access import Caller
 from api.web.i18n import TEXT, translate
 from api.web.session import PAGES, csrf_token, language, session_token
 
@@ -42,7 +41,7 @@ def expiring_on(request: Request) -> str | None:
     return expires.date().isoformat() if expires - datetime.now(timezone.utc) <= TOKEN_WARNING else None
 
 
-def render(request: Request, template: str, *, caller: Caller | None = None, status_code: int = 200,
+def render(request: Request, template: str, *, caller: Any = None, status_code: int = 200,
            **context: Any):
     lang = language(request)
     token = session_token(request)

@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 from api import db
 from api.app import create_app
 from api.auth.access import Role
-from api.geography.service import create_station, create_town
 from api.auth.service import create_user
+from api.geography.service import create_station, create_town
 from api.tables import metadata
 from tests.api.support import settings_for
 

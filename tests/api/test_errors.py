@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 from cryptography.fernet import Fernet
 from sqlalchemy import insert, update
 
-from api.security import token_hash
 from api.auth.tables import Token
 from api.households.tables import Household
+from api.security import token_hash
 from tests.api.factories import calm_answers, household_payload, submission
 from tests.api.support import snapshot
 

@@ -7,8 +7,7 @@ import stat
 import pytest
 from cryptography.fernet import Fernet
 
-from api.security import (KeysMissing, decrypt_json, encrypt_json, id_number_hash, mask, resolve_keys,
-                          token_hash)
+from api.security import KeysMissing, decrypt_json, encrypt_json, id_number_hash, mask, resolve_keys, token_hash
 from api.settings import Settings
 
 

@@ -20,12 +20,12 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from api.app import create_app
 from api import demo
-from api.referrals import service as referrals
+from api.app import create_app
 from api.auth.tables import User
 from api.geography.tables import Station
 from api.households.tables import Household
+from api.referrals import service as referrals
 from tests.api.support import settings_for
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -9,13 +9,13 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from api.security import decrypt_json, token_hash
-from api.configs.records import published_config
 from api.assessments.tables import Assessment
 from api.auth.tables import Token
+from api.configs.records import published_config
 from api.geography.tables import Station
 from api.households.tables import Household
 from api.referrals.tables import Referral
+from api.security import decrypt_json, token_hash
 from assessment import assess
 from tests.api.factories import calm_answers, resident_id_number
 from tests.web.conftest import sign_in

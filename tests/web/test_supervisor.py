@@ -10,9 +10,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from api.referrals import service as referrals
-from api.auth.service import authenticate
 from api.assessments.tables import HouseholdLatest
+from api.auth.service import authenticate
+from api.referrals import service as referrals
 from tests.web.conftest import sign_in
 
 pytestmark = pytest.mark.browser

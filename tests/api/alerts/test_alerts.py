@@ -41,8 +41,9 @@ def test_alert_list_by_hand(client, city, histories):
 
 
 def test_the_rise_threshold_is_a_setting(client, city, histories, database_url):
-    from api.app import create_app
     from fastapi.testclient import TestClient
+
+    from api.app import create_app
     from tests.api.support import settings_for
 
     with TestClient(create_app(settings_for(database_url, alert_index_rise=5.0))) as other:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from api.configs import rescoring
 from api.assessments.tables import AssessmentRescore
+from api.configs import rescoring
 from api.configs.tables import RescoringJob
 from tests.api.support import DATA_KEY, HASH_KEY, count_rows
 from tests.api.workflow_helpers import TIER_BY_DEPRIVED, assess, deprived, new_household, publish_test_cutoffs

@@ -181,9 +181,9 @@ def test_the_demo_city_is_ranked_and_has_providers_at_once(app, client, catalog)
     from sqlalchemy import func, select
 
     from api import demo
-    from api.referrals.workflow import workflow
     from api.assessments.tables import Assessment
     from api.households.tables import Household
+    from api.referrals.workflow import workflow
 
     context = app.state.context
     with context.database.session(write=True) as session:

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import update
 
-from api.referrals import service as referrals
 from api.auth.access import Caller, Role
+from api.referrals import service as referrals
 from api.referrals.tables import Referral
 from tests.api.support import snapshot
 from tests.api.workflow_helpers import new_household
