@@ -84,10 +84,6 @@ class Scorer:
         self.config = self.catalog.default_config()
         self.champion = ChampionCache(model) if model is not None else None
 
-    @property
-    def tier_order(self) -> dict[str, int]:
-        return {tier: position for position, tier in enumerate(self.catalog.tier_ids)}
-
     def score(self, answers: dict, *, region: str, year: int, config=None) -> Scored:
         """Validate and score (with `config`, else the catalog's default); raises assessment.AnswersInvalid
         listing every problem."""
