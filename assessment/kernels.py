@@ -18,7 +18,6 @@ from numba import njit, prange
 from assessment.rules import raised_tier, round_index, round_strength, tier_level
 
 CHUNK_ROWS = 4096
-NO_CHANGE = -1
 
 
 class Figures(NamedTuple):
@@ -79,11 +78,11 @@ def lookup_scores(answers, rows, out, table) -> None:
     banded counts and amounts, the band of the amount per person and per regional parameter) picks
     its score. NaN where the answer, its divisor or its parameter is missing, or the divisor is zero.
     `answers` holds answer codes (assessment.rules.answer_code); `table` is a ScoreTable."""
+    (banded, consecutive, limit_start, limit_end, limits, score_start, scores, divisor_column, parameter_row,
+     parameters) = table
     for j in range(answers.shape[1]):
-        first, last, offset = table.limit_start[j], table.limit_end[j], table.score_start[j]
-        divide, relative = table.divisor_column[j], table.parameter_row[j]
-        band, direct = table.banded[j], table.consecutive[j]
-        limits, scores = table.limits, table.scores
+        first, last, offset = limit_start[j], limit_end[j], score_start[j]
+        divide, relative, band, direct = divisor_column[j], parameter_row[j], banded[j], consecutive[j]
         for r in range(len(rows)):
             i = rows[r]
             x = answers[i, j]
@@ -91,7 +90,7 @@ def lookup_scores(answers, rows, out, table) -> None:
                 divisor = answers[i, divide]
                 x = x / divisor if divisor != 0 else np.nan
             if relative >= 0:
-                x = x / table.parameters[relative, i]
+                x = x / parameters[relative, i]
             if x != x:
                 out[r, j] = np.nan
             elif direct:
@@ -115,101 +114,122 @@ def deprivation_scores(answers, out, table) -> None:
         lookup_scores(answers, rows[first:last], out[first:last], table)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def dimension_sums(scores, applicable, weights, dimension_of, plan, work, only):
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def dimension_sums(scores, applicable, weights, plan, work):
     """Per dimension into `work`: the weight of the applicable and of the answered indicators, the weighted
     deprivation, the weight deprived at the Alkire-Foster cut-off, and the missing answers' weight times
-    their lowest and highest deprivation; each summed in indicator order. `only` >= 0: that dimension
-    alone (the others are left as they are). Returns (applicable, answered) indicator counts."""
-    z = plan.deprivation_cutoff
-    if only < 0:
-        work.answered_weight[:] = 0.0
-        work.applicable_weight[:] = 0.0
-        work.weighted[:] = 0.0
-        work.deprived_weight[:] = 0.0
-        work.low_fill[:] = 0.0
-        work.high_fill[:] = 0.0
-    else:
-        work.answered_weight[only] = 0.0
-        work.applicable_weight[only] = 0.0
-        work.weighted[only] = 0.0
-        work.deprived_weight[only] = 0.0
-        work.low_fill[only] = 0.0
-        work.high_fill[only] = 0.0
+    their lowest and highest deprivation; each summed in indicator order. Returns (applicable, answered)
+    indicator counts."""
+    z, low_bound, high_bound, dimension_of = plan.deprivation_cutoff, plan.low_bound, plan.high_bound, plan.dimension_of
+    answered_weight, applicable_weight, weighted = work.answered_weight, work.applicable_weight, work.weighted
+    deprived_weight, low_fill, high_fill = work.deprived_weight, work.low_fill, work.high_fill
+    answered_weight[:] = 0.0
+    applicable_weight[:] = 0.0
+    weighted[:] = 0.0
+    deprived_weight[:] = 0.0
+    low_fill[:] = 0.0
+    high_fill[:] = 0.0
     n_applicable = 0
     n_answered = 0
     for j in range(len(weights)):
         if not applicable[j]:
             continue
         d = dimension_of[j]
-        if only >= 0 and d != only:
-            continue
         n_applicable += 1
-        work.applicable_weight[d] += weights[j]
+        applicable_weight[d] += weights[j]
         x = scores[j]
         if x == x:
             n_answered += 1
-            work.answered_weight[d] += weights[j]
-            work.weighted[d] += weights[j] * x
+            answered_weight[d] += weights[j]
+            weighted[d] += weights[j] * x
             if x >= z:
-                work.deprived_weight[d] += weights[j]
+                deprived_weight[d] += weights[j]
         else:
-            work.low_fill[d] += weights[j] * plan.low_bound[j]
-            work.high_fill[d] += weights[j] * plan.high_bound[j]
+            low_fill[d] += weights[j] * low_bound[j]
+            high_fill[d] += weights[j] * high_bound[j]
     return n_applicable, n_answered
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def index_points(scores, weights, dimension_of, dimension_weights, plan, work):
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def answered_sums(scores, applicable, weights, plan, work, d) -> None:
+    """`dimension_sums`' answered weight, weighted deprivation and deprived weight of dimension `d` alone
+    (its indicators visited in the same order)."""
+    z, members = plan.deprivation_cutoff, plan.by_dimension_order
+    answered_weight = 0.0
+    weighted = 0.0
+    deprived_weight = 0.0
+    for q in range(plan.dimension_start[d], plan.dimension_start[d + 1]):
+        j = members[q]
+        x = scores[j]
+        if applicable[j] and x == x:
+            answered_weight += weights[j]
+            weighted += weights[j] * x
+            if x >= z:
+                deprived_weight += weights[j]
+    work.answered_weight[d] = answered_weight
+    work.weighted[d] = weighted
+    work.deprived_weight[d] = deprived_weight
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def index_points(dimension_weights, plan, work):
     """The index before rounding, the Alkire-Foster score and whether it reaches the poverty cut-off, from the
-    sums of `dimension_sums`: each dimension with an answer weighs in by its weight, each answered
-    indicator within it by its weight. Fills work.factor (points per unit of weighted deprivation, per
-    dimension) and work.contribution (each indicator's points; they add up to the index)."""
-    K = len(dimension_weights)
-    answered_weight, factor, contribution = work.answered_weight, work.factor, work.contribution
+    sums of `dimension_sums`: 100 x the weighted mean of the dimension scores over the dimensions with an
+    answer (for Alkire-Foster, of the deprived weight shares, censored at the poverty cut-off). Fills
+    work.factor: points of the index per unit of weighted deprivation, per dimension."""
+    answered_weight, weighted, deprived_weight, factor = (work.answered_weight, work.weighted, work.deprived_weight,
+                                                          work.factor)
     defined_weight = 0.0
-    for d in range(K):
+    for d in range(len(dimension_weights)):
         if answered_weight[d] > 0:
             defined_weight += dimension_weights[d]
+    total = 0.0
     af = 0.0
-    for d in range(K):
+    for d in range(len(dimension_weights)):
         factor[d] = (100.0 * dimension_weights[d] / defined_weight / answered_weight[d]
                      if answered_weight[d] > 0 else 0.0)
-        af += factor[d] * work.deprived_weight[d]
+        total += factor[d] * weighted[d]
+        af += factor[d] * deprived_weight[d]
     af /= 100.0
     poor = af >= plan.poverty_cutoff
-    z = plan.deprivation_cutoff
-    total = 0.0
-    for j in range(len(weights)):
-        x = scores[j]
-        if x != x:
-            contribution[j] = 0.0
-        elif plan.alkire_foster:
-            contribution[j] = factor[dimension_of[j]] * weights[j] if poor and x >= z else 0.0
-        else:
-            contribution[j] = x * weights[j] * factor[dimension_of[j]]
-        total += contribution[j]
     if plan.alkire_foster:
         total = 100.0 * af if poor else 0.0
     return total, af, poor
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def contributions(scores, plan, work, poor) -> None:
+    """Each indicator's points of the index into work.contribution (they add up to the index), from the
+    factors of `index_points`."""
+    weights, dimension_of, factor, contribution = plan.weights, plan.dimension_of, work.factor, work.contribution
+    z, alkire_foster = plan.deprivation_cutoff, plan.alkire_foster
+    for j in range(len(weights)):
+        x = scores[j]
+        if x != x:
+            contribution[j] = 0.0
+        elif alkire_foster:
+            contribution[j] = factor[dimension_of[j]] * weights[j] if poor and x >= z else 0.0
+        else:
+            contribution[j] = x * weights[j] * factor[dimension_of[j]]
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def index_range(scores, applicable, plan, work):
     """The lowest and highest index any filling of the missing answers could give (before rounding)."""
-    dimension_weights = plan.dimension_weights
+    dimension_weights, applicable_weight, weighted = plan.dimension_weights, work.applicable_weight, work.weighted
+    low_fill, high_fill = work.low_fill, work.high_fill
     full_weight = 0.0
     low_sum = 0.0
     high_sum = 0.0
     for d in range(len(dimension_weights)):
-        if work.applicable_weight[d] > 0:
+        if applicable_weight[d] > 0:
             full_weight += dimension_weights[d]
-            low_sum += dimension_weights[d] * (work.weighted[d] + work.low_fill[d]) / work.applicable_weight[d]
-            high_sum += dimension_weights[d] * (work.weighted[d] + work.high_fill[d]) / work.applicable_weight[d]
+            low_sum += dimension_weights[d] * (weighted[d] + low_fill[d]) / applicable_weight[d]
+            high_sum += dimension_weights[d] * (weighted[d] + high_fill[d]) / applicable_weight[d]
     if not plan.alkire_foster:
         return 100.0 * low_sum / full_weight, 100.0 * high_sum / full_weight
     # every missing answer not deprived (low) or deprived (high), censored at the poverty cut-off
-    z, weights, dimension_of = plan.deprivation_cutoff, plan.weights, plan.dimension_of
+    z, weights, dimension_of, high_bound = plan.deprivation_cutoff, plan.weights, plan.dimension_of, plan.high_bound
     low_count = 0.0
     high_count = 0.0
     for q in range(len(weights)):
@@ -217,24 +237,24 @@ def index_range(scores, applicable, plan, work):
         if not applicable[j]:
             continue
         d = dimension_of[j]
-        share = dimension_weights[d] / full_weight * weights[j] / work.applicable_weight[d]
+        share = dimension_weights[d] / full_weight * weights[j] / applicable_weight[d]
         x = scores[j]
         if x == x:
             if x >= z:
                 low_count += share
                 high_count += share
-        elif plan.high_bound[j] >= z:
+        elif high_bound[j] >= z:
             high_count += share
     low = 100.0 * low_count if low_count >= plan.poverty_cutoff else 0.0
     high = 100.0 * high_count if high_count >= plan.poverty_cutoff else 0.0
     return low, high
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def top_reasons(contribution, best, reasons) -> None:
-    """The positions of the largest positive contributions into `reasons` (their values into `best`), best
-    first, ties to the earlier indicator (only a larger value moves up)."""
-    count = len(reasons)
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def top_reasons(contribution, best, reasons, r) -> None:
+    """The positions of the largest positive contributions into row `r` of `reasons` (their values into
+    `best`), best first, ties to the earlier indicator (only a larger value moves up)."""
+    count = reasons.shape[1]
     best[:] = 0.0
     worst = 0.0
     for j in range(len(contribution)):
@@ -246,28 +266,31 @@ def top_reasons(contribution, best, reasons) -> None:
             slot -= 1
         for q in range(count - 1, slot, -1):
             best[q] = best[q - 1]
-            reasons[q] = reasons[q - 1]
+            reasons[r, q] = reasons[r, q - 1]
         best[slot] = value
-        reasons[slot] = j
+        reasons[r, slot] = j
         worst = best[count - 1]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def recommend(scores, eligible, tier, plan, work, services) -> None:
-    """The positions of the services to recommend into `services`: need (the highest triggering score)
-    first, then strength (the weighted sum of the triggering scores), then catalog order."""
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def recommend(scores, eligible, i, tier, plan, work, services, r) -> None:
+    """The positions of the services to recommend into row `r` of `services` (eligible[i]: whether each
+    service's eligibility conditions hold): need (the highest triggering score) first, then strength (the
+    weighted sum of the triggering scores), then catalog order."""
     need, strength, best_need, best_strength = work.need, work.strength, work.best_need, work.best_strength
-    S, top = len(need), len(services)
+    S, top = len(need), services.shape[1]
+    trigger_column, trigger_service = plan.trigger_column, plan.trigger_service
+    trigger_threshold, trigger_weight, tier_allowed = plan.trigger_threshold, plan.trigger_weight, plan.tier_allowed
     need[:] = -1.0  # not triggered
     strength[:] = 0.0
-    for p in range(len(plan.trigger_column)):  # pairs in service order, then trigger order
-        x = scores[plan.trigger_column[p]]
-        v = plan.trigger_service[p]
-        hit = x >= plan.trigger_threshold[p]  # never for NaN
+    for p in range(len(trigger_column)):  # pairs in service order, then trigger order
+        x = scores[trigger_column[p]]
+        v = trigger_service[p]
+        hit = x >= trigger_threshold[p]  # never for NaN
         need[v] = x if hit and x > need[v] else need[v]
-        strength[v] += x * plan.trigger_weight[p] if hit else 0.0
+        strength[v] += x * trigger_weight[p] if hit else 0.0
     for v in range(S):
-        if not plan.tier_allowed[v, tier] or not eligible[v]:
+        if not tier_allowed[v, tier] or not eligible[i, v]:
             need[v] = -1.0
         strength[v] = round_strength(strength[v])
     best_need[:] = -1.0
@@ -284,25 +307,25 @@ def recommend(scores, eligible, tier, plan, work, services) -> None:
             slot -= 1
         for q in range(last, slot, -1):
             best_need[q], best_strength[q] = best_need[q - 1], best_strength[q - 1]
-            services[q] = services[q - 1]
+            services[r, q] = services[r, q - 1]
         best_need[slot], best_strength[slot] = need[v], strength[v]
-        services[slot] = v
+        services[r, slot] = v
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def score_row(scores, applicable, eligible, plan, work, out, r) -> None:
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def score_row(scores, applicable, eligible, i, plan, work, out, r) -> None:
     """One household's figures into row `r` of `out` (Figures): `scores` are its deprivation scores (NaN
-    where there is none), `applicable` whether each question applies, `eligible` whether each service's
+    where there is none), `applicable` whether each question applies, eligible[i] whether each service's
     eligibility conditions hold. Leaves each indicator's contribution in work.contribution."""
-    n_applicable, n_answered = dimension_sums(scores, applicable, plan.weights, plan.dimension_of, plan, work,
-                                              NO_CHANGE)
-    total, af, poor = index_points(scores, plan.weights, plan.dimension_of, plan.dimension_weights, plan, work)
+    n_applicable, n_answered = dimension_sums(scores, applicable, plan.weights, plan, work)
+    total, af, poor = index_points(plan.dimension_weights, plan, work)
+    contributions(scores, plan, work, poor)
     for d in range(len(plan.dimension_weights)):
         if work.answered_weight[d] > 0:
             out.dimension_scores[r, d] = work.weighted[d] / work.answered_weight[d]
     out.af_score[r] = af
     out.af_poor[r] = poor
-    top_reasons(work.contribution, work.best_reason, out.reasons[r])
+    top_reasons(work.contribution, work.best_reason, out.reasons, r)
     low, high = index_range(scores, applicable, plan, work)
     index = round_index(total)
     out.index[r] = index
@@ -312,9 +335,9 @@ def score_row(scores, applicable, eligible, plan, work, out, r) -> None:
     level = tier_level(plan.cutoffs, index)
     out.tier_from_index[r] = level
     tier = raised_tier(scores, level, plan.critical_column, plan.critical_at_least, plan.critical_level,
-                       out.raised_by[r])
+                       out.raised_by, r)
     out.tier[r] = tier
-    recommend(scores, eligible, tier, plan, work, out.services[r])
+    recommend(scores, eligible, i, tier, plan, work, out.services, r)
 
 
 @njit(cache=True, nogil=True)
@@ -328,64 +351,72 @@ def score_rows(rows, answers, applicable, eligible, table, plan) -> Figures:
 
 @njit(parallel=True, cache=True, nogil=True, error_model="numpy")
 def score_chunks(rows, answers, applicable, eligible, table, plan, out) -> None:
-    """`score_rows` into `out`, in chunks of rows on every core (a parallel loop takes its named tuples as
-    arguments: numba does not pass one made in the function into the loop)."""
-    n, m = len(rows), len(plan.weights)
+    """`score_block` for chunks of rows on every core. (A parallel loop takes its named tuples as
+    arguments, and leaves the work on them to functions it calls: numba's parallel loops do not pass
+    on a named tuple made in the function, nor keep the state of one across their inner loops.)"""
+    n = len(rows)
     for chunk in prange((n + CHUNK_ROWS - 1) // CHUNK_ROWS):
-        first, last = chunk * CHUNK_ROWS, min(n, (chunk + 1) * CHUNK_ROWS)
-        # The frame's matrices are column-major; the chunk's scores are looked up into a row-major
-        # block, column by column, so both that step and the row loop below read memory in order.
-        chunk_scores = np.empty((last - first, m))
-        chunk_applicable = np.empty((last - first, m), dtype=np.bool_)
-        lookup_scores(answers, rows[first:last], chunk_scores, table)
-        for j in range(m):
-            for r in range(first, last):
-                chunk_applicable[r - first, j] = applicable[rows[r], j]
-        work = new_workspace(plan)
+        score_block(rows, chunk * CHUNK_ROWS, min(n, (chunk + 1) * CHUNK_ROWS), answers, applicable, eligible,
+                    table, plan, out)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def score_block(rows, first, last, answers, applicable, eligible, table, plan, out) -> None:
+    """`score_row` for rows[first:last] into out[first:last]."""
+    m = len(plan.weights)
+    # The frame's matrices are column-major; the block's scores are looked up into a row-major
+    # block, column by column, so both that step and the row loop below read memory in order.
+    block_scores = np.empty((last - first, m))
+    block_applicable = np.empty((last - first, m), dtype=np.bool_)
+    lookup_scores(answers, rows[first:last], block_scores, table)
+    for j in range(m):
         for r in range(first, last):
-            score_row(chunk_scores[r - first], chunk_applicable[r - first], eligible[rows[r]], plan, work, out, r)
-    return out
+            block_applicable[r - first, j] = applicable[rows[r], j]
+    work = new_workspace(plan)
+    for r in range(first, last):
+        score_row(block_scores[r - first], block_applicable[r - first], eligible, rows[r], plan, work, out, r)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def score_household(scores, applicable, eligible, plan):
-    """`score_row` for one household: its Figures (one row) and each indicator's contribution."""
+    """`score_row` for one household (`eligible`: one row): its Figures (one row) and each indicator's
+    contribution."""
     out = new_figures(1, plan)
     work = new_workspace(plan)
-    score_row(scores, applicable, eligible, plan, work, out, 0)
+    score_row(scores, applicable, eligible, 0, plan, work, out, 0)
     return out, work.contribution
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def reweigh_row(scores, applicable, plan, changed_indicator, changed_dimension, factor, work, weights,
-                dimension_weights, saved, raised_by, index, tier) -> None:
-    """One household's index and tier under each change of `reweighted_indices`, into `index` and `tier`.
-    `weights` and `dimension_weights` hold the plan's and are left so; `saved` (6 x dimensions) and
-    `raised_by` (critical indicators) are scratch."""
-    dimension_sums(scores, applicable, weights, plan.dimension_of, plan, work, NO_CHANGE)
-    sums = (work.answered_weight, work.applicable_weight, work.weighted, work.deprived_weight, work.low_fill,
-            work.high_fill)
-    for s in range(6):
-        saved[s, :] = sums[s]
-    floor = raised_tier(scores, 0, plan.critical_column, plan.critical_at_least, plan.critical_level, raised_by)
+                dimension_weights, saved, raised_by, index, tier, r) -> None:
+    """One household's index and tier under each change of `reweighted_indices`, into row `r` of `index` and
+    `tier`. `weights` and `dimension_weights` hold the plan's and are left so; `saved` (3 x dimensions)
+    and `raised_by` (1 x critical indicators) are scratch."""
+    dimension_sums(scores, applicable, weights, plan, work)
+    saved[0, :] = work.answered_weight
+    saved[1, :] = work.weighted
+    saved[2, :] = work.deprived_weight
+    floor = raised_tier(scores, 0, plan.critical_column, plan.critical_at_least, plan.critical_level, raised_by, 0)
     for v in range(len(changed_indicator)):
         changed, dimension = changed_indicator[v], changed_dimension[v]
         if changed >= 0:
             weights[changed] = plan.weights[changed] * factor
             dimension = plan.dimension_of[changed]
-            dimension_sums(scores, applicable, weights, plan.dimension_of, plan, work, dimension)
+            answered_sums(scores, applicable, weights, plan, work, dimension)
         elif dimension >= 0:
             dimension_weights[dimension] = plan.dimension_weights[dimension] * factor
-        total, _, _ = index_points(scores, weights, plan.dimension_of, dimension_weights, plan, work)
+        total, _, _ = index_points(dimension_weights, plan, work)
         if changed >= 0:
             weights[changed] = plan.weights[changed]
-            for s in range(6):
-                sums[s][dimension] = saved[s, dimension]
+            work.answered_weight[dimension] = saved[0, dimension]
+            work.weighted[dimension] = saved[1, dimension]
+            work.deprived_weight[dimension] = saved[2, dimension]
         elif dimension >= 0:
             dimension_weights[dimension] = plan.dimension_weights[dimension]
         rounded = round_index(total)
-        index[v] = rounded
-        tier[v] = max(tier_level(plan.cutoffs, rounded), floor)
+        index[r, v] = rounded
+        tier[r, v] = max(tier_level(plan.cutoffs, rounded), floor)
 
 
 @njit(parallel=True, cache=True, nogil=True, error_model="numpy")
@@ -394,34 +425,42 @@ def reweighted_indices(rows, answers, applicable, table, plan, changed_indicator
     (when >= 0), else of dimension changed_dimension[v] (when >= 0, else nothing) times `factor`.
     (n, changes) each; the same figures as `score_rows` under the changed plan (the same sums, in the same
     order), for the cost of one pass over the answers."""
-    n, m, K = len(rows), len(plan.weights), len(plan.dimension_weights)
+    n = len(rows)
     index = np.empty((n, len(changed_indicator)))
     tier = np.empty((n, len(changed_indicator)), dtype=np.int8)
     for chunk in prange((n + CHUNK_ROWS - 1) // CHUNK_ROWS):
-        first, last = chunk * CHUNK_ROWS, min(n, (chunk + 1) * CHUNK_ROWS)
-        chunk_scores = np.empty((last - first, m))
-        lookup_scores(answers, rows[first:last], chunk_scores, table)
-        work = new_workspace(plan)
-        weights = plan.weights.copy()
-        dimension_weights = plan.dimension_weights.copy()
-        saved = np.empty((6, K))
-        raised_by = np.empty(len(plan.critical_column), dtype=np.int64)
-        row_applicable = np.empty(m, dtype=np.bool_)
-        for r in range(first, last):
-            for j in range(m):
-                row_applicable[j] = applicable[rows[r], j]
-            reweigh_row(chunk_scores[r - first], row_applicable, plan, changed_indicator, changed_dimension, factor,
-                        work, weights, dimension_weights, saved, raised_by, index[r], tier[r])
+        reweigh_block(rows, chunk * CHUNK_ROWS, min(n, (chunk + 1) * CHUNK_ROWS), answers, applicable, table, plan,
+                      changed_indicator, changed_dimension, factor, index, tier)
     return index, tier
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def nested_weights_row(scores, answered, plan, work, out) -> None:
-    """One household's `nested_weights` into `out`."""
-    dimension_sums(scores, answered, plan.weights, plan.dimension_of, plan, work, NO_CHANGE)
-    index_points(scores, plan.weights, plan.dimension_of, plan.dimension_weights, plan, work)
+def reweigh_block(rows, first, last, answers, applicable, table, plan, changed_indicator, changed_dimension, factor,
+                  index, tier) -> None:
+    """`reweigh_row` for rows[first:last]."""
+    m, K = len(plan.weights), len(plan.dimension_weights)
+    block_scores = np.empty((last - first, m))
+    lookup_scores(answers, rows[first:last], block_scores, table)
+    work = new_workspace(plan)
+    weights = plan.weights.copy()
+    dimension_weights = plan.dimension_weights.copy()
+    saved = np.empty((3, K))
+    raised_by = np.empty((1, len(plan.critical_column)), dtype=np.int64)
+    row_applicable = np.empty(m, dtype=np.bool_)
+    for r in range(first, last):
+        for j in range(m):
+            row_applicable[j] = applicable[rows[r], j]
+        reweigh_row(block_scores[r - first], row_applicable, plan, changed_indicator, changed_dimension, factor,
+                    work, weights, dimension_weights, saved, raised_by, index, tier, r)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def nested_weights_row(scores, answered, plan, work, out, i) -> None:
+    """One household's `nested_weights` into row `i` of `out`."""
+    dimension_sums(scores, answered, plan.weights, plan, work)
+    index_points(plan.dimension_weights, plan, work)
     for j in range(len(scores)):
-        out[j] = work.factor[plan.dimension_of[j]] * plan.weights[j] / 100.0 if answered[j] else 0.0
+        out[i, j] = work.factor[plan.dimension_of[j]] * plan.weights[j] / 100.0 if answered[j] else 0.0
 
 
 @njit(parallel=True, cache=True, nogil=True, error_model="numpy")
@@ -432,13 +471,18 @@ def nested_weights(scores, plan):
     n, m = scores.shape
     out = np.empty((n, m))
     for chunk in prange((n + CHUNK_ROWS - 1) // CHUNK_ROWS):
-        first, last = chunk * CHUNK_ROWS, min(n, (chunk + 1) * CHUNK_ROWS)
-        work = new_workspace(plan)
-        row = np.empty(m)
-        answered = np.empty(m, dtype=np.bool_)
-        for i in range(first, last):
-            for j in range(m):
-                row[j] = scores[i, j]
-                answered[j] = row[j] == row[j]
-            nested_weights_row(row, answered, plan, work, out[i])
+        nested_weights_block(scores, chunk * CHUNK_ROWS, min(n, (chunk + 1) * CHUNK_ROWS), plan, out)
     return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def nested_weights_block(scores, first, last, plan, out) -> None:
+    m = scores.shape[1]
+    work = new_workspace(plan)
+    row = np.empty(m)
+    answered = np.empty(m, dtype=np.bool_)
+    for i in range(first, last):
+        for j in range(m):
+            row[j] = scores[i, j]
+            answered[j] = row[j] == row[j]
+        nested_weights_row(row, answered, plan, work, out, i)

@@ -64,6 +64,7 @@ class ScoringPlan(NamedTuple):
     dimension_of: np.ndarray  # (m,) dimension position of each indicator
     dimension_weights: np.ndarray  # (K,)
     by_dimension_order: np.ndarray  # indicator positions grouped by dimension, in catalog order within each
+    dimension_start: np.ndarray  # (K + 1,): by_dimension_order[dimension_start[d]:dimension_start[d + 1]] is d's
     low_bound: np.ndarray  # (m,) lowest possible deprivation
     high_bound: np.ndarray  # (m,) highest possible deprivation
     cutoffs: np.ndarray  # tier cut-offs, lowest tier first
@@ -87,6 +88,7 @@ class _CatalogArrays(NamedTuple):
 
     dimension_of: np.ndarray
     by_dimension_order: np.ndarray
+    dimension_start: np.ndarray
     low_bound: np.ndarray
     high_bound: np.ndarray
     critical_column: np.ndarray
@@ -127,6 +129,7 @@ def _catalog_arrays(catalog: Catalog) -> _CatalogArrays:
                 for j, i in enumerate(catalog.indicators) if i.critical is not None]
     arrays = _CatalogArrays(
         dimension_of=dimension_of, by_dimension_order=np.argsort(dimension_of, kind="stable"),
+        dimension_start=np.searchsorted(np.sort(dimension_of), np.arange(len(dims) + 1)).astype(np.int64),
         low_bound=np.ascontiguousarray(bounds[:, 0]), high_bound=np.ascontiguousarray(bounds[:, 1]),
         critical_column=np.array([c[0] for c in critical], dtype=np.int64),
         critical_at_least=np.array([c[1] for c in critical], dtype=float),
@@ -164,7 +167,7 @@ def _plan(catalog: Catalog, config: ScoringConfig) -> ScoringPlan:
     return ScoringPlan(
         weights=weights, dimension_of=arrays.dimension_of,
         dimension_weights=np.array([config.dimension_weights[d.id] for d in catalog.dimensions], dtype=float),
-        by_dimension_order=arrays.by_dimension_order, low_bound=arrays.low_bound, high_bound=arrays.high_bound,
+        by_dimension_order=arrays.by_dimension_order, dimension_start=arrays.dimension_start, low_bound=arrays.low_bound, high_bound=arrays.high_bound,
         cutoffs=np.array([config.tier_cutoffs[t] for t in catalog.tier_ids], dtype=float),
         critical_column=arrays.critical_column, critical_at_least=arrays.critical_at_least,
         critical_level=arrays.critical_level, trigger_column=arrays.trigger_column,

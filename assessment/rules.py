@@ -32,18 +32,18 @@ INDEX_SCALE = 10.0**INDEX_DECIMALS
 STRENGTH_SCALE = 10.0**STRENGTH_DECIMALS
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def round_index(index: float) -> float:
     """The index (or a bound of its range) to INDEX_DECIMALS places, as numpy rounds: rint(x * scale) / scale."""
     return np.rint(index * INDEX_SCALE) / INDEX_SCALE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def round_strength(strength: float) -> float:
     return np.rint(strength * STRENGTH_SCALE) / STRENGTH_SCALE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def tier_level(cutoffs, index: float) -> int:
     """The position of the highest tier whose cut-off the (rounded) index reaches; 0 when none."""
     level = 0
@@ -53,17 +53,17 @@ def tier_level(cutoffs, index: float) -> int:
     return level
 
 
-@njit(cache=True, nogil=True)
-def raised_tier(scores, level: int, critical_column, critical_at_least, critical_level, raised_by) -> int:
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def raised_tier(scores, level: int, critical_column, critical_at_least, critical_level, raised_by, r) -> int:
     """`level` raised by every critical indicator whose deprivation in `scores` (NaN when missing) reaches its
-    `at_least_score`; raised_by[c] = c for each critical indicator that raises it above `level`, else
+    `at_least_score`; raised_by[r, c] = c for each critical indicator that raises it above `level`, else
     left as it is."""
     raised = level
     for c in range(len(critical_column)):
         x = scores[critical_column[c]]
         if x == x and x >= critical_at_least[c]:
             if critical_level[c] > level:
-                raised_by[c] = c
+                raised_by[r, c] = c
             raised = max(raised, critical_level[c])
     return raised
 
@@ -72,10 +72,10 @@ def raised_tier(scores, level: int, critical_column, critical_at_least, critical
 def tier_levels(index, scores, cutoffs, critical_column, critical_at_least, critical_level):
     """`raised_tier(scores[i], tier_level(cutoffs, index[i]), ...)` for every row i."""
     levels = np.empty(len(index), dtype=np.int64)
-    raised_by = np.empty(len(critical_column), dtype=np.int64)
+    raised_by = np.empty((1, len(critical_column)), dtype=np.int64)
     for i in range(len(index)):
         levels[i] = raised_tier(scores[i], tier_level(cutoffs, index[i]), critical_column, critical_at_least,
-                                critical_level, raised_by)
+                                critical_level, raised_by, 0)
     return levels
 
 

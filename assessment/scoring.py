@@ -119,7 +119,7 @@ def assess(catalog: Catalog, answers: Mapping[str, Any], *, region: str | None =
         scores_row[position[ind_id]] = score
     applicable_row[[position[ind_id] for ind_id in applicable]] = True
     codes_of = _answer_codes(catalog, values)
-    eligible = np.array([all_hold(catalog, svc.eligibility, codes_of) for svc in catalog.services], dtype=bool)
+    eligible = np.array([[all_hold(catalog, svc.eligibility, codes_of) for svc in catalog.services]], dtype=bool)
     figures, contribution = score_household(scores_row, applicable_row, eligible, plan)
 
     contributions = {ind_id: float(contribution[position[ind_id]]) for ind_id in scores}
