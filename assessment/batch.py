@@ -397,16 +397,27 @@ class PreparedFrame:
         return score_matrix(self.answers, self.table)
 
 
+def _listed(names, count: int = COLUMNS_SHOWN) -> str:
+    names = list(names)
+    return ", ".join(clipped(str(name)) for name in names[:count]) + (", …" if len(names) > count else "") or "-"
+
+
 def _check_indicator_columns(catalog: Catalog, frame: pd.DataFrame) -> None:
-    """A frame with no column named by an indicator id was written for another catalog (or none)."""
-    if any(ind.id in frame for ind in catalog.indicators):
-        return
-    names = [clipped(str(c)) for c in frame.columns[:COLUMNS_SHOWN]]
-    shown = ", ".join(names) + (", …" if len(frame.columns) > COLUMNS_SHOWN else "") or "(none)"
-    raise CoreError(Message(
-        zh=f"输入中没有任何列是当前目录 {catalog.id}(版本 {catalog.version})的指标;输入的列有:{shown}",
-        en=f"no input column is an indicator of the catalog in use, {catalog.id} (version {catalog.version}); "
-           f"the input's columns: {shown}"), path="(columns)", code="no_indicator_columns")
+    """A frame written for another catalog (or none) is one error, not one per row: when no column is an
+    indicator of the catalog, or none is a required one."""
+    where = f"{catalog.id} (version {catalog.version})"
+    where_zh = f"{catalog.id}(版本 {catalog.version})"
+    if not any(ind.id in frame for ind in catalog.indicators):
+        raise CoreError(Message(
+            zh=f"输入中没有任何列是当前目录 {where_zh}的指标;输入的列有:{_listed(frame.columns)}",
+            en=f"no input column is an indicator of the catalog in use, {where}; the input's columns: "
+               f"{_listed(frame.columns)}"), path="(columns)", code="no_indicator_columns")
+    required = [ind.id for ind in catalog.indicators if ind.required]
+    if required and not any(ind_id in frame for ind_id in required):
+        raise CoreError(Message(
+            zh=f"输入中没有当前目录 {where_zh}任何必答题的列({_listed(required)});输入的列有:{_listed(frame.columns)}",
+            en=f"no input column is a required question of the catalog in use, {where} ({_listed(required)}); "
+               f"the input's columns: {_listed(frame.columns)}"), path="(columns)", code="no_indicator_columns")
 
 
 def prepare_frame(catalog: Catalog, frame: pd.DataFrame, *, id_column: str | None = "household_id",

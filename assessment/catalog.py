@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from assessment.errors import CatalogError, CatalogErrors, ConfigError
+from assessment.errors import CatalogError, CatalogErrors, ConfigError, clipped, shown
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
@@ -388,7 +388,7 @@ class ScoringConfig(Frozen):
     def _positive(cls, weights: dict[str, float]) -> dict[str, float]:
         for key, value in weights.items():
             if not value > 0:
-                raise ValueError(f"weight of {key!r} must be positive, got {value!r}")
+                raise ValueError(f"weight of {shown(key)} must be positive, got {shown(value)}")
         return weights
 
 
@@ -397,8 +397,8 @@ def check_config(catalog: Catalog, config: ScoringConfig) -> None:
     if config.catalog_id != catalog.id:
         raise ConfigError(
             "catalog_id",
-            f"configuration is for catalog {config.catalog_id!r}, not {catalog.id!r}",
-            f"配置属于目录 {config.catalog_id!r},而非 {catalog.id!r}",
+            f"configuration is for catalog {shown(config.catalog_id)}, not {catalog.id!r}",
+            f"配置属于目录 {shown(config.catalog_id)},而非 {catalog.id!r}",
         )
     for field, known, what, what_zh in (
         ("indicator_weights", catalog.indicator_by_id, "indicator", "指标"),
@@ -410,7 +410,8 @@ def check_config(catalog: Catalog, config: ScoringConfig) -> None:
             continue
         for key in given:
             if key not in known:
-                raise ConfigError(f"{field}.{key}", f"unknown {what} id {key!r}", f"未知的{what_zh}编号 {key!r}",
+                raise ConfigError(f"{field}.{clipped(key)}", f"unknown {what} id {shown(key)}",
+                                  f"未知的{what_zh}编号 {shown(key)}",
                                   code=f"unknown_{what}")
         for key in known:
             if key not in given:
