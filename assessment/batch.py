@@ -398,6 +398,7 @@ class PreparedFrame:
 
 
 def _listed(names, count: int = COLUMNS_SHOWN) -> str:
+    """The first `count` names, clipped, and an ellipsis when there are more."""
     names = list(names)
     return ", ".join(clipped(str(name)) for name in names[:count]) + (", …" if len(names) > count else "") or "-"
 

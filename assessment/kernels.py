@@ -57,7 +57,7 @@ class Workspace(NamedTuple):
 
 @njit(cache=True, nogil=True)
 def new_figures(n, plan) -> Figures:
-    m, K, C = len(plan.weights), len(plan.dimension_weights), len(plan.critical_column)
+    K, C = len(plan.dimension_weights), len(plan.critical_column)
     return Figures(np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n, dtype=np.int64),
                    np.empty(n, dtype=np.int64), np.full((n, C), -1, dtype=np.int64), np.full((n, K), np.nan),
                    np.empty(n), np.empty(n, dtype=np.bool_), np.full((n, plan.top_reasons), -1, dtype=np.int64),
@@ -351,9 +351,8 @@ def score_rows(rows, answers, applicable, eligible, table, plan) -> Figures:
 
 @njit(parallel=True, cache=True, nogil=True, error_model="numpy")
 def score_chunks(rows, answers, applicable, eligible, table, plan, out) -> None:
-    """`score_block` for chunks of rows on every core. (A parallel loop takes its named tuples as
-    arguments, and leaves the work on them to functions it calls: numba's parallel loops do not pass
-    on a named tuple made in the function, nor keep the state of one across their inner loops.)"""
+    """`score_block` for chunks of rows on every core. (numba's parallel loops mishandle a named tuple made
+    in the function, or one updated across their iterations: the loop body only calls a function.)"""
     n = len(rows)
     for chunk in prange((n + CHUNK_ROWS - 1) // CHUNK_ROWS):
         score_block(rows, chunk * CHUNK_ROWS, min(n, (chunk + 1) * CHUNK_ROWS), answers, applicable, eligible,

@@ -43,7 +43,8 @@ class ScoreTable(NamedTuple):
             else:
                 levels, scores = finite_codes(ind)
             table["banded"].append(banded)
-            table["consecutive"].append(not banded and levels == list(range(int(levels[0]), int(levels[0]) + len(levels))))
+            first = int(levels[0]) if levels else 0
+            table["consecutive"].append(not banded and levels == list(range(first, first + len(levels))))
             table["limit_start"].append(len(table["limits"]))
             table["limits"].extend(levels)
             table["limit_end"].append(len(table["limits"]))
@@ -167,7 +168,8 @@ def _plan(catalog: Catalog, config: ScoringConfig) -> ScoringPlan:
     return ScoringPlan(
         weights=weights, dimension_of=arrays.dimension_of,
         dimension_weights=np.array([config.dimension_weights[d.id] for d in catalog.dimensions], dtype=float),
-        by_dimension_order=arrays.by_dimension_order, dimension_start=arrays.dimension_start, low_bound=arrays.low_bound, high_bound=arrays.high_bound,
+        by_dimension_order=arrays.by_dimension_order, dimension_start=arrays.dimension_start,
+        low_bound=arrays.low_bound, high_bound=arrays.high_bound,
         cutoffs=np.array([config.tier_cutoffs[t] for t in catalog.tier_ids], dtype=float),
         critical_column=arrays.critical_column, critical_at_least=arrays.critical_at_least,
         critical_level=arrays.critical_level, trigger_column=arrays.trigger_column,

@@ -26,8 +26,10 @@ def _read(catalog: Catalog, answers: Mapping[str, Any], region: str | None, year
     findings: list[Finding] = []
     values: dict[str, Any] = {}
     if answers.keys() - catalog.indicator_by_id.keys():
-        findings.extend(finding("unknown_indicator", None, indicator=clipped(str(key)), path=f"answers.{clipped(str(key))}")
-                        for key in answers if key not in catalog.indicator_by_id)
+        for key in answers:
+            if key not in catalog.indicator_by_id:
+                shown_key = clipped(str(key))
+                findings.append(finding("unknown_indicator", None, indicator=shown_key, path=f"answers.{shown_key}"))
     for ind in catalog.indicators:
         raw = answers.get(ind.id)
         if raw is not None:
@@ -86,8 +88,8 @@ def _read(catalog: Catalog, answers: Mapping[str, Any], region: str | None, year
 
 
 def _answer_codes(catalog: Catalog, values: dict[str, Any]):
-    """indicator id -> the answer code of the household's canonical answer (NaN when missing), as the
-    condition checker takes them; it sees answers dropped later on."""
+    """indicator id -> the answer code of the household's canonical answer in `values` (NaN when missing),
+    as the condition checker takes them."""
     indicators = catalog.indicator_by_id
 
     def codes_of(indicator_id: str) -> float:

@@ -175,8 +175,8 @@ def test_a_year_after_the_last_regional_value_warns_as_the_single_path_does():
     assert stale.message_en.str.contains("for 2027|for 2031").all() and stale.message_en.str.contains("2026").all()
     for row in frame.to_dict("records"):
         answers, region, year = split(row)
-        found = [(f.indicator, f.code, f.message.zh) for f in validate_answers(MINI, answers, region=region,
-                                                                                year=None if pd.isna(year) else int(year))
+        year = None if pd.isna(year) else int(year)
+        found = [(f.indicator, f.code, f.message.zh) for f in validate_answers(MINI, answers, region=region, year=year)
                  if f.code == "parameter_from_earlier_year"]
         mine = stale[stale.household_id == row["household_id"]]
         assert sorted(zip(mine.indicator, mine.code, mine.message_zh)) == found
@@ -196,8 +196,8 @@ def test_a_frame_without_any_indicator_column_is_one_clear_error():
 def test_scores_name_the_catalog_and_configuration_that_produced_them():
     config = MINI.default_config().model_copy(update={"version": "2027-01"})
     scores = assess_frame(MINI, messy_frame(50, seed=2), config=config).scores
-    assert scores[["catalog_id", "catalog_version", "catalog_hash", "config_version"]].drop_duplicates().values.tolist() \
-        == [["mini", "1", MINI.content_hash, "2027-01"]]
+    versions = scores[["catalog_id", "catalog_version", "catalog_hash", "config_version"]].drop_duplicates()
+    assert versions.values.tolist() == [["mini", "1", MINI.content_hash, "2027-01"]]
 
 
 def test_a_huge_bad_value_is_quoted_by_a_short_prefix_in_the_errors_frame():

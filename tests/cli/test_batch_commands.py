@@ -165,14 +165,15 @@ def test_scored_files_name_their_catalog_and_configuration(tmp_path, mini_dir):
     config = tmp_path / "config.yaml"
     document = build_catalog(mini_documents()).default_config().model_dump() | {"version": "2027-01"}
     config.write_text(yaml.safe_dump(document), encoding="utf-8")
-    expected = {"catalog_id": "mini", "catalog_version": "1", "catalog_hash": build_catalog(mini_documents()).content_hash,
-                "config_version": "2027-01"}
+    expected = {"catalog_id": "mini", "catalog_version": "1",
+                "catalog_hash": build_catalog(mini_documents()).content_hash, "config_version": "2027-01"}
     for suffix in (".parquet", ".csv", ".jsonl"):
         out = tmp_path / f"scores{suffix}"
         result = runner.invoke(app, ["score", str(source), "-o", str(out), "--catalog", str(mini_dir),
                                      "--config", str(config)])
         assert result.exit_code == 0, result.output
-        scores = {".csv": pd.read_csv, ".parquet": pd.read_parquet}.get(suffix, lambda p: pd.read_json(p, lines=True))(out)
+        read = {".csv": pd.read_csv, ".parquet": pd.read_parquet}.get(suffix, lambda p: pd.read_json(p, lines=True))
+        scores = read(out)
         for column, value in expected.items():
             assert scores[column].astype(str).tolist() == [value, value]
     metadata = pq.read_schema(tmp_path / "scores.parquet").metadata
