@@ -1,8 +1,9 @@
 """Reading and writing household tables as CSV, Parquet or JSON Lines, chosen by file extension.
 
-Parquet and JSON Lines are for programs: ids and figures at full precision. A CSV is for people, who open
-it in a spreadsheet: `for_reading` adds the label of every id in the reader's language beside it and rounds
-the figures; every CSV is written as UTF-8 with a byte order mark, so spreadsheet programs read Chinese.
+Parquet and JSON Lines are for programs: ids and figures at full precision. A CSV of scores or findings is
+for people, who open it in a spreadsheet: `for_reading` adds the label of every id in the reader's language
+beside it and rounds the figures. Every CSV is written as UTF-8 with a byte order mark, so spreadsheet
+programs read Chinese.
 """
 
 from __future__ import annotations
