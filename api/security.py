@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import make_url
 
+from api import id_numbers
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -99,13 +100,10 @@ def decrypt_json(keys: Keys, token: str) -> dict:
         raise RuntimeError("personal data cannot be decrypted with the configured data key") from exc
 
 
-def normalise_id_number(id_number: str) -> str:
-    return "".join(id_number.split()).upper()
-
-
 def id_number_hash(keys: Keys, id_number: str) -> str:
-    """HMAC-SHA256 of the normalised ID number: equal numbers match, the number cannot be read back."""
-    digest = hmac.new(keys.hash_key.encode("utf-8"), normalise_id_number(id_number).encode("utf-8"),
+    """HMAC-SHA256 of the normalised ID number (`api.id_numbers.normalise`): equal numbers match however
+    they were typed, and the number cannot be read back."""
+    digest = hmac.new(keys.hash_key.encode("utf-8"), id_numbers.normalise(id_number).encode("utf-8"),
                       hashlib.sha256)
     return digest.hexdigest()
 
@@ -118,10 +116,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def mask(value: str | None, keep_start: int, keep_end: int) -> str | None:
-    """Replace all but the first `keep_start` and last `keep_end` characters with '*'."""
+def mask(value, keep_start: int, keep_end: int) -> str | None:
+    """Replace all but the first `keep_start` and last `keep_end` characters (of the text of `value`) with '*'."""
     if value is None:
         return None
+    value = str(value)
     if len(value) <= keep_start + keep_end:
         return "*" * len(value)
     return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[len(value) - keep_end:]

@@ -13,9 +13,9 @@ from datetime import date, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from api import id_numbers
 from api.security import Keys, encrypt_json, id_number_hash
 from api.services.access import Caller, Role
-from api.services.households import id_number_check_character
 from api.services.latest import refresh_many
 from api.services.referrals import create_provider
 from api.services.scoring import Scorer
@@ -55,7 +55,7 @@ def _providers(session: Session, catalog) -> None:
 def fake_id_number(rng: random.Random) -> str:
     birth = date(1940, 1, 1) + timedelta(days=rng.randint(0, 365 * 65))
     first17 = f"3710{rng.randint(0, 99):02d}{birth:%Y%m%d}{rng.randint(0, 999):03d}"
-    return first17 + id_number_check_character(first17)
+    return first17 + id_numbers.check_character(first17)
 
 
 def _geography(session: Session, catalog, rng: random.Random) -> list[tuple[int, str]]:

@@ -143,5 +143,5 @@ def test_keys_rotate_re_encrypts_with_the_first_key_and_re_hashes_id_numbers(app
                                headers=city.auth("caseworker_s3"))
         assert duplicate.status_code == 409  # duplicates are still found under the new hash key
         [entry] = after.get("/v1/audit", params={"action": "rotate_keys"}, headers=city.auth("admin")).json()
-        assert entry["details"] == {"households": 3, "rehashed": 3} and entry["user_id"] is None
+        assert entry["details"] == {"households": 3, "rehashed": 3, "normalised": 0} and entry["user_id"] is None
     rotated.state.context.database.dispose()
