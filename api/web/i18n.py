@@ -124,7 +124,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "all": ("全部", "All"),
     "status_all": ("全部", "All"),
     "dimension": ("维度", "Dimension"),
-    "min_score": ("维度得分高于", "Dimension score above"),
+    "min_score": ("维度得分高于(0–1)", "Dimension score above (0-1)"),
     "service": ("推荐服务", "Recommended service"),
     "assessed_from": ("评估日期从", "Assessed from"),
     "assessed_to": ("评估日期到", "Assessed to"),
