@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy.orm import Session, joinedload
 
-from api.services.errors import Forbidden, forbidden
+from api.services.errors import Forbidden, forbidden, not_found
 from api.tables import Household, Station
 
 
@@ -86,3 +87,13 @@ def household_scope(caller: Caller) -> ColumnElement[bool]:
 
 def scoped_households(caller: Caller) -> Select:
     return select(Household).join(Station, Household.station_id == Station.id).where(household_scope(caller))
+
+
+def load_household(session: Session, household_id: int) -> tuple[Household, Station]:
+    """The household and its station (with the station's town loaded, for its region), for the scope checks
+    above; a 404 when there is none."""
+    row = session.execute(select(Household, Station).join(Station, Household.station_id == Station.id)
+                          .options(joinedload(Station.town)).where(Household.id == household_id)).first()
+    if row is None:
+        raise not_found(f"Household {household_id}", f"家庭 {household_id}")
+    return row[0], row[1]

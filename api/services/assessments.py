@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from api.db import Database, begin_explicitly, bound_connection, driver_statement, roll_back
 from api.security import Keys, token_hash
 from api.services import audit
-from api.services.access import Caller, PersonalView, personal_view, require_household_reader, require_write
+from api.services.access import (Caller, PersonalView, load_household, personal_view, require_household_reader,
+                                 require_write)
 from api.services.configs import NOT_READ, published_config, published_id, read_config, record_config
 from api.services.errors import Conflict, Invalid, not_found
-from api.services.households import household_view, load_household
+from api.services.households import household_view
 from api.services.latest import (current_assessments, insert_with_latest, is_overtaken, refresh_submitted,
                                  store_submitted, submitted_rows)
 from api.services.scoring import Scorer

@@ -9,13 +9,14 @@ import unicodedata
 
 from cryptography.fernet import InvalidToken
 from sqlalchemy import Select, bindparam, delete, func, select, text, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from api import id_numbers
 from api.security import Keys, decrypt_json, encrypt_json, id_number_hash, masked_personal
 from api.services import audit
-from api.services.access import (Caller, PersonalView, Role, household_scope, personal_view, require_household_reader,
-                                 require_write, scoped_households)
+from api.services.access import (Caller, PersonalView, Role, household_scope, load_household, personal_view,
+                                 require_household_reader, require_write, scoped_households)
+from api.services.alerts import status_changed
 from api.services.errors import Conflict, Forbidden, Invalid, not_found
 from api.services.views import iso
 from api.tables import Household, MaintenanceTask, Station
@@ -79,15 +80,6 @@ def _station(session: Session, station_id: int) -> Station:
     if station is None:
         raise not_found(f"Station {station_id}", f"驿站 {station_id}", "station_id")
     return station
-
-
-def load_household(session: Session, household_id: int) -> tuple[Household, Station]:
-    """The household and its station (with the station's town loaded, for its region)."""
-    row = session.execute(select(Household, Station).join(Station, Household.station_id == Station.id)
-                          .options(joinedload(Station.town)).where(Household.id == household_id)).first()
-    if row is None:
-        raise not_found(f"Household {household_id}", f"家庭 {household_id}")
-    return row[0], row[1]
 
 
 def _lock_id_number(session: Session, hashed: str) -> None:
@@ -232,8 +224,6 @@ def update_household(*, session: Session, caller: Caller, keys: Keys, household_
     if personal_changes:
         household.personal = encrypt_json(keys, {**decrypt_json(keys, household.personal), **personal_changes})
     if "status" in changes and changes["status"] != household.status:
-        from api.services.alerts import status_changed
-
         household.status = changes["status"]
         status_changed(session, caller, household_id=household.id, status=household.status)
     if "members" in changes:

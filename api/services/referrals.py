@@ -15,10 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.services import audit
-from api.services.access import (Caller, Role, household_scope, personal_view, require_household_reader, require_role,
-                                 require_write)
+from api.services.access import (Caller, Role, household_scope, load_household, personal_view, require_household_reader,
+                                 require_role, require_write)
 from api.services.errors import Conflict, Forbidden, Invalid, not_found
-from api.services.households import load_household
 from api.services.views import iso
 from api.services.workflows import workflows
 from api.tables import Assessment, Household, Provider, Referral, ReferralEvent, Station, Town, utcnow
