@@ -229,7 +229,7 @@ async def submit_from_loop(*, database: Database, scorer: Scorer, token: str, ho
     the usual submission (a caseworker's new assessment that comes last in its household's file, under a
     configuration already read) runs on one of the loop's asyncio connections (`Database.async_connection`),
     with no thread: the read, the scoring and the one-statement write. Every other submission, one that
-    another overtook (`OVERTAKEN`), and every one on SQLite, runs `submit` in a writer."""
+    another overtook (`is_overtaken`), and every one on SQLite, runs `submit` in a writer."""
     check_assessed_on(assessed_on, earliest=earliest_assessed_on)
     arguments = {"token": token, "household_id": household_id, "submission_id": submission_id,
                  "answers": answers, "assessed_on": assessed_on}

@@ -41,7 +41,7 @@ def check_id_number(id_number: str, path: str = "personal.id_number") -> str:
 
 
 def check_name(name, path: str = "personal.name") -> str:
-    """A household's name: required, and not blank."""
+    """A household's name without the spaces around it: required, and not blank."""
     if not isinstance(name, str) or not name.strip():
         raise Invalid("name_required", "The name is required and cannot be empty.", "姓名为必填项,不能为空。",
                       path=path)
