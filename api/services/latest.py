@@ -211,7 +211,7 @@ def insert_with_latest(inserted: tuple[str, ...]):
                + select(func.count()).select_from(new_line).scalar_subquery())
     both_written = cast(case((written == 2, literal_column("'true'")), else_=literal_column(f"'{OVERTAKEN}'")),
                         Boolean)
-    return select(new.c.id, both_written.label("latest_written")).add_cte(new_latest, new_line)
+    return select(new.c.id, both_written.label("both_written")).add_cte(new_latest, new_line)
 
 
 def is_overtaken(error: DBAPIError) -> bool:

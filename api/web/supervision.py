@@ -25,6 +25,7 @@ from api.web.templating import render
 router = APIRouter()
 PageCaller = Annotated[Caller, Depends(page_caller)]
 PAGE_SIZE = 25
+MAX_PAGE = 1_000_000  # keeps the offset a number the database takes
 FILTER_FIELDS = tuple(RankingQuery.model_fields)
 OVERSIGHT_ROLES = (Role.supervisor, Role.admin)
 
@@ -100,7 +101,7 @@ def alert_lists(request: Request, caller: PageCaller, alerts_page: int = 1, over
     require_role(caller, *OVERSIGHT_ROLES)
     context = _context(request)
     catalog = context.scorer.catalog
-    alerts_page, overdue_page = max(alerts_page, 1), max(overdue_page, 1)
+    alerts_page, overdue_page = (min(max(number, 1), MAX_PAGE) for number in (alerts_page, overdue_page))
     with context.database.session() as session:
         towns, stations = _scope_names(session, caller)
         raised = alerts.alerts(session=session, caller=caller, catalog=catalog,
