@@ -12,6 +12,7 @@ from api import db, errors, web
 from api.context import ServiceContext
 from api.routes import alerts, assessments, audit, configs, geography, households, rankings, referrals, users
 from api.services.geography import sync_regions
+from api.services.households import run_pending_maintenance
 from api.settings import Settings
 
 # Matched in this order: the busiest first (FastAPI tries each route of the routers before it, about 10 µs each)
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     context = ServiceContext.from_settings(settings)
     with context.database.session(write=True) as session:
         sync_regions(session=session, catalog=context.scorer.catalog)
+        run_pending_maintenance(session=session, keys=context.keys)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

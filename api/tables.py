@@ -317,3 +317,12 @@ class RescoringJob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class MaintenanceTask(Base):
+    """A step a migration could not do itself because it needs the keys (migrations run without them), done
+    by the service when it starts (`api.services.households.run_pending_maintenance`)."""
+
+    __tablename__ = "maintenance_tasks"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy.orm import Session, joinedload
 
-from api.services.errors import forbidden
+from api.services.errors import Forbidden, forbidden, not_found
 from api.tables import Household, Station
 
 
@@ -44,13 +45,24 @@ def in_scope(caller: Caller, station_id: int, town_id: int) -> bool:
     return False
 
 
+def require_household_reader(caller: Caller) -> None:
+    """Analysts see aggregates and pseudonymised rows (rankings, alerts, impact previews) only: no single
+    household, its file, answers or referrals, and no look-up, which would tie a person to a household id."""
+    if caller.role is Role.analyst:
+        raise Forbidden("household_reads_not_allowed",
+                        "Analysts see aggregates and pseudonymised rows only, not single households.",
+                        "分析员只能查看汇总数据和假名化的记录,不能查看单个家庭。")
+
+
 def personal_view(caller: Caller, station_id: int, town_id: int) -> PersonalView:
-    """How much personal data the caller sees of a household; 403 when they may not see it at all."""
+    """How much personal data the caller sees of a household; 403 when they may not see it at all (out of
+    scope, or an analyst)."""
+    require_household_reader(caller)
     if caller.role in (Role.caseworker, Role.supervisor):
         if not in_scope(caller, station_id, town_id):
             raise forbidden()
         return PersonalView.full
-    return PersonalView.withheld if caller.role is Role.analyst else PersonalView.masked
+    return PersonalView.masked
 
 
 def require_write(caller: Caller, station_id: int, town_id: int) -> None:
@@ -75,3 +87,13 @@ def household_scope(caller: Caller) -> ColumnElement[bool]:
 
 def scoped_households(caller: Caller) -> Select:
     return select(Household).join(Station, Household.station_id == Station.id).where(household_scope(caller))
+
+
+def load_household(session: Session, household_id: int) -> tuple[Household, Station]:
+    """The household and its station (with the station's town loaded, for its region), for the scope checks
+    above; a 404 when there is none."""
+    row = session.execute(select(Household, Station).join(Station, Household.station_id == Station.id)
+                          .options(joinedload(Station.town)).where(Household.id == household_id)).first()
+    if row is None:
+        raise not_found(f"Household {household_id}", f"家庭 {household_id}")
+    return row[0], row[1]

@@ -13,9 +13,8 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.services import audit
-from api.services.access import Caller, Role, require_write
+from api.services.access import Caller, Role, load_household, require_write
 from api.services.errors import Invalid
-from api.services.households import load_household
 from api.services.latest import sync_status
 from api.services.referrals import close_open
 from api.services.workflows import workflows

@@ -5,30 +5,43 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from datetime import date
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import orjson
 from sqlalchemy import bindparam, insert, select, true
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db import Database, begin_explicitly, bound_connection, driver_statement, roll_back
 from api.security import Keys, token_hash
 from api.services import audit
-from api.services.access import Caller, PersonalView, personal_view, require_write
+from api.services.access import (Caller, PersonalView, load_household, personal_view, require_household_reader,
+                                 require_write)
 from api.services.configs import NOT_READ, published_config, published_id, read_config, record_config
 from api.services.errors import Conflict, Invalid, not_found
-from api.services.households import household_view, load_household
-from api.services.latest import (current_assessments, insert_with_latest, refresh_submitted, store_submitted,
-                                 submitted_rows)
+from api.services.households import household_view
+from api.services.latest import (current_assessments, insert_with_latest, is_overtaken, refresh_submitted,
+                                 store_submitted, submitted_rows)
 from api.services.scoring import Scorer
 from api.services.users import caller_of, caseworker_of, require_token, token_user
 from api.services.views import assessment_view, iso
 from api.tables import Assessment, Household, Station, Town, utcnow
 
 PREVIOUS_COLUMNS = ("id", "assessed_on", "index", "tier", "config_version")
+CLOCK_SKEW = timedelta(days=1)  # a device's date may run a day ahead of the server's
 INSERTED = tuple(column.name for column in Assessment.__table__.columns if column.name != "id")
+
+
+def check_assessed_on(assessed_on: date, *, earliest: date, today: date | None = None) -> None:
+    """An interview date between `earliest` (a setting) and tomorrow (a day of clock skew), else Invalid."""
+    latest = (today or date.today()) + CLOCK_SKEW
+    if assessed_on > latest:
+        raise Invalid("date_in_future", f"assessed_on {assessed_on} is in the future (the latest date accepted is "
+                      f"{latest}).", f"评估日期 {assessed_on} 晚于今天(最晚可填 {latest})。", path="assessed_on")
+    if assessed_on < earliest:
+        raise Invalid("date_too_early", f"assessed_on {assessed_on} is before {earliest}, the earliest date accepted.",
+                      f"评估日期 {assessed_on} 早于可填写的最早日期 {earliest}。", path="assessed_on")
 
 
 def request_hash(household_id: int, answers: dict, assessed_on: date, corrects: int | None) -> str:
@@ -124,32 +137,36 @@ def _previous(household, assessed_on: date):
 def _store(session: Session, assessment: SimpleNamespace, household, catalog, previous) -> int:
     """Insert the assessment and refresh its household's latest row; returns the new id. When the new one is
     the household's latest (the usual case), the latest row is written from what the target query read; on
-    PostgreSQL all of it is one statement, else the writes run in one transaction."""
+    PostgreSQL all of it is one statement, else the writes run in one transaction. An earlier-dated one, a
+    correction, and one that another submission overtook refresh the latest row from what is stored, in the
+    transaction that inserts it."""
     connection = bound_connection(session)
     dialect = connection.dialect
-    params = {column: getattr(assessment, column) for column in INSERTED}
+    if previous is not False:
+        values, line = submitted_rows(session, assessment=assessment, previous=previous, household=household,
+                                      catalog=catalog)
+        if line is not None and dialect.name == "postgresql":
+            try:
+                return driver_statement(dialect, insert_with_latest, INSERTED).first(
+                    connection, _usual_write(assessment, values, line, household, previous)).id
+            except DBAPIError as error:
+                if not is_overtaken(error):
+                    raise
+            previous = False  # another submission for the household came in between: nothing was stored
+    begin_explicitly(session)
+    assessment.id = driver_statement(dialect, _insert_assessment, INSERTED).first(connection, _columns(assessment)).id
     if previous is False:
-        begin_explicitly(session)
-        assessment.id = driver_statement(dialect, _insert_assessment, INSERTED).first(connection, params).id
         refresh_submitted(session, assessment=assessment, household=household, catalog=catalog)
         return assessment.id
-    values, line = submitted_rows(session, assessment=assessment, previous=previous, household=household,
-                                  catalog=catalog)
-    if line is not None and dialect.name == "postgresql":
-        stored = driver_statement(dialect, insert_with_latest, INSERTED).first(
-            connection, _usual_write(assessment, values, line, household, previous))
-        assessment.id = stored.id
-        if not stored.latest_written:  # another submission for the household came in between
-            begin_explicitly(session)
-            refresh_submitted(session, assessment=assessment, household=household, catalog=catalog)
-        return assessment.id
-    begin_explicitly(session)
-    assessment.id = driver_statement(dialect, _insert_assessment, INSERTED).first(connection, params).id
     values["assessment_id"] = assessment.id
     if line is not None:
         line["assessment_id"] = assessment.id
     store_submitted(session, household_id=household.id, values=values, line=line)
     return assessment.id
+
+
+def _columns(assessment: SimpleNamespace) -> dict:
+    return {column: getattr(assessment, column) for column in INSERTED}
 
 
 @functools.cache
@@ -162,10 +179,10 @@ def _insert_assessment(inserted: tuple[str, ...]):
 
 def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, submission_id: str,
            answers: dict, assessed_on: date, corrects: int | None = None) -> dict:
-    """Store one assessment for the caller of the bearer `token`; a retry with the same submission_id
-    returns the stored one unchanged. Reads, then writes: on PostgreSQL in a session of
-    `Database.session(autocommit=True)`, the usual submission is one statement (no BEGIN or COMMIT), and the
-    others open a transaction before they write."""
+    """Store one assessment for the caller of the bearer `token` (its date checked by the caller,
+    `submit_from_loop`); a retry with the same submission_id returns the stored one unchanged. Reads, then
+    writes: on PostgreSQL in a session of `Database.session(autocommit=True)`, the usual submission is one
+    statement (no BEGIN or COMMIT), and the others open a transaction before they write."""
     request = {"household_id": household_id, "answers": answers, "assessed_on": assessed_on, "corrects": corrects}
     fingerprint = request_hash(**request)
     connection = bound_connection(session)
@@ -206,31 +223,31 @@ def submit(*, session: Session, token: str, scorer: Scorer, household_id: int, s
 
 
 async def submit_from_loop(*, database: Database, scorer: Scorer, token: str, household_id: int,
-                           submission_id: str, answers: dict, assessed_on: date, corrects: int | None = None) -> dict:
-    """`submit`, called from the event loop. On PostgreSQL the usual submission (a caseworker's new
-    assessment that comes last in its household's file, under a configuration already read) runs on one of
-    the loop's asyncio connections (`Database.async_connection`), with no thread: the read, the scoring and the
-    one-statement write. Every other submission, and every one on SQLite, runs `submit` in a writer."""
+                           submission_id: str, answers: dict, assessed_on: date, earliest_assessed_on: date,
+                           corrects: int | None = None) -> dict:
+    """`submit`, called from the event loop, after checking the date (`check_assessed_on`). On PostgreSQL
+    the usual submission (a caseworker's new assessment that comes last in its household's file, under a
+    configuration already read) runs on one of the loop's asyncio connections (`Database.async_connection`),
+    with no thread: the read, the scoring and the one-statement write. Every other submission, one that
+    another overtook (`is_overtaken`), and every one on SQLite, runs `submit` in a writer."""
+    check_assessed_on(assessed_on, earliest=earliest_assessed_on)
     arguments = {"token": token, "household_id": household_id, "submission_id": submission_id,
                  "answers": answers, "assessed_on": assessed_on}
     if corrects is None:
         async with database.async_connection() as connection:
             written = None if connection is None else await _submit_usual(connection, database, scorer, **arguments)
         if written is not None:
-            assessment, household, latest_written = written
-            if not latest_written:  # another submission for the household came in between
-                await database.run_writer(_refresh_latest, database, scorer.catalog, assessment, household)
-            return assessment_view(assessment)
+            return assessment_view(written)
     return await database.run_writer(_submit_in_session, database, scorer, {**arguments, "corrects": corrects})
 
 
 async def _submit_usual(connection, database: Database, scorer: Scorer, *, token: str, household_id: int,
                         submission_id: str, answers: dict, assessed_on: date):
-    """The usual submission on an asyncio connection in autocommit: (the stored assessment's record, the
-    household as read, whether its latest rows were written). None, with nothing written, when it is not the
-    usual one (`submit` then does all of it, and raises the 401 or 404 it finds) or when another request
-    stored the same submission first. Answers it refuses (422) and a household out of scope (403) are raised
-    here."""
+    """The usual submission on an asyncio connection in autocommit: the stored assessment's record. None, with
+    nothing written, when it is not the usual one (`submit` then does all of it, and raises the 401 or 404 it
+    finds), when another request stored the same submission first, or when another submission for the
+    household came in between its read and its write (`is_overtaken`). Answers it refuses (422) and a
+    household out of scope (403) are raised here."""
     dialect = database.autocommit_engine.dialect
     household = await driver_statement(dialect, _submission_target, dialect.name).first_async(
         connection, dialect, _target(token, household_id, submission_id))
@@ -256,18 +273,17 @@ async def _submit_usual(connection, database: Database, scorer: Scorer, *, token
             connection, dialect, _usual_write(assessment, values, line, household, previous))
     except IntegrityError:
         return None
+    except DBAPIError as error:
+        if is_overtaken(error):
+            return None
+        raise
     assessment.id = stored.id
-    return assessment, household, stored.latest_written
+    return assessment
 
 
 def _submit_in_session(database: Database, scorer: Scorer, arguments: dict) -> dict:
     with database.session(write=True, autocommit=True) as session:  # the token check included
         return submit(session=session, scorer=scorer, **arguments)
-
-
-def _refresh_latest(database: Database, catalog, assessment: SimpleNamespace, household) -> None:
-    with database.session(write=True) as session:
-        refresh_submitted(session, assessment=assessment, household=household, catalog=catalog)
 
 
 def _target(token: str, household_id: int, submission_id: str) -> dict:
@@ -292,13 +308,13 @@ def _scored(scorer: Scorer, household, caller: Caller, config, *, answers: dict,
 
 def _usual_write(assessment: SimpleNamespace, values: dict, line: dict, household, previous) -> dict:
     """The parameters of `insert_with_latest`."""
-    return {**{column: getattr(assessment, column) for column in INSERTED},
-            **{f"latest_{key}": value for key, value in values.items()}, "latest_household_id": household.id,
-            **{f"line_{key}": value for key, value in line.items()},
+    return {**_columns(assessment), **{f"latest_{key}": value for key, value in values.items()},
+            "latest_household_id": household.id, **{f"line_{key}": value for key, value in line.items()},
             "expected_latest_id": previous.id if previous is not None else None}
 
 
 def get_assessment(*, session: Session, caller: Caller, assessment_id: int) -> dict:
+    require_household_reader(caller)
     assessment = session.get(Assessment, assessment_id)
     if assessment is None:
         raise not_found(f"Assessment {assessment_id}", f"评估 {assessment_id}")
@@ -307,8 +323,11 @@ def get_assessment(*, session: Session, caller: Caller, assessment_id: int) -> d
     return assessment_view(assessment)
 
 
-def preview(*, session: Session, scorer: Scorer, answers: dict, region_id: str, assessed_on: date | None) -> dict:
+def preview(*, session: Session, scorer: Scorer, answers: dict, region_id: str, assessed_on: date | None,
+            earliest_assessed_on: date) -> dict:
     """Score under the published configuration without storing anything."""
+    if assessed_on is not None:
+        check_assessed_on(assessed_on, earliest=earliest_assessed_on)
     if region_id not in scorer.catalog.region_by_id:
         raise Invalid("unknown_region", f"Unknown region {region_id!r}.", f"未知地区 {region_id!r}。",
                       path="region_id")
@@ -319,6 +338,7 @@ def preview(*, session: Session, scorer: Scorer, answers: dict, region_id: str, 
 def household_file(*, session: Session, caller: Caller, keys: Keys, scorer: Scorer, household_id: int) -> dict:
     """A household and its assessments over time: each current one with the change in index and tier
     since the previous current one; corrected ones stay listed, marked with what corrected them."""
+    require_household_reader(caller)
     household, station = load_household(session, household_id)
     view = personal_view(caller, station.id, station.town_id)
     rows = session.scalars(select(Assessment).where(Assessment.household_id == household_id)

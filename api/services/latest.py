@@ -19,8 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
-from sqlalchemy import Integer, String, Text, and_, bindparam, cast, delete, exists, extract, func, insert, select
+from sqlalchemy import (Boolean, Integer, String, Text, and_, bindparam, case, cast, delete, exists, extract, func,
+                        insert, literal_column, select)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 from api.db import bound_connection, driver_statement
@@ -174,14 +176,20 @@ def store_submitted(session: Session, *, household_id: int, values: dict, line: 
         driver_statement(dialect, _upsert, dialect.name, LatestAnswers.__table__).first(connection, line)
 
 
+OVERTAKEN = "submission overtaken"  # what the one-statement write fails with when another submission came first
+
+
 @functools.cache
 def insert_with_latest(inserted: tuple[str, ...]):
     """PostgreSQL: one statement that inserts an assessment (its columns `inserted`, bound by name) and
     upserts its household's `household_latest` row (bound as `latest_<column>`) and answers line (bound as
-    `line_<column>`), both pointing at the new id. One round trip instead of three. It returns the new id and
-    `latest_written`: an existing row is only replaced while it still points at `:expected_latest_id` (the
-    latest assessment the submission read; NULL when there was none). When another submission for the
-    household committed in between, `latest_written` is false and the caller refreshes from what is stored."""
+    `line_<column>`), both pointing at the new id. One round trip instead of three, and no BEGIN or COMMIT:
+    run in autocommit, the statement commits all of it or nothing. It returns the new id. An existing row is
+    only replaced while it still points at `:expected_latest_id` (the latest assessment the submission read;
+    NULL when there was none). When another submission for the household committed in between, the
+    statement fails (`is_overtaken`), so nothing of it is stored: the caller then stores the assessment and
+    refreshes the latest rows from what is stored, in one transaction. (It fails by casting a text that is
+    not a boolean, the one way a plain SQL statement can raise an error of its own.)"""
     table = Assessment.__table__
     new = insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in inserted}) \
         .returning(table.c.id).cte("new_assessment")
@@ -201,7 +209,14 @@ def insert_with_latest(inserted: tuple[str, ...]):
     new_line = upsert(LatestAnswers, "line_", ("assessment_id", "layout", "answers")).cte("new_line")
     written = (select(func.count()).select_from(new_latest).scalar_subquery()
                + select(func.count()).select_from(new_line).scalar_subquery())
-    return select(new.c.id, (written == 2).label("latest_written")).add_cte(new_latest, new_line)
+    both_written = cast(case((written == 2, literal_column("'true'")), else_=literal_column(f"'{OVERTAKEN}'")),
+                        Boolean)
+    return select(new.c.id, both_written.label("both_written")).add_cte(new_latest, new_line)
+
+
+def is_overtaken(error: DBAPIError) -> bool:
+    """Whether `insert_with_latest` failed because another submission for the household came first."""
+    return OVERTAKEN in str(error.orig)
 
 
 def refresh_many(session: Session, *, household_ids: list[int], catalog) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -15,9 +16,14 @@ import yaml
 WORKFLOWS_FILE = Path(__file__).resolve().parent.parent / "data" / "workflows.yaml"
 
 
+class Label(NamedTuple):
+    zh: str
+    en: str
+
+
 @dataclass(frozen=True)
 class Workflows:
-    statuses: tuple[str, ...]
+    status_labels: dict[str, Label]
     open_statuses: frozenset[str]
     transitions: dict[str, tuple[str, ...]]
     reason_required: frozenset[str]
@@ -26,6 +32,10 @@ class Workflows:
     low_completeness_months: int
     exit_reasons: tuple[str, ...]
     provider_kinds: tuple[str, ...]
+
+    def status_label(self, status: str) -> Label:
+        """The label of a referral status in both languages."""
+        return self.status_labels[status]
 
     def months_until_due(self, tier: str, provisional: bool) -> int:
         months = self.months_by_tier.get(tier, self.default_months)
@@ -61,7 +71,8 @@ def workflows() -> Workflows:
     data = yaml.safe_load(WORKFLOWS_FILE.read_text(encoding="utf-8"))
     referrals, schedule = data["referrals"], data["reassessment"]
     return Workflows(
-        statuses=tuple(referrals["statuses"]), open_statuses=frozenset(referrals["open"]),
+        status_labels={status: Label(label["zh"], label["en"]) for status, label in referrals["statuses"].items()},
+        open_statuses=frozenset(referrals["open"]),
         transitions={k: tuple(v) for k, v in referrals["transitions"].items()},
         reason_required=frozenset(referrals["reason_required"]),
         months_by_tier=dict(schedule["months_by_tier"]), default_months=int(schedule["default_months"]),

@@ -4,13 +4,13 @@ results and household files. Reads call the service functions; scripts post to t
 from __future__ import annotations
 
 import math
-import re
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
+from api import id_numbers
 from api.services import assessments, geography, households, referrals
 from api.services.access import Caller, Role
 from api.web.charts import Bar, bar_chart, line_chart
@@ -22,7 +22,6 @@ router = APIRouter()
 PageCaller = Annotated[Caller, Depends(page_caller)]
 PAGE_SIZE = 20
 SEARCH_LIMIT = 100
-ID_NUMBER_PATTERN = re.compile(r"^\s*\d{17}[\dxX]\s*$")
 PERSONAL_ROLES = (Role.caseworker, Role.supervisor)
 
 
@@ -64,7 +63,7 @@ def household_search(request: Request, caller: PageCaller, q: Annotated[str, For
     truncated = False
     with context.database.session(write=True) as session:  # the households found are audited as read
         stations = _stations(session, caller)
-        if ID_NUMBER_PATTERN.match(q):
+        if id_numbers.has_shape(id_numbers.normalise(q)):
             items = households.find_by_id_number(session=session, caller=caller, keys=context.keys, id_number=q)
         else:
             found = households.search_by_name(session=session, caller=caller, keys=context.keys, name=q,
