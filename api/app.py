@@ -19,6 +19,7 @@ from api.db import upgrade
 from api.geography import routes as geography
 from api.geography.service import sync_regions
 from api.households import routes as households
+from api.households.service import run_pending_maintenance
 from api.rankings import routes as rankings
 from api.referrals import routes as referrals
 from api.settings import Settings
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     context = ServiceContext.from_settings(settings)
     with context.database.session(write=True) as session:
         sync_regions(session=session, catalog=context.scorer.catalog)
+        run_pending_maintenance(session=session, keys=context.keys)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from api import id_numbers
 from api.assessments.scoring import Scorer
 from api.assessments.store import refresh_latest
 from api.assessments.submission import request_hash
@@ -21,7 +22,6 @@ from api.auth.access import Caller, Role
 from api.auth.service import create_user, issue_token
 from api.auth.tables import User
 from api.geography.tables import Station, Town
-from api.households.service import id_number_check_character
 from api.households.tables import Household
 from api.referrals.service import create_provider
 from api.referrals.workflow import workflow
@@ -34,6 +34,7 @@ GIVEN = "秀兰建国桂英玉梅志强海燕红霞明德淑珍春华文静家�
 TOWN_SUFFIXES = ("街道", "镇", "乡")
 DEMO_USERS = {Role.admin: "demo-admin", Role.analyst: "demo-analyst", Role.supervisor: "demo-supervisor",
               Role.caseworker: "demo-caseworker"}
+LATEST_VISIT_DAYS = 200
 PROVIDER_NAMES = {"government_department": "区民政局社会救助科", "social_organisation": "社区社会工作服务站",
                   "volunteer_team": "邻里志愿服务队", "charity": "慈善总会救助部"}
 
@@ -60,7 +61,7 @@ def _providers(session: Session, catalog) -> None:
 def fake_id_number(rng: random.Random) -> str:
     birth = date(1940, 1, 1) + timedelta(days=rng.randint(0, 365 * 65))
     first17 = f"3710{rng.randint(0, 99):02d}{birth:%Y%m%d}{rng.randint(0, 999):03d}"
-    return first17 + id_number_check_character(first17)
+    return first17 + id_numbers.check_character(first17)
 
 
 def _geography(session: Session, catalog, rng: random.Random) -> list[tuple[int, str]]:
@@ -81,9 +82,12 @@ def _geography(session: Session, catalog, rng: random.Random) -> list[tuple[int,
 
 
 def seed(*, session: Session, keys: Keys, scorer: Scorer, households: int = 3000, seed: int = 7,
-         valid_days: int = 0) -> dict[str, str]:
+         valid_days: int = 0, today: date | None = None) -> dict[str, str]:
     """Fill an empty database with a synthetic city; returns a token per role, valid for `valid_days` (0:
-    until revoked). Run again, it only issues new tokens for the demo users."""
+    until revoked). Run again, it only issues new tokens for the demo users. Assessments are dated before
+    `today` (default: the day it runs): each household's latest in the last `LATEST_VISIT_DAYS` days, so that
+    on any day the demo shows a few overdue re-assessments, not nearly all."""
+    today = today or date.today()
     existing = {u.role: u for u in session.scalars(select(User).where(User.name.in_(DEMO_USERS.values())))}
     if len(existing) == len(DEMO_USERS):
         admin = Caller(id=existing["admin"].id, name="demo-admin", role=Role.admin)
@@ -114,8 +118,8 @@ def seed(*, session: Session, keys: Keys, scorer: Scorer, households: int = 3000
             "personal": encrypt_json(keys, {"name": name, "id_number": id_number, "phone": phone}),
             "id_number_hash": id_number_hash(keys, id_number), "created_by": creator,
             "members": [{"relation": "head", "birth_year": int(id_number[6:10]), "sex": rng.choice(["female", "male"])}]})
-        first_visit = date(2025, 1, 1) + timedelta(days=rng.randint(0, 330))
-        dates = [first_visit] + ([first_visit + timedelta(days=rng.randint(90, 300))] if rng.random() < 0.4 else [])
+        latest_visit = today - timedelta(days=rng.randint(0, LATEST_VISIT_DAYS))
+        dates = ([latest_visit - timedelta(days=rng.randint(90, 300))] if rng.random() < 0.4 else []) + [latest_visit]
         for visit, assessed_on in enumerate(dates):
             visits.append((number, region_id, assessed_on, drawn[2 * number + visit]))
     ids = session.scalars(insert(Household).returning(Household.id, sort_by_parameter_order=True),

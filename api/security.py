@@ -8,12 +8,15 @@ import json
 import logging
 import os
 import secrets
+import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import make_url
 
+from api import id_numbers
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,18 +58,35 @@ def resolve_keys(settings: Settings) -> Keys:
                           "(a data key: python -c 'from cryptography.fernet import Fernet; "
                           "print(Fernet.generate_key().decode())').")
     path = key_file_for(settings)
-    if path.exists():
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    else:
-        stored = {"data_key": Fernet.generate_key().decode("ascii"), "hash_key": secrets.token_urlsafe(32)}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(stored, handle)
+    stored = _development_keys(path)
     log.warning("!!! DEVELOPMENT KEYS: personal data is encrypted with keys stored in %s. Anyone who can "
                 "read that file can read the data. Set ASSESS_DATA_KEY and ASSESS_HASH_KEY (and ASSESS_ENV="
                 "production) for real use; losing the keys loses the data. !!!", path)
     return Keys((data or stored["data_key"],), hashing or stored["hash_key"])
+
+
+def _development_keys(path: Path) -> dict:
+    """The key file's keys, after creating it with new ones when it is missing. It is created whole or not at
+    all (written to a private temporary file, then linked into place, which fails when another process made
+    it first), readable and writable by its owner only; an existing file readable by others is made private."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        keys = {"data_key": Fernet.generate_key().decode("ascii"), "hash_key": secrets.token_urlsafe(32)}
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".keys-", suffix=".tmp")  # mode 0600
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump(keys, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process created it at the same moment: use theirs
+        finally:
+            os.unlink(temporary)
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        log.warning("the key file %s was readable by others; it is now readable by its owner only", path)
+        path.chmod(0o600)
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def encrypt_json(keys: Keys, value: dict) -> str:
@@ -80,13 +100,10 @@ def decrypt_json(keys: Keys, token: str) -> dict:
         raise RuntimeError("personal data cannot be decrypted with the configured data key") from exc
 
 
-def normalise_id_number(id_number: str) -> str:
-    return "".join(id_number.split()).upper()
-
-
 def id_number_hash(keys: Keys, id_number: str) -> str:
-    """HMAC-SHA256 of the normalised ID number: equal numbers match, the number cannot be read back."""
-    digest = hmac.new(keys.hash_key.encode("utf-8"), normalise_id_number(id_number).encode("utf-8"),
+    """HMAC-SHA256 of the normalised ID number (`api.id_numbers.normalise`): equal numbers match however
+    they were typed, and the number cannot be read back."""
+    digest = hmac.new(keys.hash_key.encode("utf-8"), id_numbers.normalise(id_number).encode("utf-8"),
                       hashlib.sha256)
     return digest.hexdigest()
 
@@ -99,10 +116,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def mask(value: str | None, keep_start: int, keep_end: int) -> str | None:
-    """Replace all but the first `keep_start` and last `keep_end` characters with '*'."""
+def mask(value, keep_start: int, keep_end: int) -> str | None:
+    """Replace all but the first `keep_start` and last `keep_end` characters (of the text of `value`) with '*'."""
     if value is None:
         return None
+    value = str(value)
     if len(value) <= keep_start + keep_end:
         return "*" * len(value)
     return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[len(value) - keep_end:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -51,6 +52,9 @@ class Settings(BaseSettings):
                              "submissions and the callers' authentication use at a time (others wait their turn "
                              "on the event loop). SQLite's writers always take turns.")
     sqlite_busy_timeout_ms: int = 15000
+    earliest_assessed_on: date = Field(
+        date(2000, 1, 1), description="The earliest interview date (`assessed_on`) a submission or a score preview "
+                                      "may give; a later date than tomorrow is refused as well.")
     alert_index_rise: float = Field(10.0, description="Index rise (points) between assessments that raises an alert.")
     referral_overdue_days: int = Field(14, description="An open referral with no change for this long is overdue.")
     rescoring_batch_size: int = Field(20000, description="Assessments re-scored per committed batch.")

@@ -1,4 +1,4 @@
-"""Reading one answer: accepted forms, canonical values, deprivation scores and conditions.
+"""Reading one answer: accepted forms, canonical values, deprivation scores, and the findings' messages.
 
 The single-household path uses these functions directly; the batch path applies `parse_answer`
 to the distinct values of text columns, so both read answers the same way.
@@ -7,33 +7,35 @@ to the distinct values of text columns, so both read answers the same way.
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any
 
-import pandas as pd
-
-from assessment.catalog import Band, Condition, Indicator
-from assessment.errors import Finding, Message
+from assessment.catalog import Band, Catalog, Indicator
+from assessment.errors import Finding, Message, shown
+from assessment.rules import PARAMETER_FINDINGS
 
 YES = frozenset({"yes", "y", "true", "t", "1", "是", "有"})
 NO = frozenset({"no", "n", "false", "f", "0", "否", "无", "沒有", "没有"})
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_indicator": ("没有编号为 {indicator} 的指标", "there is no indicator {indicator}"),
-    "wrong_type": ("{label}:答案 {value!r} 不是{kind}", "{label_en}: answer {value!r} is not {kind_en}"),
-    "unknown_level": ("{label}:{value!r} 不是可选的等级({allowed})",
-                      "{label_en}: {value!r} is not one of the levels ({allowed})"),
-    "unknown_option": ("{label}:{value!r} 不是可选项({allowed})",
-                       "{label_en}: {value!r} is not one of the options ({allowed})"),
-    "not_whole_number": ("{label}:{value!r} 必须是整数", "{label_en}: {value!r} must be a whole number"),
-    "out_of_range": ("{label}:{value!r} 超出范围 {low}–{high}", "{label_en}: {value!r} is outside {low}-{high}"),
+    "wrong_type": ("{label}:答案 {value} 不是{kind}", "{label_en}: answer {value} is not {kind_en}"),
+    "unknown_level": ("{label}:{value} 不是可选的等级({allowed})",
+                      "{label_en}: {value} is not one of the levels ({allowed})"),
+    "unknown_option": ("{label}:{value} 不是可选项({allowed})",
+                       "{label_en}: {value} is not one of the options ({allowed})"),
+    "not_whole_number": ("{label}:{value} 必须是整数", "{label_en}: {value} must be a whole number"),
+    "out_of_range": ("{label}:{value} 超出范围 {low}–{high}", "{label_en}: {value} is outside {low}-{high}"),
     "missing_required": ("{label}:必答题未作答", "{label_en}: this question must be answered"),
     "not_applicable": ("{label}:本题不适用于该家庭,答案不计分", "{label_en}: does not apply to this household; the answer is ignored"),
     "bad_divisor": ("{label}:无法按人均计算,{other} 为 0", "{label_en}: cannot compute per member, {other_en} is 0"),
-    "missing_region": ("需要地区才能按当地低保标准计算 {label}", "a region is needed to compare {label_en} with the local standard"),
-    "unknown_region": ("未知地区 {value!r}", "unknown region {value!r}"),
-    "missing_parameter": ("地区 {value} 在 {year} 年没有参数 {parameter}",
-                          "region {value} has no {parameter} for {year}"),
+    "missing_region": ("需要地区才能按当地{parameter}计算 {label}",
+                       "a region is needed to compare {label_en} with the local {parameter_en}"),
+    "unknown_region": ("未知地区 {value}", "unknown region {value}"),
+    "missing_parameter": ("地区 {value} 在 {year} 年没有{parameter}", "region {value} has no {parameter_en} for {year}"),
+    "parameter_from_earlier_year": (
+        "地区 {value} 没有 {year} 年的{parameter},{label}按 {used_year} 年的 {used_value} 计算",
+        "region {value} has no {parameter_en} for {year}: {label_en} is compared with that of {used_year}, "
+        "{used_value}"),
     "no_answers": ("没有任何适用的已答题目,无法评分", "no applicable question is answered; nothing to score"),
 }
 
@@ -47,7 +49,10 @@ KIND = {
 
 
 def message(code: str, ind: Indicator | None = None, **values: Any) -> Message:
+    """The message of a finding; a quoted `value` is shown clipped (errors.shown)."""
     zh, en = MESSAGES[code]
+    if "value" in values:
+        values["value"] = shown(values["value"])
     if ind is not None:
         kind = KIND[ind.answer.type]
         values = {"indicator": ind.id, "label": ind.label.zh, "label_en": ind.label.en,
@@ -65,22 +70,6 @@ def finding(code: str, ind: Indicator | None, *, severity: str = "error", path: 
         severity=severity,
         indicator=ind_id,
     )
-
-
-def is_missing(value: Any) -> bool:
-    """None, NaN, pandas.NA and blank text are missing answers."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, (int, list, tuple, dict, set)):  # bool is an int
-        return False
-    if isinstance(value, float):
-        return value != value  # NaN
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _number(value: Any) -> float | None:
@@ -164,6 +153,14 @@ def allowed_text(indicator: Indicator) -> str:
     return ""
 
 
+def parameter_finding(catalog: Catalog, indicator: Indicator, name: str, code: str, values: dict) -> Finding:
+    """The finding of a problem with regional parameter `name` (see assessment.rules.regional_parameter)."""
+    label = catalog.parameter_by_id[name].label
+    return finding(code, indicator, severity=PARAMETER_FINDINGS[code],
+                   path="year" if code == "parameter_from_earlier_year" else "region",
+                   parameter=label.zh, parameter_en=label.en, **values)
+
+
 def parse_finding(indicator: Indicator, value: Any, code: str) -> Finding:
     spec = indicator.answer
     low, high = (f"{spec.min:g}", f"{spec.max:g}") if spec.type in ("count", "amount") else ("", "")
@@ -214,26 +211,3 @@ def score_bounds(indicator: Indicator) -> tuple[float, float]:
     """The lowest and highest deprivation any accepted answer can give."""
     scores = possible_scores(indicator)
     return min(scores), max(scores)
-
-
-_COMPARE = {"eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "ge": operator.ge,
-            "lt": operator.lt, "le": operator.le}
-
-
-def condition_holds(cond: Condition, values: dict[str, Any]) -> bool:
-    """A condition on canonical answers; false when the answer is missing."""
-    value = values.get(cond.indicator)
-    other = cond.value if cond.value_of is None else values.get(cond.value_of)
-    if value is None or other is None:
-        return False
-    if cond.op == "in":
-        return value in other
-    return bool(_COMPARE[cond.op](value, other))
-
-
-def all_hold(conditions: tuple[Condition, ...], values: dict[str, Any]) -> bool:
-    """Every condition holds (true when there is none)."""
-    for cond in conditions:
-        if not condition_holds(cond, values):
-            return False
-    return True

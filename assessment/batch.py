@@ -1,30 +1,30 @@
 """Many households at once: the vectorised twin of `assessment.scoring`.
 
 Columns are parsed once (text columns through `parse_answer` on their distinct values, numeric
-columns with array operations); the figures are then computed by a compiled loop over the rows
-(`assessment.kernels`), so no Python code runs per household.
+columns with array operations) into answer codes (`assessment.rules.answer_code`); the figures are then
+computed by the compiled formula over the rows (`assessment.kernels`), so no Python code runs per
+household. Pandas in, pandas out, one frame at a time: a partition of a larger data set is scored the
+same way.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from assessment.answers import finding, parse_answer, parse_finding, score_bounds
-from assessment.catalog import Catalog, Condition, Indicator, ScoringConfig
-from assessment.errors import CoreError, Message
-from assessment.kernels import deprivation_scores, score_rows
-from assessment.scoring import (
-    AF_TOLERANCE,
-    parameter_year,
-    resolve_config,
-)
+from assessment.answers import finding, parameter_finding, parse_answer, parse_finding
+from assessment.catalog import Catalog, Indicator, ScoringConfig
+from assessment.errors import CoreError, Message, clipped
+from assessment.kernels import deprivation_scores, nested_weights, reweighted_indices, score_rows
+from assessment.layout import ScoreTable, scoring_plan
+from assessment.rules import PARAMETER_FINDINGS, all_hold, answer_code, regional_parameter, resolve_config
 
 # numpy releases the GIL in its array loops, so columns are read on every core.
 THREADS = max(1, min(8, os.cpu_count() or 1))
@@ -32,6 +32,10 @@ THREADS = max(1, min(8, os.cpu_count() or 1))
 # that do not allow concurrent launches (workqueue) safe when a server scores from several threads.
 _COMPILED_LOOPS = threading.Lock()
 FINDING_COLUMNS = ["row", "household_id", "indicator", "code", "severity", "message_zh", "message_en"]
+# How many of the input's columns the error for a frame without any indicator column names.
+COLUMNS_SHOWN = 5
+# Weight changes scored per pass of `reweighted`: bounds the memory of its results.
+CHANGES_PER_PASS = 16
 
 
 @dataclass
@@ -91,18 +95,8 @@ class _Findings:
                                                                ignore_index=True)
 
 
-def _canonical_codes(ind: Indicator) -> dict:
-    """Canonical answer -> the number stored for it in the value matrix."""
-    spec = ind.answer
-    if spec.type == "yes_no":
-        return {True: 1.0, False: 0.0}
-    if spec.type == "choice":
-        return {o.value: float(n) for n, o in enumerate(spec.options)}
-    return {}
-
-
 def _parse_column(ind: Indicator, column: pd.Series, out: np.ndarray) -> _Findings:
-    """The column's answers as numbers into `out` (NaN when missing or invalid); returns its problems."""
+    """The column's answers as answer codes into `out` (NaN when missing or invalid); returns its problems."""
     findings = _Findings.empty()
     spec = ind.answer
     if spec.type == "yes_no" and pd.api.types.is_bool_dtype(column.dtype):
@@ -137,7 +131,6 @@ def _parse_column(ind: Indicator, column: pd.Series, out: np.ndarray) -> _Findin
         return findings
 
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    mapping = _canonical_codes(ind)
     parsed = np.full(len(uniques), np.nan)
     problems: dict[str, list[int]] = {}
     for u, value in enumerate(uniques):
@@ -147,7 +140,7 @@ def _parse_column(ind: Indicator, column: pd.Series, out: np.ndarray) -> _Findin
         if problem:
             problems.setdefault(problem, []).append(u)
         else:
-            parsed[u] = mapping.get(canonical, canonical) if mapping else canonical
+            parsed[u] = answer_code(ind, canonical)
     np.take(np.append(parsed, np.nan), codes, out=out)  # code -1 (missing) takes the NaN at the end
     object_uniques = np.asarray(uniques, dtype=object)
     for problem, bad_uniques in problems.items():
@@ -156,88 +149,15 @@ def _parse_column(ind: Indicator, column: pd.Series, out: np.ndarray) -> _Findin
     return findings
 
 
-def _condition_mask(cond: Condition, catalog: Catalog, values: np.ndarray, column: dict[str, int]) -> np.ndarray:
-    ind = catalog.indicator_by_id[cond.indicator]
-    v = values[:, column[cond.indicator]]
-    mapping = _canonical_codes(ind)
-
-    def encode(x):
-        return mapping[x] if mapping else float(x)
-
-    present = ~np.isnan(v)
-    if cond.op == "in":
-        return present & np.isin(v, [encode(x) for x in cond.value])
-    if cond.value_of is not None:
-        target = values[:, column[cond.value_of]]
-        present &= ~np.isnan(target)
-    else:
-        target = encode(cond.value)
-    compare = {"eq": np.equal, "ne": np.not_equal, "gt": np.greater, "ge": np.greater_equal,
-               "lt": np.less, "le": np.less_equal}[cond.op]
-    return present & compare(v, target, where=present, out=np.zeros(len(v), dtype=bool))
-
-
-def _all_hold(conditions, catalog, values, column) -> np.ndarray:
-    mask = np.ones(len(values), dtype=bool)
-    for cond in conditions:
-        mask &= _condition_mask(cond, catalog, values, column)
-    return mask
-
-
-@dataclass(frozen=True)
-class ScoreTable:
-    """Every indicator's answer -> score mapping as flat arrays, for `assessment.kernels.lookup_scores`:
-    an answer picks the score after the level it equals or, when banded, after the limits it reaches."""
-
-    banded: np.ndarray  # counts and amounts: the score of the band the answer reaches
-    consecutive: np.ndarray  # levels are consecutive whole numbers: the answer is its own offset
-    limit_start: np.ndarray
-    limit_end: np.ndarray
-    limits: np.ndarray
-    score_start: np.ndarray
-    scores: np.ndarray
-    divisor_column: np.ndarray  # -1: the amount is not divided per person
-    parameter_row: np.ndarray  # -1: the amount is not relative to a regional parameter
-    parameters: np.ndarray  # (regional parameters, n): each row's value, NaN when it has none
-
-    def arrays(self) -> tuple:
-        """The fields in order, as the compiled loops take them."""
-        return tuple(getattr(self, f.name) for f in fields(self))
-
-    @classmethod
-    def build(cls, catalog: Catalog, parameters: dict[str, np.ndarray], n: int) -> "ScoreTable":
-        names = list(parameters)
-        column = {ind.id: j for j, ind in enumerate(catalog.indicators)}
-        table: dict[str, list] = {f.name: [] for f in fields(cls) if f.name != "parameters"}
-        for ind in catalog.indicators:
-            spec = ind.answer
-            if spec.type == "yes_no":
-                levels, scores = [0, 1], [spec.score_no, spec.score_yes]
-            elif spec.type == "ordinal":
-                levels, scores = [lv.value for lv in spec.levels], [lv.score for lv in spec.levels]
-            elif spec.type == "choice":
-                levels, scores = list(range(len(spec.options))), [o.score for o in spec.options]
-            else:
-                levels, scores = [b.below for b in spec.bands[:-1]], [b.score for b in spec.bands]
-            banded = spec.type in ("count", "amount")
-            table["banded"].append(banded)
-            table["consecutive"].append(not banded and levels == list(range(levels[0], levels[0] + len(levels))))
-            table["limit_start"].append(len(table["limits"]))
-            table["limits"].extend(levels)
-            table["limit_end"].append(len(table["limits"]))
-            table["score_start"].append(len(table["scores"]))
-            table["scores"].extend(scores)
-            amount = spec.type == "amount"
-            table["divisor_column"].append(column[spec.per_capita_of] if amount and spec.per_capita_of else -1)
-            table["parameter_row"].append(names.index(spec.relative_to) if amount and spec.relative_to else -1)
-        dtypes = {"banded": bool, "consecutive": bool, "limits": float, "scores": float}
-        return cls(**{name: np.array(values, dtype=dtypes.get(name, np.int64)) for name, values in table.items()},
-                   parameters=np.array(list(parameters.values()), dtype=float).reshape(len(names), n))
+def _answer_columns(catalog: Catalog, answers: np.ndarray):
+    """indicator id -> its column of answer codes, as the condition checker takes them."""
+    position = catalog.indicator_position
+    return lambda indicator_id: answers[:, position[indicator_id]]
 
 
 def _regional_parameters(catalog: Catalog, frame: pd.DataFrame, name: str):
-    """Per row: the parameter value (NaN when there is none), the row's (region, year) key, and per key
-    None or the (code, message values) of the finding that explains the missing value."""
+    """Per row: the parameter value (NaN when there is none) and the row's (region, year) key; per key None
+    or the (code, message values) of its finding (see assessment.rules.regional_parameter)."""
     n = len(frame)
     region_codes, regions = pd.factorize(frame["region"]) if "region" in frame else (np.full(n, -1), [])
     year_codes, years = pd.factorize(frame["year"]) if "year" in frame else (np.full(n, -1), [])
@@ -246,19 +166,10 @@ def _regional_parameters(catalog: Catalog, frame: pd.DataFrame, name: str):
     problems = np.full(len(pairs), None, dtype=object)
     for u, pair in enumerate(pairs):
         r, y = divmod(int(pair), len(years) + 1)
-        reg = regions[r - 1] if r else None
-        year = int(years[y - 1]) if y else None
-        if reg is None or (isinstance(reg, str) and not reg.strip()):
-            problems[u] = ("missing_region", {})
-        elif reg not in catalog.region_by_id:
-            problems[u] = ("unknown_region", {"value": reg})
-        else:
-            the_year = parameter_year(catalog, reg, year)
-            value = catalog.parameter(name, reg, the_year)
-            if value is None:
-                problems[u] = ("missing_parameter", {"value": reg, "year": the_year, "parameter": name})
-            else:
-                values[u] = value
+        value, problems[u] = regional_parameter(catalog, name, regions[r - 1] if r else None,
+                                                int(years[y - 1]) if y else None)
+        if value is not None:
+            values[u] = value
     return values[keys], keys, problems
 
 
@@ -322,7 +233,16 @@ class BatchResult:
             "top_reasons": join_codes(self.top_reason_codes, ids),
             "recommended_services": join_codes(self.recommendation_codes, [s.id for s in self.catalog.services]),
         })
+        rows = len(data["index"])
+        for name, value in self.versions.items():  # one category each: a few bytes a row
+            data[name] = pd.Categorical.from_codes(np.zeros(rows, dtype=np.int8), categories=[value])
         return pd.DataFrame(data)
+
+    @property
+    def versions(self) -> dict[str, str]:
+        """What produced the scores: catalog id, version and content hash, and the configuration's version."""
+        return {"catalog_id": self.catalog.id, "catalog_version": self.catalog.version,
+                "catalog_hash": self.catalog.content_hash, "config_version": self.config.version}
 
 
 def join_codes(codes: np.ndarray, names: list[str]) -> pd.Categorical:
@@ -351,54 +271,55 @@ def join_codes(codes: np.ndarray, names: list[str]) -> pd.Categorical:
 def deprivation_matrix(catalog: Catalog, frame: pd.DataFrame):
     """(scores, applicable): deprivation scores (n x m, NaN where missing, invalid or not applicable)
     and whether each question applies. Rows with errors keep their readable answers."""
-    prepared = _prepare(catalog, frame)
-    return score_matrix(prepared["values"], prepared["table"]), prepared["applicable"]
+    read = _read_frame(catalog, frame)
+    return score_matrix(read["answers"], read["table"]), read["applicable"]
 
 
 def answer_matrix(catalog: Catalog, frame: pd.DataFrame) -> np.ndarray:
-    """The answers as numbers (n x m, NaN where missing, invalid or not applicable): yes/no as 1/0,
-    ordinal levels and counts and amounts as given, choices as the option's position in the catalog."""
-    return _prepare(catalog, frame)["values"]
+    """The answer codes (n x m, NaN where missing, invalid or not applicable): yes/no as 1/0, ordinal
+    levels and counts and amounts as given, choices as the option's position in the catalog."""
+    return _read_frame(catalog, frame)["answers"]
 
 
-def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
+def _read_frame(catalog: Catalog, frame: pd.DataFrame) -> dict:
+    """Every answer of the frame read and checked: the fields of PreparedFrame but the first three."""
     n = len(frame)
     m = len(catalog.indicators)
-    column = {ind.id: j for j, ind in enumerate(catalog.indicators)}
     findings = _Findings.empty()
     # Column-major: every step below works column by column.
-    values = np.empty((n, m), order="F")
+    answers = np.empty((n, m), order="F")
     present = [(j, ind) for j, ind in enumerate(catalog.indicators) if ind.id in frame]
     for j, ind in enumerate(catalog.indicators):
         if ind.id not in frame:
-            values[:, j] = np.nan
+            answers[:, j] = np.nan
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        for column_findings in pool.map(lambda item: _parse_column(item[1], frame[item[1].id], values[:, item[0]]),
+        for column_findings in pool.map(lambda item: _parse_column(item[1], frame[item[1].id], answers[:, item[0]]),
                                         present):
             findings.extend(column_findings)
     for j, ind in enumerate(catalog.indicators):
         if ind.required:
-            missing = np.isnan(values[:, j]) & ~_rows_with(findings, ind.id, n)
+            missing = np.isnan(answers[:, j]) & ~_rows_with(findings, ind.id, n)
             findings.add(np.flatnonzero(missing), ind, "missing_required")
 
+    columns_of = _answer_columns(catalog, answers)
     applicable = np.ones((n, m), dtype=bool, order="F")
     for j, ind in enumerate(catalog.indicators):
         if ind.applies_when:
-            applicable[:, j] = _all_hold(ind.applies_when, catalog, values, column)
+            applicable[:, j] = all_hold(catalog, ind.applies_when, columns_of)
     # Answers to questions that do not apply are left out, once every condition has been read.
     for j, ind in enumerate(catalog.indicators):
         if ind.applies_when:
-            dropped = ~applicable[:, j] & ~np.isnan(values[:, j])
+            dropped = ~applicable[:, j] & ~np.isnan(answers[:, j])
             findings.add(np.flatnonzero(dropped), ind, "not_applicable", severity="warning")
-            values[dropped, j] = np.nan
+            answers[dropped, j] = np.nan
 
     parameters: dict[str, tuple] = {}
     scored = np.zeros(n, dtype=bool)  # some answer gives a score
     for j, ind in enumerate(catalog.indicators):
         spec = ind.answer
-        usable = ~np.isnan(values[:, j])
+        usable = ~np.isnan(answers[:, j])
         if spec.type == "amount" and spec.per_capita_of is not None:
-            divisor = values[:, column[spec.per_capita_of]]
+            divisor = columns_of(spec.per_capita_of)
             zero = usable & (divisor == 0)
             other = catalog.indicator_by_id[spec.per_capita_of]
             findings.add(np.flatnonzero(zero), ind, "bad_divisor",
@@ -410,14 +331,15 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
             parameter, keys, problems = parameters[spec.relative_to]
             for u, problem in enumerate(problems):
                 if problem is not None:
-                    code, values_for_message = problem
-                    message = finding(code, ind, path="region", **values_for_message).message
-                    findings.add(np.flatnonzero(usable & (keys == u)), ind, code, message=message)
+                    code = problem[0]
+                    message = parameter_finding(catalog, ind, spec.relative_to, *problem).message
+                    findings.add(np.flatnonzero(usable & (keys == u)), ind, code, PARAMETER_FINDINGS[code],
+                                 message=message)
             usable &= ~np.isnan(parameter)
         scored |= usable
 
     for rule in catalog.contradictions:
-        rows = np.flatnonzero(_all_hold(rule.when, catalog, values, column))
+        rows = np.flatnonzero(all_hold(catalog, rule.when, columns_of))
         first = catalog.indicator_by_id[rule.when[0].indicator]
         findings.add(rows, first, "contradiction", severity=rule.severity, message=rule.message)
     errors = findings.row_mask(n)
@@ -429,17 +351,17 @@ def _prepare(catalog: Catalog, frame: pd.DataFrame) -> dict:
     eligible = np.ones((n, len(catalog.services)), dtype=bool, order="F")
     for position, svc in enumerate(catalog.services):
         if svc.eligibility:
-            eligible[:, position] = _all_hold(svc.eligibility, catalog, values, column)
+            eligible[:, position] = all_hold(catalog, svc.eligibility, columns_of)
     table = ScoreTable.build(catalog, {name: parameter for name, (parameter, _, _) in parameters.items()}, n)
-    return {"values": values, "table": table, "applicable": applicable, "eligible": eligible,
+    return {"answers": answers, "table": table, "applicable": applicable, "eligible": eligible,
             "findings": findings}
 
 
-def score_matrix(values: np.ndarray, table: ScoreTable) -> np.ndarray:
-    """Deprivation scores (n x m, NaN where there is none) of the answers `values`."""
-    scores = np.empty(values.shape, order="F")
+def score_matrix(answers: np.ndarray, table: ScoreTable) -> np.ndarray:
+    """Deprivation scores (n x m, NaN where there is none) of the answer codes `answers`."""
+    scores = np.empty(answers.shape, order="F")
     with _COMPILED_LOOPS:
-        deprivation_scores(values, scores, table.arrays())
+        deprivation_scores(answers, scores, table)
     return scores
 
 
@@ -459,8 +381,8 @@ class PreparedFrame:
     catalog: Catalog
     household_id: np.ndarray
     passthrough: pd.DataFrame
-    values: np.ndarray
-    table: ScoreTable  # answers -> deprivation scores, looked up as rows are scored
+    answers: np.ndarray  # answer codes (n x m), NaN where missing, invalid or not applicable
+    table: ScoreTable  # answer codes -> deprivation scores, looked up as rows are scored
     applicable: np.ndarray
     eligible: np.ndarray  # (n, services): the service's eligibility conditions hold
     findings: _Findings
@@ -472,45 +394,64 @@ class PreparedFrame:
     @cached_property
     def scores(self) -> np.ndarray:
         """Deprivation scores (n x m, NaN where there is none)."""
-        return score_matrix(self.values, self.table)
+        return score_matrix(self.answers, self.table)
 
 
-def prepare_frame(catalog: Catalog, frame: pd.DataFrame, *, id_column: str = "household_id",
+def _listed(names, count: int = COLUMNS_SHOWN) -> str:
+    """The first `count` names, clipped, and an ellipsis when there are more."""
+    names = list(names)
+    return ", ".join(clipped(str(name)) for name in names[:count]) + (", …" if len(names) > count else "") or "-"
+
+
+def _check_indicator_columns(catalog: Catalog, frame: pd.DataFrame) -> None:
+    """A frame written for another catalog (or none) is one error, not one per row: when no column is an
+    indicator of the catalog, or none is a required one."""
+    where = f"{catalog.id} (version {catalog.version})"
+    where_zh = f"{catalog.id}(版本 {catalog.version})"
+    if not any(ind.id in frame for ind in catalog.indicators):
+        raise CoreError(Message(
+            zh=f"输入中没有任何列是当前目录 {where_zh}的指标;输入的列有:{_listed(frame.columns)}",
+            en=f"no input column is an indicator of the catalog in use, {where}; the input's columns: "
+               f"{_listed(frame.columns)}"), path="(columns)", code="no_indicator_columns")
+    required = [ind.id for ind in catalog.indicators if ind.required]
+    if required and not any(ind_id in frame for ind_id in required):
+        raise CoreError(Message(
+            zh=f"输入中没有当前目录 {where_zh}任何必答题的列({_listed(required)});输入的列有:{_listed(frame.columns)}",
+            en=f"no input column is a required question of the catalog in use, {where} ({_listed(required)}); "
+               f"the input's columns: {_listed(frame.columns)}"), path="(columns)", code="no_indicator_columns")
+
+
+def prepare_frame(catalog: Catalog, frame: pd.DataFrame, *, id_column: str | None = "household_id",
                   passthrough: tuple[str, ...] = ("region", "year", "town_id", "station_id")) -> PreparedFrame:
-    """Read and check every household (row) of `frame`; score it with `assess_prepared`."""
-    if id_column not in frame:
+    """Read and check every household (row) of `frame`; score it with `assess_prepared`.
+    `id_column` None: the households are known by their row numbers."""
+    if id_column is not None and id_column not in frame:
         raise CoreError(Message(zh=f"缺少户编号列 {id_column}", en=f"missing the household id column {id_column!r}"),
                         path=id_column, code="missing_column")
-    prepared = _prepare(catalog, frame)
+    _check_indicator_columns(catalog, frame)
+    ids = frame[id_column].astype(str) if id_column is not None else pd.RangeIndex(len(frame)).astype(str)
     return PreparedFrame(
-        catalog=catalog, household_id=frame[id_column].astype(str).to_numpy(dtype=object),
-        passthrough=frame[[c for c in passthrough if c in frame]].reset_index(drop=True), **prepared)
+        catalog=catalog, household_id=ids.to_numpy(dtype=object),
+        passthrough=frame[[c for c in passthrough if c in frame]].reset_index(drop=True),
+        **_read_frame(catalog, frame))
 
 
 def assess_prepared(prepared: PreparedFrame, *, config: ScoringConfig | None = None) -> BatchResult:
     """Score, tier and recommend the valid households of a prepared frame under `config`."""
     catalog = prepared.catalog
     config = resolve_config(catalog, config)
-    plan = _Plan.build(catalog, config)
-    arguments = (
-        np.flatnonzero(prepared.valid), prepared.values, prepared.applicable, prepared.eligible,
-        prepared.table.arrays(),
-        plan.weights, plan.dimension_of, plan.dimension_weights, plan.low, plan.high, plan.by_dimension_order,
-        plan.cutoffs, plan.critical_column, plan.critical_at_least, plan.critical_level,
-        plan.trigger_column, plan.trigger_service, plan.trigger_threshold, plan.trigger_weight,
-        plan.tier_allowed, config.af_deprivation_cutoff, config.af_poverty_cutoff - AF_TOLERANCE,
-        config.method == "alkire_foster", catalog.settings.top_reasons, catalog.settings.recommend_top_n)
     with _COMPILED_LOOPS:
-        (index, low, high, completeness, tier, tier_from_index, raised_by, dimension_scores, af_score, af_poor,
-         reasons, services) = score_rows(*arguments)
+        figures = score_rows(np.flatnonzero(prepared.valid), prepared.answers, prepared.applicable,
+                             prepared.eligible, prepared.table, scoring_plan(catalog, config))
     ids = prepared.household_id
     return BatchResult(
         catalog=catalog, config=config, household_id=ids, valid=prepared.valid, passthrough=prepared.passthrough,
         errors=prepared.findings.frame(ids, "error"), warnings=prepared.findings.frame(ids, "warning"),
-        index=index, index_low=low, index_high=high, completeness=completeness,
-        provisional=completeness < config.completeness_threshold, tier_code=tier, tier_from_index_code=tier_from_index,
-        raised_by=raised_by, dimension_scores=dimension_scores, af_score=af_score, af_poor=af_poor,
-        top_reason_codes=reasons, recommendation_codes=services,
+        index=figures.index, index_low=figures.index_low, index_high=figures.index_high,
+        completeness=figures.completeness, provisional=figures.completeness < config.completeness_threshold,
+        tier_code=figures.tier, tier_from_index_code=figures.tier_from_index, raised_by=figures.raised_by,
+        dimension_scores=figures.dimension_scores, af_score=figures.af_score, af_poor=figures.af_poor,
+        top_reason_codes=figures.reasons, recommendation_codes=figures.services,
     )
 
 
@@ -522,63 +463,35 @@ def assess_frame(catalog: Catalog, frame: pd.DataFrame, *, config: ScoringConfig
 
 
 @dataclass(frozen=True)
-class _Plan:
-    """The catalog and configuration as arrays, for `assessment.kernels.score_rows`."""
+class WeightChange:
+    """One weight scaled: of an indicator (`indicator`, its position in the catalog) or of a dimension."""
 
-    weights: np.ndarray  # (m,)
-    dimension_weights: np.ndarray  # (K,)
-    dimension_of: np.ndarray  # (m,) dimension position of each indicator
-    by_dimension_order: np.ndarray  # indicator positions grouped by dimension, as the single path visits them
-    low: np.ndarray  # (m,) lowest possible deprivation
-    high: np.ndarray  # (m,) highest possible deprivation
-    cutoffs: np.ndarray  # tier cut-offs, lowest tier first
-    critical_column: np.ndarray  # per critical indicator: its position,
-    critical_at_least: np.ndarray  # the score from which it raises the tier,
-    critical_level: np.ndarray  # and the tier it raises to
-    trigger_column: np.ndarray  # indicator position of every (service, trigger) pair
-    trigger_service: np.ndarray  # service position of every pair
-    trigger_threshold: np.ndarray
-    trigger_weight: np.ndarray
-    tier_allowed: np.ndarray  # (services, tiers): the service may be recommended at the tier
+    indicator: int = -1
+    dimension: int = -1
 
-    @property
-    def by_dimension(self) -> np.ndarray:
-        """(m, K): each indicator's weight in its dimension's column."""
-        matrix = np.zeros((len(self.weights), len(self.dimension_weights)))
-        matrix[np.arange(len(self.weights)), self.dimension_of] = self.weights
-        return matrix
 
-    @classmethod
-    def build(cls, catalog: Catalog, config: ScoringConfig) -> "_Plan":
-        dims = [d.id for d in catalog.dimensions]
-        dimension_of = np.array([dims.index(i.dimension) for i in catalog.indicators], dtype=np.int64)
-        bounds = np.array([score_bounds(i) for i in catalog.indicators])
-        tiers = {t: p for p, t in enumerate(catalog.tier_ids)}
-        position = {ind.id: j for j, ind in enumerate(catalog.indicators)}
-        triggers = catalog.service_triggers
-        columns, pair_services, thresholds, pair_weights = [], [], [], []
-        tier_allowed = np.ones((len(catalog.services), len(tiers)), dtype=bool)
-        for s, svc in enumerate(catalog.services):
-            threshold = svc.min_score if svc.min_score is not None else catalog.settings.recommend_min_score
-            for ind_id in triggers[svc.id]:
-                columns.append(position[ind_id])
-                pair_services.append(s)
-                thresholds.append(threshold)
-                pair_weights.append(config.indicator_weights[ind_id])
-            if svc.tiers:
-                tier_allowed[s] = [t in svc.tiers for t in catalog.tier_ids]
-        critical = [(j, i.critical.at_least_score, tiers[i.critical.tier])
-                    for j, i in enumerate(catalog.indicators) if i.critical is not None]
-        return cls(
-            weights=np.array([config.indicator_weights[i.id] for i in catalog.indicators], dtype=float),
-            dimension_weights=np.array([config.dimension_weights[d] for d in dims], dtype=float),
-            dimension_of=dimension_of, by_dimension_order=np.argsort(dimension_of, kind="stable"),
-            low=bounds[:, 0].astype(float), high=bounds[:, 1].astype(float),
-            cutoffs=np.array([config.tier_cutoffs[t] for t in catalog.tier_ids], dtype=float),
-            critical_column=np.array([c[0] for c in critical], dtype=np.int64),
-            critical_at_least=np.array([c[1] for c in critical], dtype=float),
-            critical_level=np.array([c[2] for c in critical], dtype=np.int64),
-            trigger_column=np.array(columns, dtype=np.int64), trigger_service=np.array(pair_services, dtype=np.int64),
-            trigger_threshold=np.array(thresholds, dtype=float),
-            trigger_weight=np.array(pair_weights, dtype=float), tier_allowed=tier_allowed,
-        )
+def reweighted(prepared: PreparedFrame, config: ScoringConfig, changes: list[WeightChange], factor: float
+               ) -> Iterator[tuple[WeightChange, np.ndarray, np.ndarray]]:
+    """For each change: (change, index, tier position) of the valid households with the change's weight times
+    `factor` (a change of neither an indicator nor a dimension: `config` as it is), the figures
+    `assess_prepared` gives under the changed configuration. Scored CHANGES_PER_PASS changes at a time."""
+    plan = scoring_plan(prepared.catalog, resolve_config(prepared.catalog, config))
+    rows = np.flatnonzero(prepared.valid)
+    for start in range(0, len(changes), CHANGES_PER_PASS):
+        part = changes[start:start + CHANGES_PER_PASS]
+        with _COMPILED_LOOPS:
+            index, tier = reweighted_indices(rows, prepared.answers, prepared.applicable, prepared.table, plan,
+                                             np.array([c.indicator for c in part], dtype=np.int64),
+                                             np.array([c.dimension for c in part], dtype=np.int64), float(factor))
+        for v, change in enumerate(part):
+            yield change, index[:, v], tier[:, v]
+
+
+def household_weights(catalog: Catalog, config: ScoringConfig, scores: np.ndarray) -> np.ndarray:
+    """Each household's nested indicator weights (n x m, rows summing to 1) for its deprivation scores
+    `scores` (n x m, NaN where none): the dimension's share among the dimensions it answered, times the
+    indicator's share among the dimension's answered indicators. These are the weights behind every
+    household's `af_score`."""
+    plan = scoring_plan(catalog, resolve_config(catalog, config))
+    with _COMPILED_LOOPS:
+        return nested_weights(scores, plan)

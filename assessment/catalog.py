@@ -15,14 +15,15 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from assessment.errors import CatalogError, CatalogErrors, ConfigError
+from assessment.errors import CatalogError, CatalogErrors, ConfigError, clipped, shown
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
 Score = Annotated[float, Field(ge=0.0, le=1.0)]
 Weight = Annotated[float, Field(gt=0.0)]
 
-OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le", "in")
+# How a condition compares an answer (their meaning: assessment.rules).
+Operator = Literal["eq", "ne", "gt", "ge", "lt", "le", "in"]
 
 
 class Frozen(BaseModel):
@@ -39,7 +40,7 @@ class Condition(Frozen):
     false when an answer it needs is missing."""
 
     indicator: Id
-    op: Literal["eq", "ne", "gt", "ge", "lt", "le", "in"]
+    op: Operator
     value: Any = None
     value_of: Id | None = None
 
@@ -93,6 +94,11 @@ class ChoiceAnswer(Frozen):
     @cached_property
     def score_by_value(self) -> dict[str, float]:
         return {option.value: option.score for option in self.options}
+
+    @cached_property
+    def position_by_value(self) -> dict[str, float]:
+        """Each option's position in the list: its answer code (assessment.rules.answer_code)."""
+        return {option.value: float(n) for n, option in enumerate(self.options)}
 
 
 class CountAnswer(Frozen):
@@ -298,6 +304,11 @@ class Catalog(Frozen):
         return {i.id: n for n, i in enumerate(self.indicators)}
 
     @cached_property
+    def critical_ids(self) -> tuple[str, ...]:
+        """The critical indicators, in catalog order."""
+        return tuple(i.id for i in self.indicators if i.critical is not None)
+
+    @cached_property
     def conditional_indicators(self) -> tuple[Indicator, ...]:
         """The indicators that apply only under conditions (`applies_when`)."""
         return tuple(i for i in self.indicators if i.applies_when)
@@ -314,18 +325,32 @@ class Catalog(Frozen):
                 out[svc.id] = tuple(i.id for i in self.indicators if areas & set(i.need_areas))
         return out
 
-    def parameter(self, name: str, region: str, year: int) -> float | None:
-        """A regional parameter for a region and year, falling back to the parent region and the
-        latest earlier year; None when there is none."""
-        seen = set()
-        current = self.region_by_id.get(region)
-        while current is not None and current.id not in seen:
-            seen.add(current.id)
-            years = sorted(y for y, v in current.values.items() if y <= year and name in v)
-            if years:
-                return current.values[years[-1]][name]
+    @cached_property
+    def parameter_by_id(self) -> dict[str, RegionalParameter]:
+        return {p.id: p for p in self.parameters}
+
+    def region_chain(self, region: str) -> list[Region]:
+        """The region and its parents, nearest first (empty for an unknown region)."""
+        chain, current = [], self.region_by_id.get(region)
+        while current is not None and all(current.id != seen.id for seen in chain):
+            chain.append(current)
             current = self.region_by_id.get(current.parent) if current.parent else None
+        return chain
+
+    def parameter_source(self, name: str, region: str, year: int) -> tuple[float, Region, int] | None:
+        """(value, the region that sets it, the year it is set for) of a regional parameter for a region and
+        year: the region's own value of the latest year up to `year`, else its parent's, and so on; None
+        when there is none."""
+        for current in self.region_chain(region):
+            years = [y for y, v in current.values.items() if y <= year and name in v]
+            if years:
+                return current.values[max(years)][name], current, max(years)
         return None
+
+    def parameter(self, name: str, region: str, year: int) -> float | None:
+        """A regional parameter for a region and year (see `parameter_source`); None when there is none."""
+        found = self.parameter_source(name, region, year)
+        return None if found is None else found[0]
 
     def default_config(self) -> "ScoringConfig":
         return ScoringConfig(
@@ -363,7 +388,7 @@ class ScoringConfig(Frozen):
     def _positive(cls, weights: dict[str, float]) -> dict[str, float]:
         for key, value in weights.items():
             if not value > 0:
-                raise ValueError(f"weight of {key!r} must be positive, got {value!r}")
+                raise ValueError(f"weight of {shown(key)} must be positive, got {shown(value)}")
         return weights
 
 
@@ -372,8 +397,8 @@ def check_config(catalog: Catalog, config: ScoringConfig) -> None:
     if config.catalog_id != catalog.id:
         raise ConfigError(
             "catalog_id",
-            f"configuration is for catalog {config.catalog_id!r}, not {catalog.id!r}",
-            f"配置属于目录 {config.catalog_id!r},而非 {catalog.id!r}",
+            f"configuration is for catalog {shown(config.catalog_id)}, not {catalog.id!r}",
+            f"配置属于目录 {shown(config.catalog_id)},而非 {catalog.id!r}",
         )
     for field, known, what, what_zh in (
         ("indicator_weights", catalog.indicator_by_id, "indicator", "指标"),
@@ -385,7 +410,8 @@ def check_config(catalog: Catalog, config: ScoringConfig) -> None:
             continue
         for key in given:
             if key not in known:
-                raise ConfigError(f"{field}.{key}", f"unknown {what} id {key!r}", f"未知的{what_zh}编号 {key!r}",
+                raise ConfigError(f"{field}.{clipped(key)}", f"unknown {what} id {shown(key)}",
+                                  f"未知的{what_zh}编号 {shown(key)}",
                                   code=f"unknown_{what}")
         for key in known:
             if key not in given:
@@ -414,7 +440,7 @@ def _entry_name(entry: Any, position: int) -> str:
 def _pydantic_problem(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"] if not isinstance(p, int) or True)
+        where = ".".join(str(p) for p in err["loc"])
         parts.append(f"{where}: {err['msg']}" if where else err["msg"])
     return "; ".join(parts)
 

@@ -10,6 +10,19 @@ from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+# A message shows at most this many characters of a value it quotes, so a huge bad value cannot make a
+# huge error.
+SHOWN_CHARACTERS = 40
+
+
+def clipped(text: str) -> str:
+    """`text`, cut to SHOWN_CHARACTERS characters and an ellipsis when longer."""
+    return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + "…"
+
+
+def shown(value: object) -> str:
+    """A value as a message quotes it: its repr, clipped."""
+    return clipped(repr(value))
 
 
 @dataclass(frozen=True)

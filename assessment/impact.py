@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from assessment.batch import BatchResult, assess_prepared, prepare_frame
 from assessment.catalog import Catalog, ScoringConfig, check_config
-from assessment.errors import ConfigError, CoreError, Message
+from assessment.errors import ConfigError, CoreError, Message, clipped, shown
 from assessment.ranking import rank
 
 METHODS = ("weighted_mean", "alkire_foster")
@@ -37,13 +37,13 @@ TOP_TIERS = 2
 
 def _number(path: str, value: Any, *, positive: bool = False, share: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(path, f"must be a number, got {value!r}", f"必须是数字,实际为 {value!r}",
+        raise ConfigError(path, f"must be a number, got {shown(value)}", f"必须是数字,实际为 {shown(value)}",
                           code="not_a_number")
     if positive and not value > 0:
-        raise ConfigError(path, f"weight must be positive, got {value!r}", f"权重必须为正数,实际为 {value!r}",
+        raise ConfigError(path, f"weight must be positive, got {shown(value)}", f"权重必须为正数,实际为 {shown(value)}",
                           code="bad_weight")
     if share and not 0 <= value <= 1:
-        raise ConfigError(path, f"must lie in 0-1, got {value!r}", f"必须在 0-1 之间,实际为 {value!r}",
+        raise ConfigError(path, f"must lie in 0-1, got {shown(value)}", f"必须在 0-1 之间,实际为 {shown(value)}",
                           code="out_of_range")
     return float(value)
 
@@ -56,7 +56,7 @@ def _mapping(path: str, value: Any) -> Mapping:
 
 def _text(path: str, value: Any) -> str:
     if not isinstance(value, (str, int, float)) or isinstance(value, bool) or not str(value).strip():
-        raise ConfigError(path, f"must be a non-empty text, got {value!r}", f"必须是非空文本,实际为 {value!r}",
+        raise ConfigError(path, f"must be a non-empty text, got {shown(value)}", f"必须是非空文本,实际为 {shown(value)}",
                           code="bad_text")
     return str(value)
 
@@ -86,8 +86,8 @@ def config_from_draft(catalog: Catalog, document: Mapping[str, Any], *, base: Sc
                           "草稿必须是字段名到取值的映射", code="not_a_mapping")
     for key in document:
         if key not in DRAFT_FIELDS:
-            raise ConfigError(str(key), f"unknown field {key!r}; known fields: {', '.join(DRAFT_FIELDS)}",
-                              f"未知字段 {key!r};可用字段:{', '.join(DRAFT_FIELDS)}", code="unknown_field")
+            raise ConfigError(clipped(str(key)), f"unknown field {shown(key)}; known fields: {', '.join(DRAFT_FIELDS)}",
+                              f"未知字段 {shown(key)};可用字段:{', '.join(DRAFT_FIELDS)}", code="unknown_field")
     merged = base.model_dump()
     merged["id"], merged["version"] = "draft", f"{base.version}+draft"
     for field in TEXT_FIELDS:
@@ -95,20 +95,20 @@ def config_from_draft(catalog: Catalog, document: Mapping[str, Any], *, base: Sc
             merged[field] = _text(field, document[field])
     if merged["catalog_version"] != catalog.version:
         raise ConfigError("catalog_version",
-                          f"draft is for catalog version {merged['catalog_version']!r}, not {catalog.version!r}",
-                          f"草稿属于目录版本 {merged['catalog_version']!r},而非 {catalog.version!r}",
+                          f"draft is for catalog version {shown(merged['catalog_version'])}, not {catalog.version!r}",
+                          f"草稿属于目录版本 {shown(merged['catalog_version'])},而非 {catalog.version!r}",
                           code="wrong_catalog_version")
     if "label" in document:
         _check_label(document["label"])
     if "method" in document:
         if document["method"] not in METHODS:
-            raise ConfigError("method", f"unknown method {document['method']!r}; use one of {', '.join(METHODS)}",
-                              f"未知方法 {document['method']!r};可选:{', '.join(METHODS)}", code="unknown_method")
+            raise ConfigError("method", f"unknown method {shown(document['method'])}; use one of {', '.join(METHODS)}",
+                              f"未知方法 {shown(document['method'])};可选:{', '.join(METHODS)}", code="unknown_method")
         merged["method"] = document["method"]
     for field in (*WEIGHT_FIELDS, "tier_cutoffs"):
         if field in document:
             given = _mapping(field, document[field])
-            changes = {str(key): _number(f"{field}.{key}", value, positive=field in WEIGHT_FIELDS)
+            changes = {str(key): _number(f"{field}.{clipped(str(key))}", value, positive=field in WEIGHT_FIELDS)
                        for key, value in given.items()}
             merged[field] = {**merged[field], **changes}
     for field in SHARE_FIELDS:
@@ -284,8 +284,8 @@ def impact_preview(catalog: Catalog, frame: pd.DataFrame, *, draft: ScoringConfi
         raise CoreError(Message(zh=f"缺少范围列 {scope_column}", en=f"missing the scope column {scope_column!r}"),
                         path=scope_column, code="missing_column")
     if isinstance(movers, bool) or not isinstance(movers, numbers.Integral) or movers < 0:
-        raise ConfigError("movers", f"must be a whole number of 0 or more, got {movers!r}",
-                          f"必须是不小于 0 的整数,实际为 {movers!r}", code="bad_value")
+        raise ConfigError("movers", f"must be a whole number of 0 or more, got {shown(movers)}",
+                          f"必须是不小于 0 的整数,实际为 {shown(movers)}", code="bad_value")
     prepared = prepare_frame(catalog, frame, passthrough=())  # the answers are read once for both
     before_batch = assess_prepared(prepared, config=published)
     after_batch = assess_prepared(prepared, config=draft)

@@ -130,9 +130,10 @@ def prepare_database(url: str, households: int, store: str) -> tuple[str, list[i
 
     from api.app import create_app
     from api.auth.access import Caller, Role
-    from api.geography.service import create_station, create_town
-    from api.households.service import create_household, id_number_check_character
     from api.auth.service import create_user
+    from api.geography.service import create_station, create_town
+    from api.households.service import create_household
+    from api.id_numbers import check_character
     from api.settings import Settings
 
     # migrated here, once: the server's workers do not migrate on start (as with `assess serve --workers`)
@@ -154,7 +155,7 @@ def prepare_database(url: str, households: int, store: str) -> tuple[str, list[i
         for number in range(households):
             first17 = f"37100219800101{number:03d}"
             ids.append(create_household(session=session, caller=caller, keys=context.keys, name="测试",
-                                        id_number=first17 + id_number_check_character(first17))["id"])
+                                        id_number=first17 + check_character(first17))["id"])
     context.database.dispose()
     return token["token"], ids, env
 

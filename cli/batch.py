@@ -11,10 +11,10 @@ from pandas.api.types import union_categoricals
 from tqdm import tqdm
 
 from assessment import assess_frame
-from assessment.errors import CoreError
 from assessment.population import poverty_measures
 from assessment.ranking import rank
-from cli.tables import read_table, sibling, write_table
+from cli.problems import reported
+from cli.tables import Language, for_reading, read_table, sibling, table_format, write_csv, write_table
 from indicators.loader import load_catalog, load_config
 
 # Exit code when the batch ran but some rows failed validation (listed in the errors file).
@@ -42,17 +42,25 @@ def score(
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the scores (.csv, .parquet, .jsonl)."),
     catalog_path: Path = typer.Option(None, "--catalog", help="Catalog folder (default: the built-in one)."),
     config_path: Path = typer.Option(None, "--config", help="Scoring configuration file (default: the catalog's)."),
+    language: Language = typer.Option(Language.zh, "--lang", help="Language of the labels a CSV shows beside "
+                                                                  "the ids."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ):
-    """Score, tier and recommend every household of INPUT; invalid rows go to OUTPUT.errors.csv."""
+    """Score, tier and recommend every household of INPUT; invalid rows go to OUTPUT.errors.csv.
+
+    Parquet and JSON Lines keep ids and full precision; a CSV also shows labels (--lang) and rounded figures.
+    Every row, and a Parquet file's metadata, names the catalog (id, version, hash) and configuration used."""
     catalog = load_catalog(catalog_path)
     config = load_config(config_path, catalog) if config_path else None
     frame = read_table(input)
     scored, errors, warnings = [], [], []
+    versions = {}
     bar = tqdm(total=len(frame), unit="household", disable=not progress or len(frame) < CHUNK_ROWS)
     for start in range(0, max(len(frame), 1), CHUNK_ROWS):
         chunk = frame.iloc[start:start + CHUNK_ROWS]
-        batch = assess_frame(catalog, chunk, config=config)
+        with reported(input):
+            batch = assess_frame(catalog, chunk, config=config)
+        versions = batch.versions
         scored.append(batch.scores)
         for target, found in ((errors, batch.errors), (warnings, batch.warnings)):
             if len(found):
@@ -61,11 +69,14 @@ def score(
         bar.update(len(chunk))
     bar.close()
     result = concat_keeping_categories(scored)
-    write_table(result, output)
+    if table_format(output) == "csv":
+        write_table(for_reading(result, catalog, language), output)
+    else:
+        write_table(result, output, metadata=versions)
     errors_path = sibling(output, "errors")
     for rows, path in ((errors, errors_path), (warnings, sibling(output, "warnings"))):
         if rows:
-            pd.concat(rows, ignore_index=True).to_csv(path, index=False)
+            write_csv(for_reading(pd.concat(rows, ignore_index=True), catalog, language), path)
         elif path.exists():
             path.unlink()
     failed = sum(len(e["row"].unique()) for e in errors)
@@ -79,18 +90,18 @@ def rank_command(
     input: Path = typer.Argument(..., help="A scored file written by `assess score`."),
     output: Path = typer.Option(..., "-o", "--output"),
     scope: list[str] = typer.Option([], "--scope", help="Rank within each value of these columns, e.g. town_id."),
-    catalog_path: Path = typer.Option(None, "--catalog", help="Catalog folder, for the tier order."),
+    catalog_path: Path = typer.Option(None, "--catalog", help="Catalog folder, for the tier order and labels."),
+    language: Language = typer.Option(Language.zh, "--lang", help="Language of the labels a CSV shows beside "
+                                                                  "the ids."),
 ):
-    """Rank households by index within a scope (tie rule: tier, completeness, household id)."""
+    """Rank households by index within a scope (tie rule: tier, completeness, household id). Rank a Parquet or
+    JSON Lines file of scores for the exact order: a CSV's figures are rounded."""
     catalog = load_catalog(catalog_path)
     frame = read_table(input)
-    try:
+    with reported(input):
         ranked = rank(frame, scope=scope or None, tier_order=catalog.tier_ids)
-    except CoreError as exc:
-        typer.echo(f"{exc.path}: {exc.message.en}", err=True)
-        raise typer.Exit(1)
-    keys = [*scope, "rank"]
-    write_table(ranked.sort_values(keys, kind="stable", ignore_index=True), output)
+    ranked = ranked.sort_values([*scope, "rank"], kind="stable", ignore_index=True)
+    write_table(for_reading(ranked, catalog, language) if table_format(output) == "csv" else ranked, output)
     typer.echo(f"ranked {len(ranked)} households" + (f" within {', '.join(scope)}" if scope else "") + f" -> {output}")
 
 
@@ -109,7 +120,8 @@ def poverty(
     frame = read_table(input)
     if by is not None and by not in frame:
         raise typer.BadParameter(f"{input.name} has no column {by!r}", param_hint="--by")
-    result, left_out = poverty_measures(catalog, frame, config=config, k=k, group_column=by)
+    with reported(input):
+        result, left_out = poverty_measures(catalog, frame, config=config, k=k, group_column=by)
     typer.echo(f"households {result.n} (left out for invalid answers: {left_out}); k = {result.k:g}")
     typer.echo(f"H (headcount) {result.H:.4f}   A (intensity) {result.A:.4f}   M0 = H x A {result.M0:.4f}")
     if result.contribution_by_dimension is not None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -12,10 +10,11 @@ import typer
 import yaml
 
 from assessment.catalog import Catalog, ScoringConfig
-from assessment.errors import ConfigError, CoreError
+from assessment.errors import ConfigError
 from assessment.impact import ImpactPreview, config_from_draft, impact_preview
 from assessment.sensitivity import weight_sensitivity
-from cli.tables import read_table
+from cli.problems import reported
+from cli.tables import read_table, write_csv
 from indicators.loader import load_catalog
 
 config_app = typer.Typer(help="Check, show, preview and analyse scoring configurations.", no_args_is_help=True)
@@ -30,19 +29,6 @@ TEMPLATE_HEADER = """\
 #   tier_cutoffs: the lowest index of each tier, 0 for the lowest tier, rising, at most 100
 #   af_deprivation_cutoff, af_poverty_cutoff (k), completeness_threshold: numbers in 0-1
 """
-
-
-@contextmanager
-def reported(source: Path | None = None) -> Iterator[None]:
-    """End the command with exit code 1 and the problem in English and Chinese on a core error."""
-    try:
-        yield
-    except CoreError as exc:
-        where = f"{source}: " if source is not None else ""
-        field = f"{exc.path}: " if exc.path else ""
-        typer.echo(f"error: {where}{field}{exc.message.en}", err=True)
-        typer.echo(f"错误:{where}{field}{exc.message.zh}", err=True)
-        raise typer.Exit(1) from None
 
 
 def read_document(path: Path) -> dict:
@@ -179,8 +165,7 @@ def sensitivity(households: Path = typer.Option(..., "--households", help="House
     typer.echo(f"{table.attrs['households']} households ({table.attrs['invalid']} invalid), each weight x {factor:g}")
     typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(output, index=False)
+        write_csv(table, output)
         typer.echo(f"\ntable -> {output}")
 
 

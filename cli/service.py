@@ -52,11 +52,25 @@ def serve(demo: bool = typer.Option(False, "--demo", help="Seed a synthetic city
 
 def db_upgrade(revision: str = typer.Argument("head", help="Alembic revision to upgrade to.")) -> None:
     """Migrate the database named by ASSESS_DATABASE_URL."""
+    from sqlalchemy import inspect, select
+
     from api import db
     from api.settings import Settings
+    from api.tables import MaintenanceTask
 
-    db.upgrade(Settings().database_url, revision)
+    url = Settings().database_url
+    db.upgrade(url, revision)
     typer.echo(f"database at {revision}")
+    database = db.Database(url)
+    try:
+        with database.session() as session:
+            pending = inspect(session.connection()).has_table(MaintenanceTask.__tablename__) and \
+                session.scalars(select(MaintenanceTask.name)).first() is not None
+    finally:
+        database.dispose()
+    if pending:
+        typer.echo("ID numbers are re-hashed in their normal form the next time the service starts (it has the "
+                   "keys), or now with `assess keys rotate`", err=True)
 
 
 def _in_write_session(action):
@@ -135,7 +149,8 @@ def keys_rotate() -> None:
 
     done = _in_write_session(lambda session, settings: rotate_keys(session=session, keys=resolve_keys(settings)))
     typer.echo(f"{done['households']} households re-encrypted with the first data key; "
-               f"{done['rehashed']} ID number hashes changed")
+               f"{done['rehashed']} ID number hashes changed; {done['normalised']} ID numbers rewritten in the "
+               "normal form")
 
 
 def register(app: typer.Typer) -> None:

@@ -27,8 +27,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from pydantic import ValidationError
+
 from assessment import Catalog, CoreError, Message, deprivation_matrix
-from assessment.catalog import Indicator
+from assessment.catalog import Condition, Indicator, condition_value_problem
+from assessment.layout import scoring_plan
+from assessment.rules import all_hold, answer_code, finite_codes, tier_levels
 
 SYNTHETIC_DIR = Path(__file__).parent / "synthetic"
 DEFAULT_SPEC = SYNTHETIC_DIR / "default.yaml"
@@ -91,20 +95,7 @@ class _Lognormal:
 
 @dataclass(frozen=True)
 class _Derived:
-    when: tuple[dict, ...]
-
-
-def _answer_values(ind: Indicator) -> tuple[np.ndarray, np.ndarray]:
-    """The numeric codes of a finite answer and their deprivation scores."""
-    spec = ind.answer
-    if spec.type == "yes_no":
-        return np.array([0.0, 1.0]), np.array([spec.score_no, spec.score_yes])
-    if spec.type == "ordinal":
-        return (np.array([lv.value for lv in spec.levels], dtype=float),
-                np.array([lv.score for lv in spec.levels]))
-    if spec.type == "choice":
-        return np.arange(len(spec.options), dtype=float), np.array([o.score for o in spec.options])
-    raise AssertionError(spec.type)
+    when: tuple[Condition, ...]
 
 
 def _band_scores(ind: Indicator, x: np.ndarray) -> np.ndarray:
@@ -114,19 +105,11 @@ def _band_scores(ind: Indicator, x: np.ndarray) -> np.ndarray:
 
 
 def _code_of(ind: Indicator | None, key: Any, where: str) -> float:
-    """The numeric code of one key of a `p` table."""
-    if ind is None:  # `others`: a plain number of members
-        codes = None
-    elif ind.answer.type == "choice":
-        codes = {o.value: float(k) for k, o in enumerate(ind.answer.options)}
-    elif ind.answer.type == "ordinal":
-        codes = {lv.value: float(lv.value) for lv in ind.answer.levels}
-    else:
-        codes = None
-    if codes is not None:
-        if key not in codes:
+    """The answer code of one key of a `p` table (for `others`, a plain number of members)."""
+    if ind is not None and ind.answer.type in ("choice", "ordinal"):
+        if isinstance(key, bool) or key not in ind.answer.score_by_value:
             raise SpecError(where, f"{key!r} is not an answer of {ind.id}", f"{key!r} 不是 {ind.id} 的答案")
-        return codes[key]
+        return answer_code(ind, key)
     if isinstance(key, bool) or not isinstance(key, int) or key < 0:
         raise SpecError(where, f"{key!r} is not a whole number of members", f"{key!r} 不是非负整数")
     if ind is not None and not ind.answer.min <= key <= ind.answer.max:
@@ -161,7 +144,7 @@ def _probabilities(ind: Indicator | None, dist: dict, where: str) -> dict[float,
 def _categorical(ind: Indicator | None, dists: list[dict], wheres: list[str]) -> _Categorical:
     tables = [_probabilities(ind, d, w) for d, w in zip(dists, wheres)]
     if ind is not None and ind.answer.type in ("yes_no", "ordinal", "choice"):
-        values, scores = _answer_values(ind)
+        values, scores = (np.array(codes) for codes in finite_codes(ind))
     else:
         values = np.array(sorted(set().union(*tables)))
         scores = _band_scores(ind, values) if ind is not None else np.zeros(len(values))
@@ -189,6 +172,22 @@ def _lognormal(ind: Indicator, dists: list[dict], wheres: list[str]) -> _Lognorm
         zero=np.array([float(d.get("zero", 0.0)) for d in dists]),
         direction=float(np.sign(high - low)),
     )
+
+
+def _conditions(indicators: dict[str, Indicator], when: Any, where: str) -> tuple[Condition, ...]:
+    """A derived answer's conditions, checked as the catalog checks its own."""
+    try:
+        conditions = tuple(Condition.model_validate(cond) for cond in when)
+    except (TypeError, ValidationError) as exc:
+        raise SpecError(where, f"must be a list of catalog conditions ({exc})", f"必须是目录格式的条件列表({exc})") from exc
+    for cond in conditions:
+        for ref in (cond.indicator, cond.value_of):
+            if ref is not None and ref not in indicators:
+                raise SpecError(where, f"refers to unknown indicator {ref!r}", f"引用了未知指标 {ref!r}")
+        problem = condition_value_problem(indicators[cond.indicator], cond, indicators)
+        if problem:
+            raise SpecError(where, problem, problem)
+    return conditions
 
 
 @dataclass(frozen=True)
@@ -268,12 +267,7 @@ def _plan(catalog: Catalog, spec: dict) -> _Plan:
             if len(whens) != 1:
                 raise SpecError(wheres[0], "a derived answer must be derived the same way in every archetype",
                                 "派生答案在各类型中必须一致")
-            for cond in found[0]["when"]:
-                for ref in (cond.get("indicator"), cond.get("value_of")):
-                    if ref is not None and ref not in indicators:
-                        raise SpecError(f"{wheres[0]}.when", f"refers to unknown indicator {ref!r}",
-                                        f"引用了未知指标 {ref!r}")
-            draws[ind.id] = _Derived(tuple(found[0]["when"]))
+            draws[ind.id] = _Derived(_conditions(indicators, found[0]["when"], f"{wheres[0]}.when"))
         elif ind.answer.type == "amount":
             draws[ind.id] = _lognormal(ind, found, wheres)
         else:
@@ -320,28 +314,9 @@ def _draw_amount(rng: np.random.Generator, draw: _Lognormal, archetype: np.ndarr
     return np.where(rng.random(len(archetype)) < draw.zero[archetype], 0.0, amount)
 
 
-def _code(ind: Indicator, value: Any) -> float:
-    if ind.answer.type == "choice":
-        return float([o.value for o in ind.answer.options].index(value))
-    return float(value)
-
-
 def _holds(catalog: Catalog, conditions, values: dict[str, np.ndarray], n: int) -> np.ndarray:
-    """Whether all conditions hold, on the numeric answer codes; false where an answer is missing."""
-    compare = {"eq": np.equal, "ne": np.not_equal, "gt": np.greater, "ge": np.greater_equal,
-               "lt": np.less, "le": np.less_equal}
-    mask = np.ones(n, dtype=bool)
-    for cond in conditions:
-        cond = cond if isinstance(cond, dict) else cond.model_dump(exclude_none=True)
-        ind = catalog.indicator_by_id[cond["indicator"]]
-        v = values[ind.id]
-        if cond["op"] == "in":
-            mask &= np.isin(v, [_code(ind, x) for x in cond["value"]])
-            continue
-        target = values[cond["value_of"]] if "value_of" in cond else _code(ind, cond["value"])
-        with np.errstate(invalid="ignore"):
-            mask &= compare[cond["op"]](v, target) & ~np.isnan(v) & ~np.isnan(target)
-    return mask
+    """Whether all conditions hold for each household, on the drawn answer codes (NaN where blank)."""
+    return np.broadcast_to(all_hold(catalog, conditions, values.__getitem__), n)
 
 
 def _regional_parameter(catalog: Catalog, name: str, regions: list[str], years: np.ndarray,
@@ -472,14 +447,10 @@ def hidden_index(catalog: Catalog, weights: dict[str, float], scores: np.ndarray
 
 
 def _verified_tiers(catalog: Catalog, index: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    cutoffs = np.array([t.min_index for t in catalog.tiers])
-    tier = np.clip(np.searchsorted(cutoffs, index, side="right") - 1, 0, len(cutoffs) - 1)
-    position = {t: k for k, t in enumerate(catalog.tier_ids)}
-    for j, ind in enumerate(catalog.indicators):
-        if ind.critical is not None:
-            raised = scores[:, j] >= ind.critical.at_least_score  # NaN compares false
-            tier = np.where(raised, np.maximum(tier, position[ind.critical.tier]), tier)
-    return tier
+    """The tiers the catalog's cut-offs give `index`, raised by critical indicators as scoring raises them."""
+    plan = scoring_plan(catalog, catalog.default_config())
+    return tier_levels(np.ascontiguousarray(index, dtype=float), np.ascontiguousarray(scores), plan.cutoffs,
+                       plan.critical_column, plan.critical_at_least, plan.critical_level)
 
 
 def generate_households(catalog: Catalog, spec: dict, n: int, seed: int) -> pd.DataFrame:

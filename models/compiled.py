@@ -129,17 +129,42 @@ class ForestMember:
         return self.trees.add_to(X, np.zeros((len(X), len(self.classes_)))) / self.n_trees
 
 
+# The node fields of a HistGradientBoostingClassifier's trees that the layout reads.
+BOOSTING_NODE_FIELDS = ("feature_idx", "num_threshold", "left", "right", "missing_go_to_left", "is_leaf", "value",
+                        "is_categorical")
+
+
+def boosting_trees(booster: HistGradientBoostingClassifier) -> tuple[np.ndarray, list[list[np.ndarray]]] | None:
+    """(baseline raw prediction, node records per iteration and class) of a fitted
+    HistGradientBoostingClassifier, or None when this scikit-learn keeps them elsewhere.
+
+    scikit-learn has no public accessor for these: they are its private `_baseline_prediction` and
+    `_predictors` (TreePredictor.nodes), read here alone, for the versions pyproject.toml allows;
+    tests/models/test_compiled.py fails when they move. A booster whose trees cannot be read is called as
+    scikit-learn's own."""
+    baseline, predictors = getattr(booster, "_baseline_prediction", None), getattr(booster, "_predictors", None)
+    if baseline is None or predictors is None:
+        return None
+    nodes = [[getattr(predictor, "nodes", None) for predictor in iteration] for iteration in predictors]
+    for iteration in nodes:
+        for records in iteration:
+            names = getattr(getattr(records, "dtype", None), "names", None) or ()
+            if not set(BOOSTING_NODE_FIELDS) <= set(names):
+                return None
+    return np.asarray(baseline, dtype=np.float64), nodes
+
+
 class BoostingMember:
     """A HistGradientBoostingClassifier on numeric features: baseline plus the leaves of every iteration's
     trees, through the loss's link (softmax, or the logistic for two classes)."""
 
     def __init__(self, booster: HistGradientBoostingClassifier):
         self.classes_ = booster.classes_
-        self.baseline = np.asarray(booster._baseline_prediction, dtype=np.float64).reshape(1, -1)
+        baseline, iterations = boosting_trees(booster)
+        self.baseline = baseline.reshape(1, -1)
         trees, offsets = [], []
-        for predictors in booster._predictors:
-            for k, predictor in enumerate(predictors):
-                nodes = predictor.nodes
+        for iteration in iterations:
+            for k, nodes in enumerate(iteration):
                 trees.append((nodes["feature_idx"], nodes["num_threshold"], nodes["left"], nodes["right"],
                               nodes["missing_go_to_left"], nodes["is_leaf"].astype(bool), nodes["value"]))
                 offsets.append(k)
@@ -147,9 +172,11 @@ class BoostingMember:
 
     @staticmethod
     def supports(booster) -> bool:
-        return (isinstance(booster, HistGradientBoostingClassifier) and booster.is_categorical_ is None
-                and all(not predictor.nodes["is_categorical"].any()
-                        for predictors in booster._predictors for predictor in predictors))
+        if not isinstance(booster, HistGradientBoostingClassifier) or booster.is_categorical_ is not None:
+            return False
+        found = boosting_trees(booster)
+        return found is not None and not any(nodes["is_categorical"].any() for iteration in found[1]
+                                             for nodes in iteration)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         raw = np.repeat(self.baseline, len(X), axis=0)
@@ -304,5 +331,5 @@ class ServedModel:
         if X.ndim != 2 or X.shape[1] != self.model.n_features_in_:
             raise ValueError(f"expected {self.model.n_features_in_} feature columns, got shape {X.shape} / "
                              f"特征列数应为 {self.model.n_features_in_}")
-        shifted = self.model._blend(self.members, X[:, self.model.observed_])
-        return self.model._decided(shifted), self.model._calibrated(shifted, self.calibrator)
+        shifted = self.model.blend(self.members, X[:, self.model.observed_])
+        return self.model.decide(shifted), self.model.calibrate(shifted, self.calibrator)

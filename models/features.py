@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from assessment import AssessmentResult, Catalog, answer_matrix, deprivation_matrix
+from assessment.rules import answer_code
 
 ANSWER_PREFIX = "answer:"
 FEATURE_PREFIX = "feature:"
@@ -78,9 +79,9 @@ def _answer_block(catalog: Catalog, values: np.ndarray, index: pd.Index) -> pd.D
     for j, indicator in enumerate(catalog.indicators):
         column = values[:, j]
         if indicator.answer.type == "choice":
-            for position, option in enumerate(indicator.answer.options):
+            for option in indicator.answer.options:
                 block[f"{ANSWER_PREFIX}{indicator.id}={option.value}"] = np.where(
-                    np.isnan(column), np.nan, (column == position).astype(float))
+                    np.isnan(column), np.nan, (column == answer_code(indicator, option.value)).astype(float))
         else:
             block[f"{ANSWER_PREFIX}{indicator.id}"] = column
     return pd.DataFrame(block, index=index)

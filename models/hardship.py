@@ -47,6 +47,12 @@ class HardshipModel(ClassifierMixin, BaseEstimator):
     """Ordinal, calibrated classifier of hardship tiers (scikit-learn estimator).
 
     tier_order: labels from least to most severe; None orders the labels found in `y` by sorting.
+
+    Fitted attributes: `classes_` (tiers, least severe first), `class_prior_`, `observed_` (the features
+    with an observed value in training; the members see those only), `members_` (the fitted members, or
+    the one tier present), `calibrator_` (None without calibration), `reference_` (training means, for
+    `explain`). `predict_proba` is `calibrate(blend(members_, X[:, observed_]))` and `predict` is
+    `decide(...)` of the same blend: serving (models.compiled) calls these with stand-in members.
     """
 
     def __init__(self, tier_order=None, learning_rate=0.03, boosting_rounds=300, max_depth=3,
@@ -125,8 +131,11 @@ class HardshipModel(ClassifierMixin, BaseEstimator):
             return [int(present[0])]
         return [m.fit(X, rank, **_weight_kw(m, weight)) for m in self._members()]
 
-    def _blend(self, members, X) -> np.ndarray:
-        """Prior-shifted average of the members' balanced probabilities, one column per tier."""
+    def blend(self, members, X) -> np.ndarray:
+        """Prior-shifted average of the members' balanced probabilities, one column per tier, before
+        calibration: what `decide` and `calibrate` take. `X` holds the observed features only
+        (`X[:, observed_]`); `members` are `members_` or stand-ins with the same `classes_` and
+        `predict_proba` (models.compiled lays them out as arrays)."""
         n_tiers = len(self.classes_)
         if isinstance(members[0], int):
             proba = np.zeros((len(X), n_tiers))
@@ -148,7 +157,7 @@ class HardshipModel(ClassifierMixin, BaseEstimator):
         folds = StratifiedKFold(n_splits=self.calibration_cv, shuffle=True, random_state=self.random_state)
         for fit_rows, test_rows in folds.split(X, rank):
             members = self._fit_blend(X[fit_rows], rank[fit_rows], weight[fit_rows])
-            held_out[test_rows] = self._blend(members, X[test_rows])
+            held_out[test_rows] = self.blend(members, X[test_rows])
         calibrator = LogisticRegression(C=1.0, max_iter=2000)
         return calibrator.fit(self._log(held_out, present), rank, sample_weight=weight)
 
@@ -159,10 +168,11 @@ class HardshipModel(ClassifierMixin, BaseEstimator):
     def _shifted_proba(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, ensure_all_finite="allow-nan", reset=False)
-        return self._blend(self.members_, X[:, self.observed_])
+        return self.blend(self.members_, X[:, self.observed_])
 
-    def _calibrated(self, shifted: np.ndarray, calibrator=None) -> np.ndarray:
-        """`calibrator`: `calibrator_` or its stand-in with the same probabilities (models.compiled)."""
+    def calibrate(self, shifted: np.ndarray, calibrator=None) -> np.ndarray:
+        """Calibrated probabilities from the output of `blend`; `calibrator`: `calibrator_` (when None) or a
+        stand-in with the same `classes_` and `predict_proba` (models.compiled)."""
         calibrator = calibrator or self.calibrator_
         if calibrator is None:
             return shifted
@@ -171,20 +181,21 @@ class HardshipModel(ClassifierMixin, BaseEstimator):
         proba[:, present] = calibrator.predict_proba(self._log(shifted, present))
         return proba
 
-    def _decided(self, shifted: np.ndarray) -> np.ndarray:
+    def decide(self, shifted: np.ndarray) -> np.ndarray:
+        """The decided tiers from the output of `blend` (see the module's docstring)."""
         prior = np.clip(self.class_prior_, EPS, None) ** self.prior_correction
         return self.classes_[np.argmax(shifted / prior, axis=1)]
 
     def predict_proba(self, X) -> np.ndarray:
-        return self._calibrated(self._shifted_proba(X))
+        return self.calibrate(self._shifted_proba(X))
 
     def predict(self, X):
-        return self._decided(self._shifted_proba(X))
+        return self.decide(self._shifted_proba(X))
 
     def predict_with_proba(self, X) -> tuple[np.ndarray, np.ndarray]:
         """(`predict(X)`, `predict_proba(X)`) from one pass of the members, for serving."""
         shifted = self._shifted_proba(X)
-        return self._decided(shifted), self._calibrated(shifted)
+        return self.decide(shifted), self.calibrate(shifted)
 
     def cumulative_proba(self, X) -> np.ndarray:
         """(n, K-1) array of P(tier > k), non-increasing in k."""
@@ -220,7 +231,10 @@ class OrdinalLogistic(ClassifierMixin, BaseEstimator):
     """Proportional-odds logistic regression with balanced class weights: P(rank > k) = sigmoid(s - theta_k)
     with one score s for every cut. Fitted as a logistic regression on the rows stacked once per cut,
     each copy carrying a column for its cut (so each cut gets its own threshold). Features are
-    mean-imputed with missing-value flags, scaled and expanded into quadratic splines."""
+    mean-imputed with missing-value flags, scaled and expanded into quadratic splines.
+
+    Fitted attributes: `classes_`, `prepare_` (the feature pipeline), `logistic_` (its coefficients: one per
+    prepared feature, then one per cut, scaled by THRESHOLD_SCALE)."""
 
     def __init__(self, C=0.02, spline_knots=4):
         self.C = C

@@ -22,7 +22,7 @@ async def submit(household_id: int, body: AssessmentSubmission, context: Context
     stored = await context.database.write(
         submission.submit, caller=caller, scorer=context.scorer, household_id=household_id,
         submission_id=str(body.submission_id), answers=body.answers, assessed_on=body.assessed_on,
-        corrects=body.corrects)
+        earliest_assessed_on=context.settings.earliest_assessed_on, corrects=body.corrects)
     return FastJSONResponse(stored, status_code=201)
 
 
@@ -36,4 +36,5 @@ def get_assessment(assessment_id: int, context: Context, caller: CurrentCaller) 
 def preview(body: ScorePreview, context: Context, caller: CurrentCaller) -> FastJSONResponse:
     with context.database.session() as session:
         return FastJSONResponse(service.preview(session=session, scorer=context.scorer, answers=body.answers,
-                                                region_id=body.region_id, assessed_on=body.assessed_on))
+                                                region_id=body.region_id, assessed_on=body.assessed_on,
+                                                earliest_assessed_on=context.settings.earliest_assessed_on))

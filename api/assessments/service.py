@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
 from api.assessments.scoring import Scorer
 from api.assessments.tables import Assessment
-from api.auth.access import Caller, personal_view
+from api.auth.access import Caller, personal_view, require_household_reader
 from api.configs.records import published_config
 from api.encoding import iso
 from api.errors import Invalid, not_found
 from api.households.service import load_household
+
+CLOCK_SKEW = timedelta(days=1)  # a device's date may run a day ahead of the server's
+
+
+def check_assessed_on(assessed_on: date, *, earliest: date, today: date | None = None) -> None:
+    """An interview date between `earliest` (a setting) and tomorrow (a day of clock skew), else Invalid."""
+    latest = (today or date.today()) + CLOCK_SKEW
+    if assessed_on > latest:
+        raise Invalid("date_in_future", f"assessed_on {assessed_on} is in the future (the latest date accepted is "
+                      f"{latest}).", f"评估日期 {assessed_on} 晚于今天(最晚可填 {latest})。", path="assessed_on")
+    if assessed_on < earliest:
+        raise Invalid("date_too_early", f"assessed_on {assessed_on} is before {earliest}, the earliest date accepted.",
+                      f"评估日期 {assessed_on} 早于可填写的最早日期 {earliest}。", path="assessed_on")
 
 
 def assessment_view(assessment) -> dict:
@@ -45,6 +58,7 @@ def assessment_view(assessment) -> dict:
 
 
 def get_assessment(*, session: Session, caller: Caller, assessment_id: int) -> dict:
+    require_household_reader(caller)
     assessment = session.get(Assessment, assessment_id)
     if assessment is None:
         raise not_found(f"Assessment {assessment_id}", f"评估 {assessment_id}")
@@ -53,8 +67,11 @@ def get_assessment(*, session: Session, caller: Caller, assessment_id: int) -> d
     return assessment_view(assessment)
 
 
-def preview(*, session: Session, scorer: Scorer, answers: dict, region_id: str, assessed_on: date | None) -> dict:
+def preview(*, session: Session, scorer: Scorer, answers: dict, region_id: str, assessed_on: date | None,
+            earliest_assessed_on: date) -> dict:
     """Score under the published configuration without storing anything."""
+    if assessed_on is not None:
+        check_assessed_on(assessed_on, earliest=earliest_assessed_on)
     if region_id not in scorer.catalog.region_by_id:
         raise Invalid("unknown_region", f"Unknown region {region_id!r}.", f"未知地区 {region_id!r}。",
                       path="region_id")

@@ -11,8 +11,8 @@
 Every latest row is built by api.assessments.latest. On SQLite a writer holds the database's write lock
 from its first statement (`BEGIN IMMEDIATE`), so nothing changes between its reads and its writes. On
 PostgreSQL a submission reads in autocommit and then stores with one statement that checks the latest row
-is still the one it read; when another submission for the household came in between, the statement
-stores nothing and the assessment is stored again in a transaction that locks the row.
+is still the one it read; when another submission for the household came in between, the statement fails
+and stores nothing, and the assessment is stored again in a transaction that locks the row.
 """
 
 from __future__ import annotations
@@ -21,24 +21,8 @@ import functools
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import (
-    JSON,
-    Column,
-    Integer,
-    MetaData,
-    Table,
-    Text,
-    bindparam,
-    cast,
-    delete,
-    exists,
-    func,
-    insert,
-    literal,
-    select,
-    true,
-    update,
-)
+from sqlalchemy import (JSON, Boolean, Column, Integer, MetaData, Table, Text, bindparam, case, cast, delete, exists,
+                        func, insert, literal, literal_column, select, true, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
@@ -143,12 +127,12 @@ def _store_with_latest(session: Session, assessment, row: dict, line: dict, expe
     try:
         return driver_statement(connection, _insert_with_latest).first(connection, parameters).id
     except DBAPIError as error:
-        if getattr(error.orig, "sqlstate", None) == _LATEST_MOVED:
+        if OVERTAKEN in str(error.orig):
             return None
         raise
 
 
-_LATEST_MOVED = "22012"  # division by zero: what the statement raises when the latest row moved
+OVERTAKEN = "submission overtaken"  # what the one-statement write fails with when the latest row moved
 
 
 @functools.cache
@@ -156,7 +140,8 @@ def _insert_with_latest():
     """One PostgreSQL statement: insert an assessment (its columns bound by name), upsert its household's
     `household_latest` row (bound as `latest_<column>`) while that row still points at `:expected_latest_id`
     (NULL: there is none yet), and upsert its answers line (`line_<column>`), both pointing at the new id.
-    When the latest row moved, the statement divides by zero, so that nothing of it is stored."""
+    When the latest row moved, the statement fails, so that nothing of it is stored: it casts a text that is
+    not a boolean (`OVERTAKEN`), the one way a plain SQL statement can raise an error of its own."""
     table = Assessment.__table__
     new = insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in INSERTED}) \
         .returning(table.c.id).cte("new_assessment")
@@ -175,7 +160,8 @@ def _insert_with_latest():
     new_latest = upsert(HouseholdLatest, "latest_", HouseholdLatest.assessment_id == expected).cte("new_latest")
     new_line = upsert(LatestAnswers, "line_", None).cte("new_line")
     written = select(func.count()).select_from(new_latest).scalar_subquery()
-    return select(new.c.id, (literal(1) / written).label("checked")).add_cte(new_latest, new_line)
+    checked = cast(case((written == 1, literal_column("'true'")), else_=literal_column(f"'{OVERTAKEN}'")), Boolean)
+    return select(new.c.id, checked.label("latest_written")).add_cte(new_latest, new_line)
 
 
 def refresh_latest(session: Session, *, household_ids: list[int], catalog) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.assessments.scoring import Scorer
-from api.assessments.service import assessment_view
+from api.assessments.service import assessment_view, check_assessed_on
 from api.assessments.store import current_assessments, store_assessment
 from api.assessments.tables import Assessment
 from api.audit import service as audit
@@ -140,8 +140,10 @@ def _standard_library_hash(payload: dict) -> str:
 
 
 def submit(*, session: Session, caller: Caller, scorer: Scorer, household_id: int, submission_id: str,
-           answers: dict, assessed_on: date, corrects: int | None = None) -> dict:
-    """Store one assessment of a household; a retry with the same submission_id returns the stored one."""
+           answers: dict, assessed_on: date, earliest_assessed_on: date, corrects: int | None = None) -> dict:
+    """Store one assessment of a household, interviewed on `assessed_on` (from `earliest_assessed_on`, a
+    setting, to tomorrow); a retry with the same submission_id returns the stored one."""
+    check_assessed_on(assessed_on, earliest=earliest_assessed_on)
     request = {"household_id": household_id, "answers": answers, "assessed_on": assessed_on, "corrects": corrects}
     context = read_context(session, household_id=household_id, submission_id=submission_id)
     if context.stored_id is not None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import JSON, Integer, String, bindparam, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from api.audit.tables import AuditEntry
@@ -18,12 +19,20 @@ def record(session: Session, caller: Caller | None, action: str, *, household_id
                            assessment_id=assessment_id, details=details))
 
 
-def record_reads(session: Session, caller: Caller, household_ids: list[int], action: str = "read_personal") -> None:
-    """One entry per household, written as one multi-row INSERT."""
-    if household_ids:
-        at = utcnow()
-        session.execute(insert(AuditEntry), [{"user_id": caller.id, "action": action, "household_id": household_id,
-                                              "details": {}, "at": at} for household_id in household_ids])
+def record_reads(session: Session, caller: Caller, household_ids: list[int], action: str = "read_personal",
+                 **details) -> None:
+    """One entry per household (with the same `details`), written by one INSERT ... SELECT over the ids
+    passed as one array parameter: one statement and one round trip also for an export of 100,000 rows."""
+    if not household_ids:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        ids = func.unnest(bindparam("ids", type_=ARRAY(Integer))).table_valued("value").render_derived()
+    else:
+        ids = func.json_each(bindparam("ids", type_=JSON)).table_valued("value")
+    entries = select(literal(caller.id, Integer), literal(action, String), ids.c.value,
+                     literal(details, JSON), literal(utcnow(), AuditEntry.at.type))
+    columns = ["user_id", "action", "household_id", "details", "at"]
+    session.execute(insert(AuditEntry.__table__).from_select(columns, entries), {"ids": list(household_ids)})
 
 
 def audit_view(entry: AuditEntry) -> dict:

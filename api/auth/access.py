@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from api.errors import forbidden
+from api.errors import Forbidden, forbidden
 
 
 class Role(str, Enum):
@@ -42,13 +42,24 @@ def in_scope(caller: Caller, station_id: int, town_id: int) -> bool:
     return False
 
 
+def require_household_reader(caller: Caller) -> None:
+    """Analysts see aggregates and pseudonymised rows (rankings, alerts, impact previews) only: no single
+    household, its file, answers or referrals, and no look-up, which would tie a person to a household id."""
+    if caller.role is Role.analyst:
+        raise Forbidden("household_reads_not_allowed",
+                        "Analysts see aggregates and pseudonymised rows only, not single households.",
+                        "分析员只能查看汇总数据和假名化的记录,不能查看单个家庭。")
+
+
 def personal_view(caller: Caller, station_id: int, town_id: int) -> PersonalView:
-    """How much personal data the caller sees of a household; 403 when they may not see it at all."""
+    """How much personal data the caller sees of a household; 403 when they may not see it at all (out of
+    scope, or an analyst)."""
+    require_household_reader(caller)
     if caller.role in (Role.caseworker, Role.supervisor):
         if not in_scope(caller, station_id, town_id):
             raise forbidden()
         return PersonalView.full
-    return PersonalView.withheld if caller.role is Role.analyst else PersonalView.masked
+    return PersonalView.masked
 
 
 def require_write(caller: Caller, station_id: int, town_id: int) -> None:

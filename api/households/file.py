@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from api.assessments.latest import tier_codes
 from api.assessments.tables import Assessment
 from api.audit import service as audit
-from api.auth.access import Caller, PersonalView, personal_view
+from api.auth.access import Caller, PersonalView, personal_view, require_household_reader
 from api.encoding import iso
 from api.households.service import household_view, load_household
 from api.security import Keys
@@ -17,6 +17,7 @@ from api.security import Keys
 def household_file(*, session: Session, caller: Caller, keys: Keys, catalog, household_id: int) -> dict:
     """A household and its assessments over time: each current one with the change in index and tier
     since the previous current one; corrected ones stay listed, marked with what corrected them."""
+    require_household_reader(caller)
     household, station = load_household(session, household_id)
     view = personal_view(caller, station.id, station.town_id)
     rows = session.scalars(select(Assessment).where(Assessment.household_id == household_id)

@@ -4,13 +4,13 @@ registration and the household's file. Reads call the service functions; scripts
 from __future__ import annotations
 
 import math
-import re
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
+from api import id_numbers
 from api.auth.access import Caller, Role
 from api.deps import Context, PageCaller
 from api.geography import service as geography
@@ -24,7 +24,6 @@ from api.web.templating import pick_label, render
 router = APIRouter()
 PAGE_SIZE = 20
 SEARCH_LIMIT = 100
-ID_NUMBER_PATTERN = re.compile(r"^\s*\d{17}[\dxX]\s*$")
 PERSONAL_ROLES = (Role.caseworker, Role.supervisor)
 
 
@@ -50,7 +49,7 @@ def household_search(request: Request, context: Context, caller: PageCaller, q: 
     truncated = False
     with context.database.session(write=True) as session:  # the households found are audited as read
         stations = geography.stations_in_scope(session=session, caller=caller)
-        if ID_NUMBER_PATTERN.match(q):
+        if id_numbers.has_shape(id_numbers.normalise(q)):
             items = households.find_by_id_number(session=session, caller=caller, keys=context.keys, id_number=q)
         else:
             found = households.search_by_name(session=session, caller=caller, keys=context.keys, name=q,

@@ -3,47 +3,71 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
+import unicodedata
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import Select, bindparam, func, select, text, update
+from sqlalchemy import Select, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session, joinedload
 
+from api import id_numbers
 from api.audit import service as audit
-from api.auth.access import Caller, PersonalView, Role, personal_view, require_write
+from api.auth.access import Caller, PersonalView, Role, personal_view, require_household_reader, require_write
 from api.encoding import iso
 from api.errors import Conflict, Forbidden, Invalid, not_found
 from api.geography.tables import Station
 from api.households.scope import household_scope, scoped_households
-from api.households.tables import Household
-from api.security import Keys, decrypt_json, encrypt_json, id_number_hash, masked_personal, normalise_id_number
+from api.households.tables import Household, MaintenanceTask
+from api.security import Keys, decrypt_json, encrypt_json, id_number_hash, masked_personal
 
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK_CHARACTERS = "10X98765432"
-
-
-def id_number_check_character(first17: str) -> str:
-    """The check character of a mainland resident ID number (GB 11643)."""
-    return ID_CHECK_CHARACTERS[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS)) % 11]
+PHONE_SHAPE = re.compile(r"\+?[0-9]+(?:[ -][0-9]+)*")
+PHONE_DIGITS = (5, 15)  # a short service number to E.164's longest
+NORMALISE_ID_NUMBERS = "normalise_id_numbers"
+log = logging.getLogger(__name__)
 
 
-def check_id_number(id_number: str) -> str:
-    """The normalised ID number, or Invalid naming what is wrong."""
-    number = normalise_id_number(id_number)
-    if len(number) != 18 or not number[:17].isdigit() or number[17] not in "0123456789X":
+def check_id_number(id_number: str, path: str = "personal.id_number") -> str:
+    """The normalised ID number (`api.id_numbers`), or Invalid naming what is wrong."""
+    number = id_numbers.normalise(id_number)
+    if not id_numbers.has_shape(number):
         raise Invalid("invalid_id_number", "The ID number must be 18 characters: 17 digits and a digit or X.",
-                      "身份证号码须为 18 位:17 位数字加 1 位数字或 X。", path="personal.id_number")
-    if id_number_check_character(number[:17]) != number[17]:
+                      "身份证号码须为 18 位:17 位数字加 1 位数字或 X。", path=path)
+    if not id_numbers.is_valid(number):
         raise Invalid("invalid_id_number", "The ID number's check character is wrong.",
-                      "身份证号码校验位错误。", path="personal.id_number")
+                      "身份证号码校验位错误。", path=path)
+    return number
+
+
+def check_name(name, path: str = "personal.name") -> str:
+    """A household's name without the spaces around it: required, and not blank."""
+    if not isinstance(name, str) or not name.strip():
+        raise Invalid("name_required", "The name is required and cannot be empty.", "姓名为必填项,不能为空。",
+                      path=path)
+    return name.strip()
+
+
+def check_phone(phone: str | None, path: str = "personal.phone") -> str | None:
+    """A phone number in its normal form (NFKC, outer spaces removed), None for none: digits, an optional
+    leading +, single spaces or hyphens between digits, 5 to 15 digits."""
+    if phone is None or not phone.strip():
+        return None
+    number = unicodedata.normalize("NFKC", phone).strip()
+    digits = sum(c.isdigit() for c in number)
+    if not PHONE_SHAPE.fullmatch(number) or not PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]:
+        raise Invalid("invalid_phone",
+                      f"The phone number must be {PHONE_DIGITS[0]} to {PHONE_DIGITS[1]} digits, optionally after a "
+                      "+, with single spaces or hyphens between them (e.g. 13800001234, +86 138 0000 1234, "
+                      "0631-5201234).",
+                      f"电话号码须为 {PHONE_DIGITS[0]}–{PHONE_DIGITS[1]} 位数字,可以 + 开头,数字之间可用单个空格或连字符"
+                      "(如 13800001234、+86 138 0000 1234、0631-5201234)。", path=path)
     return number
 
 
 def household_view(household: Household, town_id: int, view: PersonalView, keys: Keys) -> dict:
-    personal = None
-    if view is not PersonalView.withheld:
-        personal = decrypt_json(keys, household.personal)
-        if view is PersonalView.masked:
-            personal = masked_personal(personal)
+    personal = decrypt_json(keys, household.personal)
+    if view is PersonalView.masked:
+        personal = masked_personal(personal)
     return {"id": household.id, "station_id": household.station_id, "town_id": town_id,
             "status": household.status, "members": household.members, "personal": personal,
             "personal_view": view.value, "created_at": iso(household.created_at),
@@ -58,7 +82,8 @@ def _station(session: Session, station_id: int) -> Station:
 
 
 def load_household(session: Session, household_id: int) -> tuple[Household, Station]:
-    """The household and its station (with the station's town loaded, for its region)."""
+    """The household and its station (with the station's town loaded, for its region), for the scope checks;
+    a 404 when there is none."""
     row = session.execute(select(Household, Station).join(Station, Household.station_id == Station.id)
                           .options(joinedload(Station.town)).where(Household.id == household_id)).first()
     if row is None:
@@ -82,6 +107,7 @@ def create_household(*, session: Session, caller: Caller, keys: Keys, name: str,
         raise Invalid("missing_station", "station_id is required.", "必须指定驿站(station_id)。", path="station_id")
     station = _station(session, station_id)
     require_write(caller, station.id, station.town_id)
+    name, phone = check_name(name), check_phone(phone)
     number = check_id_number(id_number)
     hashed = id_number_hash(keys, number)
     _lock_id_number(session, hashed)
@@ -114,6 +140,7 @@ def create_household(*, session: Session, caller: Caller, keys: Keys, name: str,
 
 
 def get_household(*, session: Session, caller: Caller, keys: Keys, household_id: int) -> dict:
+    require_household_reader(caller)
     household, station = load_household(session, household_id)
     view = personal_view(caller, station.id, station.town_id)
     if view is PersonalView.full:
@@ -124,6 +151,7 @@ def get_household(*, session: Session, caller: Caller, keys: Keys, household_id:
 def list_households(*, session: Session, caller: Caller, keys: Keys, station_id: int | None = None,
                     status: str | None = None, limit: int = 50, offset: int = 0) -> dict:
     """The households in the caller's scope, newest first, with a total for paging."""
+    require_household_reader(caller)
     query = scoped_households(caller)
     if station_id is not None:
         query = query.where(Household.station_id == station_id)
@@ -142,7 +170,8 @@ def list_households(*, session: Session, caller: Caller, keys: Keys, station_id:
 
 def find_by_id_number(*, session: Session, caller: Caller, keys: Keys, id_number: str) -> list[dict]:
     """The caller's households with this ID number (the number itself is never stored or logged)."""
-    hashed = id_number_hash(keys, check_id_number(id_number))
+    require_household_reader(caller)
+    hashed = id_number_hash(keys, check_id_number(id_number, path="id_number"))
     rows = session.execute(scoped_households(caller).add_columns(Station.town_id)
                            .where(Household.id_number_hash == hashed).order_by(Household.id)).all()
     items = [household_view(h, town_id, personal_view(caller, h.station_id, town_id), keys) for h, town_id in rows]
@@ -172,7 +201,8 @@ def search_by_name(*, session: Session, caller: Caller, keys: Keys, name: str, l
     matches, truncated = [], False
     result = session.execute(scoped_names(caller).execution_options(yield_per=2000))
     for household_id, personal in result:
-        if wanted in decrypt_json(keys, personal)["name"].casefold():
+        stored = decrypt_json(keys, personal).get("name")
+        if isinstance(stored, str) and wanted in stored.casefold():
             if len(matches) == limit:
                 truncated = True
                 break
@@ -188,15 +218,19 @@ def search_by_name(*, session: Session, caller: Caller, keys: Keys, name: str, l
 
 def update_household(*, session: Session, caller: Caller, keys: Keys, household_id: int, changes: dict,
                      status: str | None = None) -> tuple[dict, bool]:
-    """Change name, phone, members or status; the ID number is fixed (register a new household instead).
+    """Change name, phone, members or status; the ID number is fixed (register a new household instead) and
+    the name cannot be cleared. The response shows the personal data in full, so it is audited as a read.
     Returns the view and whether the status changed: api.households.lifecycle, which calls this, then does
     what a status change involves."""
     household, station = load_household(session, household_id)
     require_write(caller, station.id, station.town_id)
-    personal = decrypt_json(keys, household.personal)
-    personal_changes = {k: changes[k] for k in ("name", "phone") if k in changes}
+    personal_changes = {}
+    if "name" in changes:
+        personal_changes["name"] = check_name(changes["name"], path="name")
+    if "phone" in changes:
+        personal_changes["phone"] = check_phone(changes["phone"], path="phone")
     if personal_changes:
-        household.personal = encrypt_json(keys, {**personal, **personal_changes})
+        household.personal = encrypt_json(keys, {**decrypt_json(keys, household.personal), **personal_changes})
     if "members" in changes:
         household.members = changes["members"]
     status_changed = status is not None and status != household.status
@@ -205,6 +239,7 @@ def update_household(*, session: Session, caller: Caller, keys: Keys, household_
     session.flush()
     audit.record(session, caller, "update_household", household_id=household.id,
                  fields=sorted([*changes, *(["status"] if status is not None else [])]))
+    audit.record(session, caller, "read_personal", household_id=household.id)
     return household_view(household, station.town_id, PersonalView.full, keys), status_changed
 
 
@@ -212,28 +247,52 @@ class KeysDoNotFit(RuntimeError):
     """Stored personal data that none of the configured data keys decrypts."""
 
 
-def rotate_keys(*, session: Session, keys: Keys, batch_size: int = 2000) -> dict:
-    """Re-encrypt every household's personal data with the first data key and re-hash its ID number with
-    the hash key, in the session's one transaction: all households or none. Run it after putting a new data
-    key first (keeping the old ones after it) or changing the hash key; then the old data keys may go.
-    Returns how many households were re-encrypted and how many hashes changed."""
+def rotate_keys(*, session: Session, keys: Keys, batch_size: int = 2000, action: str = "rotate_keys") -> dict:
+    """Re-encrypt every household's personal data with the first data key, its ID number in the normal form
+    (`api.id_numbers.normalise`), and re-hash that number with the hash key, in the session's one
+    transaction: all households or none. Run it after putting a new data key first (keeping the old ones
+    after it) or changing the hash key; then the old data keys may go. It also does the pending keyed step
+    of migration 0006 (`run_pending_maintenance`). Returns how many households were re-encrypted, how many
+    hashes changed and how many stored numbers were rewritten in the normal form; audited as `action`."""
     cipher, table = keys.cipher, Household.__table__
     rewrite = (update(table).where(table.c.id == bindparam("row_id"))
                .values(personal=bindparam("row_personal"), id_number_hash=bindparam("row_hash")))
-    households = rehashed = last = 0
+    households = rehashed = normalised = last = 0
     while rows := session.execute(select(table.c.id, table.c.personal, table.c.id_number_hash)
                                   .where(table.c.id > last).order_by(table.c.id).limit(batch_size)).all():
         changes = []
         for household_id, personal, old_hash in rows:
             try:
-                token = cipher.rotate(personal.encode("ascii"))
+                plain = cipher.decrypt(personal.encode("ascii"))
             except InvalidToken:
                 raise KeysDoNotFit(f"household {household_id}: no configured data key decrypts its personal data; "
                                    "put the key it was written with after the new one") from None
-            hashed = id_number_hash(keys, json.loads(cipher.decrypt(token))["id_number"])
+            values = json.loads(plain)
+            number = id_numbers.normalise(values["id_number"])
+            if number != values["id_number"]:
+                normalised += 1
+                values["id_number"] = number
+            hashed = id_number_hash(keys, number)
             rehashed += hashed != old_hash
-            changes.append({"row_id": household_id, "row_personal": token.decode("ascii"), "row_hash": hashed})
+            changes.append({"row_id": household_id, "row_personal": encrypt_json(keys, values), "row_hash": hashed})
         session.connection().execute(rewrite, changes)
         households, last = households + len(rows), rows[-1][0]
-    audit.record(session, None, "rotate_keys", households=households, rehashed=rehashed)
-    return {"households": households, "rehashed": rehashed}
+    session.execute(delete(MaintenanceTask).where(MaintenanceTask.name == NORMALISE_ID_NUMBERS))
+    audit.record(session, None, action, households=households, rehashed=rehashed, normalised=normalised)
+    return {"households": households, "rehashed": rehashed, "normalised": normalised}
+
+
+def run_pending_maintenance(*, session: Session, keys: Keys) -> dict | None:
+    """The keyed step migration 0006 left pending (migrations run without the keys): ID numbers stored in
+    another form than the normal one, and their hashes, rewritten by `rotate_keys`. The service runs it when
+    it starts, before serving; `assess keys rotate` does it too. Several processes starting at once do it
+    once: deleting the task's row locks it until the transaction ends, and the others then find it gone.
+    Returns `rotate_keys`'s counts, or None when nothing was pending."""
+    pending = session.execute(delete(MaintenanceTask).where(MaintenanceTask.name == NORMALISE_ID_NUMBERS))
+    if not pending.rowcount:
+        return None
+    log.warning("re-hashing every household's ID number in its normal form (migration 0006), once")
+    done = rotate_keys(session=session, keys=keys, action=NORMALISE_ID_NUMBERS)
+    log.warning("%(households)d households re-encrypted, %(rehashed)d hashes changed, %(normalised)d ID numbers "
+                "rewritten in the normal form", done)
+    return done

@@ -25,3 +25,12 @@ class Household(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     station: Mapped[Station] = relationship()
+
+
+class MaintenanceTask(Base):
+    """A step a migration could not do itself because it needs the keys (migrations run without them), done
+    by the service when it starts (`api.households.service.run_pending_maintenance`)."""
+
+    __tablename__ = "maintenance_tasks"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -55,6 +55,10 @@ def filter_condition(filters: RankingFilters, catalog):
     if filters.dimension is not None:
         if filters.dimension not in catalog.dimension_by_id:
             raise _unknown("dimension", filters.dimension, "dimension", "维度")
+        if not 0 <= filters.min_score <= 1:
+            raise Invalid("out_of_range", "min_score must be from 0 to 1: a dimension score runs from 0 (no "
+                          "hardship) to 1 (the worst in that dimension).",
+                          "min_score 须在 0 到 1 之间:维度得分从 0(无困难)到 1(该维度最困难)。", path="min_score")
         parts.append(HouseholdLatest.dimension_scores[filters.dimension].as_float() > filters.min_score)
     if filters.service is not None:
         if filters.service not in catalog.service_by_id:
@@ -150,6 +154,8 @@ def export(*, session: Session, caller: Caller, keys: Keys, catalog, filters: Ra
     snapshot = _snapshot(session, caller, catalog, filters, items, "export", fmt)
     audit.record(session, caller, "export_ranking", snapshot_id=snapshot.id, rows=len(items), format=fmt,
                  personal=EXPORT_ROLES_PERSONAL[caller.role].value)
+    if EXPORT_ROLES_PERSONAL[caller.role] is PersonalView.full:
+        audit.record_reads(session, caller, [item["household_id"] for item in items], snapshot_id=snapshot.id)
     header = export_header(caller, catalog)
     table = [[_cell(item.get(column)) for column in header] for item in items]
     return (to_csv(header, table) if fmt == "csv" else to_xlsx(header, table)), snapshot.id

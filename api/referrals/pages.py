@@ -6,9 +6,13 @@ from fastapi import APIRouter, Request
 
 from api.deps import Context, PageCaller
 from api.referrals import service as referrals
+from api.referrals.workflow import workflow
+from api.web.i18n import TEXT
 from api.web.templating import render
 
 router = APIRouter()
+# The statuses' labels are the pages' words too (the referral buttons' script shows them).
+TEXT.update({f"referral_status_{status}": (label.zh, label.en) for status, label in workflow().statuses.items()})
 
 
 @router.get("/referrals")

@@ -14,12 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.assessments.tables import Assessment
 from api.audit import service as audit
-from api.auth.access import Caller, Role, personal_view, require_role, require_write
+from api.auth.access import Caller, Role, personal_view, require_household_reader, require_role, require_write
 from api.db.base import utcnow
 from api.encoding import iso
-from api.errors import Conflict, Invalid, not_found
-from api.geography.tables import Station
+from api.errors import Conflict, Forbidden, Invalid, not_found
+from api.geography.tables import Station, Town
 from api.households.scope import household_scope
 from api.households.service import load_household
 from api.households.tables import Household
@@ -60,8 +61,16 @@ def _check_service(catalog, service_id: str, path: str = "service_id") -> None:
 def create_provider(*, session: Session, caller: Caller | None, catalog, name: str, kind: str,
                     services: list[str], capacity: int | None = None, town_id: int | None = None,
                     contact: str | None = None) -> dict:
+    """A provider of the whole city (no town), or of one town: a supervisor's provider serves one of their
+    towns or the whole city."""
     if caller is not None:
         require_role(caller, *PROVIDER_EDITORS)
+    if town_id is not None:
+        if session.get(Town, town_id) is None:
+            raise not_found(f"Town {town_id}", f"镇街 {town_id}", "town_id")
+        if caller is not None and caller.role is Role.supervisor and town_id not in caller.town_ids:
+            raise Forbidden("out_of_scope", f"Town {town_id} is not one of your towns.",
+                            f"镇街 {town_id} 不在您负责的镇街之内。", path="town_id")
     if kind not in workflow().provider_kinds:
         raise Invalid("unknown_provider_kind", f"kind must be one of {', '.join(workflow().provider_kinds)}.",
                       f"机构类型必须为 {'、'.join(workflow().provider_kinds)} 之一。", path="kind")
@@ -107,6 +116,8 @@ def _event(session: Session, caller: Caller | None, referral: Referral, from_sta
 
 
 def _load(session: Session, caller: Caller, referral_id: int, *, write: bool) -> Referral:
+    if not write:
+        require_household_reader(caller)
     referral = session.get(Referral, referral_id)
     if referral is None:
         raise not_found(f"Referral {referral_id}", f"转介 {referral_id}")
@@ -127,6 +138,10 @@ def create_referral(*, session: Session, caller: Caller, catalog, household_id: 
                        f"家庭 {household_id} 已退出。", path="household_id")
     if provider_id is not None:
         _provider(session, provider_id, service_id)
+    if assessment_id is not None and session.scalar(select(Assessment.household_id).where(
+            Assessment.id == assessment_id)) != household_id:
+        raise not_found(f"Assessment {assessment_id} of household {household_id}",
+                        f"家庭 {household_id} 的评估 {assessment_id}", "assessment_id")
     _refuse_duplicate(session, household_id, service_id)
     referral = Referral(household_id=household_id, service_id=service_id, provider_id=provider_id,
                         assessment_id=assessment_id, status="referred" if provider_id else "recommended",
@@ -162,15 +177,23 @@ def move(session: Session, caller: Caller | None, referral: Referral, to: str, *
          provider_id: int | None = None) -> None:
     """One status change along the table; 409 naming the allowed moves otherwise."""
     rules = workflow()
+    if to not in rules.statuses:
+        raise Invalid("unknown_status", f"to must be one of {', '.join(rules.statuses)}.",
+                      f"to 必须为 {'、'.join(rules.statuses)} 之一。", path="to")
     allowed = rules.transitions.get(referral.status, ())
     if to not in allowed:
-        shown = ", ".join(allowed) or "none (final status)"
+        current, wanted = rules.status_label(referral.status), rules.status_label(to)
+        labels = [rules.status_label(status) for status in allowed]
         raise Conflict("transition_not_allowed",
-                       f"A referral cannot move from {referral.status} to {to}; allowed: {shown}.",
-                       f"转介不能从 {referral.status} 变为 {to};允许:{'、'.join(allowed) or '无(终态)'}。",
+                       f"A referral cannot move from “{current.en}” to “{wanted.en}”; allowed: "
+                       f"{', '.join(label.en for label in labels) or 'none (final status)'}.",
+                       f"转介不能从“{current.zh}”变为“{wanted.zh}”;允许:"
+                       f"{'、'.join(label.zh for label in labels) or '无(终态)'}。",
                        path="to", extra={"from": referral.status, "allowed": list(allowed)})
     if to in rules.reason_required and not (reason and reason.strip()):
-        raise Invalid("reason_required", f"Moving to {to} needs a reason.", f"变为 {to} 须填写原因。", path="reason")
+        label = rules.status_label(to)
+        raise Invalid("reason_required", f"Moving to “{label.en}” needs a reason.", f"变为“{label.zh}”须填写原因。",
+                      path="reason")
     if provider_id is not None:
         _provider(session, provider_id, referral.service_id)
         referral.provider_id = provider_id
@@ -221,7 +244,9 @@ def _scoped(caller: Caller):
 def list_referrals(*, session: Session, caller: Caller, household_id: int | None = None,
                    status: str | None = None, provider_id: int | None = None, service_id: str | None = None,
                    limit: int = 100, offset: int = 0) -> dict:
-    """Referrals of the households in the caller's scope, newest first."""
+    """Referrals of the households in the caller's scope, newest first (not for analysts: the pipeline is
+    theirs)."""
+    require_household_reader(caller)
     query = _scoped(caller)
     for column, value in ((Referral.household_id, household_id), (Referral.status, status),
                           (Referral.provider_id, provider_id), (Referral.service_id, service_id)):

@@ -11,10 +11,17 @@ from pydantic import BaseModel, ConfigDict, model_validator
 WORKFLOW_FILE = Path(__file__).with_name("workflow.yaml")
 
 
+class Label(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    zh: str
+    en: str
+
+
 class Workflow(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    statuses: tuple[str, ...]
+    statuses: dict[str, Label]
     open: frozenset[str]
     transitions: dict[str, tuple[str, ...]]
     reason_required: frozenset[str]
@@ -31,6 +38,10 @@ class Workflow(BaseModel):
         if set(self.transitions) != known:
             raise ValueError("transitions must list every status once")
         return self
+
+    def status_label(self, status: str) -> Label:
+        """The label of a referral status in both languages."""
+        return self.statuses[status]
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 TEXT: dict[str, tuple[str, str]] = {
     "app_name": ("困难家庭需求评估", "Hardship assessment"),
     "skip_to_content": ("跳到正文", "Skip to content"),
@@ -112,13 +113,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "referred": ("已转介", "Referred"),
     "provider": ("服务机构", "Provider"),
     "no_provider": ("暂不指定机构", "No provider yet"),
-    "referral_status_recommended": ("已建议", "Recommended"),
-    "referral_status_referred": ("已转介", "Referred"),
-    "referral_status_accepted": ("已接收", "Accepted"),
-    "referral_status_in_service": ("服务中", "In service"),
-    "referral_status_completed": ("已完成", "Completed"),
-    "referral_status_declined": ("已拒绝", "Declined"),
-    "referral_status_cancelled": ("已取消", "Cancelled"),
     "note": ("备注", "Note"),
     "missing_answers": ("未答题目", "Unanswered questions"),
     "warnings": ("提示", "Notes"),
@@ -129,7 +123,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "all": ("全部", "All"),
     "status_all": ("全部", "All"),
     "dimension": ("维度", "Dimension"),
-    "min_score": ("维度得分高于", "Dimension score above"),
+    "min_score": ("维度得分高于(0–1)", "Dimension score above (0-1)"),
     "service": ("推荐服务", "Recommended service"),
     "assessed_from": ("评估日期从", "Assessed from"),
     "assessed_to": ("评估日期到", "Assessed to"),
@@ -208,6 +202,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "mean_index_before": ("原平均指数", "Mean index before"),
     "mean_index_after": ("新平均指数", "Mean index after"),
 }
+
+# Referral statuses are named in the workflow table, which the API's messages use too.
 
 
 def translate(key: str, lang: str, **values) -> str:

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assessment import AnswersInvalid, assess, assess_frame, deprivation_matrix
+from assessment import AnswersInvalid, CoreError, assess, assess_frame, deprivation_matrix, validate_answers
 from indicators import default_catalog
 from tests.factories import mini_catalog
 
@@ -164,3 +164,46 @@ def test_scoring_from_several_threads_at_once_gives_the_serial_results():
         concurrent = list(pool.map(lambda f: assess_frame(MINI, f).scores, frames))
     for one, other in zip(serial, concurrent):
         pd.testing.assert_frame_equal(one, other)
+
+
+def test_a_year_after_the_last_regional_value_warns_as_the_single_path_does():
+    frame = messy_frame(400, seed=13)
+    frame["year"] = [[2025, 2026, 2027, 2031, None][k % 5] for k in range(len(frame))]
+    batch = assess_frame(MINI, frame)
+    stale = batch.warnings[batch.warnings.code == "parameter_from_earlier_year"]
+    assert len(stale) > 20 and set(stale.indicator) == {"econ_income"}
+    assert stale.message_en.str.contains("for 2027|for 2031").all() and stale.message_en.str.contains("2026").all()
+    for row in frame.to_dict("records"):
+        answers, region, year = split(row)
+        year = None if pd.isna(year) else int(year)
+        found = [(f.indicator, f.code, f.message.zh) for f in validate_answers(MINI, answers, region=region, year=year)
+                 if f.code == "parameter_from_earlier_year"]
+        mine = stale[stale.household_id == row["household_id"]]
+        assert sorted(zip(mine.indicator, mine.code, mine.message_zh)) == found
+
+
+def test_a_frame_without_any_indicator_column_is_one_clear_error():
+    frame = pd.DataFrame({"household_id": ["a", "b"], "region": ["city", "city"], "q1": [1, 2], "q2": [3, 4],
+                          "q3": [0, 0], "q4": [1, 1], "q5": [2, 2], "q6": [9, 9]})
+    with pytest.raises(CoreError) as info:
+        assess_frame(MINI, frame)
+    error = info.value
+    assert error.code == "no_indicator_columns"
+    for text in (error.message.en, error.message.zh):
+        assert "mini" in text and "household_id, region, q1, q2, q3" in text and "q6" not in text
+
+
+def test_scores_name_the_catalog_and_configuration_that_produced_them():
+    config = MINI.default_config().model_copy(update={"version": "2027-01"})
+    scores = assess_frame(MINI, messy_frame(50, seed=2), config=config).scores
+    versions = scores[["catalog_id", "catalog_version", "catalog_hash", "config_version"]].drop_duplicates()
+    assert versions.values.tolist() == [["mini", "1", MINI.content_hash, "2027-01"]]
+
+
+def test_a_huge_bad_value_is_quoted_by_a_short_prefix_in_the_errors_frame():
+    frame = messy_frame(3, seed=1).assign(econ_debt="y" * 5_000_000)
+    errors = assess_frame(MINI, frame).errors
+    debt = errors[errors.indicator == "econ_debt"]
+    assert len(debt) == 3
+    assert debt.message_en.str.len().max() < 200 and debt.message_zh.str.len().max() < 200
+    assert debt.message_en.str.contains("'yyyy", regex=False).all() and debt.message_en.str.contains("…").all()

@@ -256,3 +256,18 @@ def test_no_valid_household_gives_empty_figures(mini):
     assert (document["compared"], document["invalid"], document["changed_tier"]) == (0, 1, 0)
     assert document["spearman"] is None and document["mean_abs_index_change"] is None
     assert document["movers"] == [] and document["by_scope"] == []
+
+
+@pytest.mark.parametrize("document", [
+    {"indicator_weights": {"fam_size": "9" * 5_000_000}},
+    {"indicator_weights": {"z" * 5_000_000: 2.0}},
+    {"z" * 5_000_000: 1},
+    {"method": "m" * 5_000_000},
+    {"version": ["v"] * 1_000_000},
+])
+def test_a_huge_bad_value_in_a_draft_is_quoted_by_a_short_prefix(mini, document):
+    with pytest.raises(ConfigError) as caught:
+        config_from_draft(mini, document, base=mini.default_config())
+    error = caught.value
+    assert max(len(error.message.en), len(error.message.zh), len(error.path)) < 300
+    assert "…" in error.message.en and "…" in error.message.zh

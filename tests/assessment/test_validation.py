@@ -150,3 +150,40 @@ def test_every_problem_is_listed_at_once_and_scoring_stops():
         ("econ_debt", "unknown_option"), ("fam_alone", "wrong_type"), ("fam_size", "missing_required"),
         ("ghost", "unknown_indicator")]
     assert all(f.message.zh and f.message.en for f in info.value.findings)
+
+
+def test_missing_region_names_the_catalogs_own_parameter():
+    found = validate_answers(CATALOG, GOOD)
+    # the mini catalog's parameter is "Minimum living standard" (label() adds "(中)" to its Chinese)
+    assert "Minimum living standard(中)" in found[0].message.zh and "低保" not in found[0].message.zh
+    assert "Minimum living standard" in found[0].message.en
+    other = mini_documents()
+    other["regions.yaml"]["parameters"][0]["label"] = {"zh": "贫困线", "en": "poverty line"}
+    found = validate_answers(build_catalog(other), GOOD)
+    assert "贫困线" in found[0].message.zh and "poverty line" in found[0].message.en
+
+
+@pytest.mark.parametrize("region, year, used", [("city", 2027, 2026), ("district", 2030, 2026)])
+def test_a_year_after_the_last_regional_value_is_scored_with_it_and_warned(region, year, used):
+    found = validate_answers(CATALOG, GOOD, region=region, year=year)
+    assert [(f.indicator, f.path, f.code, f.severity) for f in found] == [
+        ("econ_income", "year", "parameter_from_earlier_year", "warning")]
+    for text in (found[0].message.zh, found[0].message.en):
+        assert region in text and str(year) in text and str(used) in text
+    assert (assess(CATALOG, GOOD, region=region, year=year).deprivations
+            == assess(CATALOG, GOOD, region=region, year=used).deprivations)
+
+
+@pytest.mark.parametrize("region, year", [("city", 2026), ("city", None), ("district", 2025)])
+def test_a_year_with_its_own_value_or_its_parents_is_not_warned(region, year):
+    # district has 2026 only: in 2025 it takes its parent city's value of 2025
+    assert validate_answers(CATALOG, GOOD, region=region, year=year) == []
+
+
+def test_a_huge_bad_value_is_quoted_by_a_short_prefix_only():
+    huge = "x" * 5_000_000
+    found = validate_answers(CATALOG, {**GOOD, "econ_debt": huge, huge: 1}, region="city")
+    assert sorted(f.code for f in found) == ["unknown_indicator", "unknown_option"]
+    for f in found:
+        assert "xxxx…" in f.message.en and "xxxx…" in f.message.zh
+        assert max(len(f.message.zh), len(f.message.en), len(f.path), len(f.indicator)) < 200

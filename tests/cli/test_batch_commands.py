@@ -148,3 +148,116 @@ def test_score_in_chunks_writes_what_one_chunk_writes(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(one.astype({c: str for c in ("top_reasons", "recommended_services")}),
                                   many.astype({c: str for c in ("top_reasons", "recommended_services")}))
     assert isinstance(many.top_reasons.dtype, pd.CategoricalDtype)  # not widened to plain text
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def test_scored_files_name_their_catalog_and_configuration(tmp_path, mini_dir):
+    import pyarrow.parquet as pq
+
+    from assessment.catalog import build_catalog
+    from tests.factories import mini_documents
+
+    source = tmp_path / "in.csv"
+    households([{"household_id": "a", **GOOD}, {"household_id": "b", **GOOD, "health_chronic": 0}]).to_csv(
+        source, index=False)
+    config = tmp_path / "config.yaml"
+    document = build_catalog(mini_documents()).default_config().model_dump() | {"version": "2027-01"}
+    config.write_text(yaml.safe_dump(document), encoding="utf-8")
+    expected = {"catalog_id": "mini", "catalog_version": "1",
+                "catalog_hash": build_catalog(mini_documents()).content_hash, "config_version": "2027-01"}
+    for suffix in (".parquet", ".csv", ".jsonl"):
+        out = tmp_path / f"scores{suffix}"
+        result = runner.invoke(app, ["score", str(source), "-o", str(out), "--catalog", str(mini_dir),
+                                     "--config", str(config)])
+        assert result.exit_code == 0, result.output
+        read = {".csv": pd.read_csv, ".parquet": pd.read_parquet}.get(suffix, lambda p: pd.read_json(p, lines=True))
+        scores = read(out)
+        for column, value in expected.items():
+            assert scores[column].astype(str).tolist() == [value, value]
+    metadata = pq.read_schema(tmp_path / "scores.parquet").metadata
+    assert {key: metadata[key.encode()].decode() for key in expected} == expected
+
+
+@pytest.mark.parametrize("answers, what", [
+    ({k: v for k, v in GOOD.items() if k != "econ_debt"}, "an indicator"),
+    (GOOD, "a required question"),  # econ_debt is also an (optional) indicator of the default catalog
+])
+def test_a_file_for_another_catalog_is_one_clear_error(tmp_path, answers, what):
+    source = tmp_path / "in.csv"
+    households([{"household_id": "a", **answers}, {"household_id": "b", **answers}]).to_csv(source, index=False)
+    out = tmp_path / "scores.csv"
+    result = runner.invoke(app, ["score", str(source), "-o", str(out)])  # --catalog forgotten
+    assert result.exit_code == 1
+    assert f"no input column is {what} of the catalog in use, weihai_default" in result.stderr
+    assert "region, year, town_id, household_id, fam_size" in result.stderr and "--catalog" in result.stderr
+    assert "当前目录 weihai_default" in result.stderr and result.stderr.count("error:") == 1
+    assert "missing_required" not in result.output and not out.exists()
+    assert not (tmp_path / "scores.errors.csv").exists()
+
+
+def test_a_csv_shows_labels_in_the_readers_language_and_rounded_figures(tmp_path, mini_dir):
+    source = tmp_path / "in.parquet"
+    households([{"household_id": "a", **GOOD, "econ_income": 1700},
+                {"household_id": "b", **GOOD, "econ_debt": "huge"}]).to_parquet(source, index=False)
+    exact = tmp_path / "scores.parquet"
+    assert runner.invoke(app, ["score", str(source), "-o", str(exact), "--catalog", str(mini_dir)]).exit_code == 3
+    full = pd.read_parquet(exact)
+    for language, suffix in (("zh", "(中)"), ("en", "")):
+        out = tmp_path / f"scores_{language}.csv"
+        result = runner.invoke(app, ["score", str(source), "-o", str(out), "--catalog", str(mini_dir),
+                                     "--lang", language])
+        assert result.exit_code == 3, result.output
+        assert out.read_bytes().startswith(BOM)
+        scores = pd.read_csv(out)
+        row = scores.iloc[0]
+        # 1700 / 2 / 1200 = 0.708 -> d 1.0 as before; the index is 64.375 and the dimension scores 0.2, 0.875, 0.625
+        assert row["tier"] == "severe" and row["tier_label"] == f"Severe{suffix}"
+        assert row["tier_from_index_label"] == f"Moderate{suffix}"
+        assert row["raised_by_label"] == f"Illness{suffix}"
+        assert row["top_reasons"] == "econ_income;health_chronic;econ_debt"
+        assert row["top_reasons_label"] == f"Income{suffix};Illness{suffix};Debt{suffix}"
+        assert row["recommended_services_label"] == f"Allowance{suffix};Medical aid{suffix};Tutoring{suffix}"
+        assert row["region_label"] == f"City{suffix}"
+        assert list(scores.columns[:4]) == ["household_id", "region", "region_label", "year"]
+        for column in ("index", "index_low", "index_high", "completeness", "af_score", "dim_fam"):
+            assert row[column] == round(full[column][0], 3)
+        assert row["af_score"] != full["af_score"][0]  # 0.7375 x ... has more than three decimals
+        errors_path = tmp_path / f"scores_{language}.errors.csv"
+        assert errors_path.read_bytes().startswith(BOM)
+        errors = pd.read_csv(errors_path)
+        assert errors[["indicator", "indicator_label"]].values.tolist() == [["econ_debt", f"Debt{suffix}"]]
+    assert not any(c.endswith("_label") for c in full.columns)
+
+
+def test_a_year_after_the_last_regional_value_is_in_the_warnings_file(tmp_path, mini_dir):
+    source = tmp_path / "in.csv"
+    households([{"household_id": "a", **GOOD, "year": 2028}]).to_csv(source, index=False)
+    out = tmp_path / "scores.csv"
+    result = runner.invoke(app, ["score", str(source), "-o", str(out), "--catalog", str(mini_dir), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    warnings = pd.read_csv(tmp_path / "scores.warnings.csv")
+    assert warnings[["household_id", "indicator", "code"]].values.tolist() == [
+        ["a", "econ_income", "parameter_from_earlier_year"]]
+    assert "city" in warnings.message_en[0] and "2028" in warnings.message_en[0] and "2026" in warnings.message_en[0]
+
+
+def test_ranked_csv_and_sensitivity_csv_are_for_people_too(tmp_path, mini_dir):
+    source = tmp_path / "in.csv"
+    households([{"household_id": f"h{k}", **GOOD, "econ_income": 600 * k} for k in range(1, 5)]).to_csv(
+        source, index=False)
+    assert source.read_bytes()[:3] != BOM  # written by pandas here, not by the command line
+    scored = tmp_path / "scored.parquet"
+    assert runner.invoke(app, ["score", str(source), "-o", str(scored), "--catalog", str(mini_dir)]).exit_code == 0
+    ranked = tmp_path / "ranked.csv"
+    result = runner.invoke(app, ["rank", str(scored), "-o", str(ranked), "--catalog", str(mini_dir), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert ranked.read_bytes().startswith(BOM)
+    table = pd.read_csv(ranked)
+    assert table["rank"].tolist() == [1, 2, 3, 4] and set(table["tier_label"]) <= {"Moderate", "Severe"}
+    table_path = tmp_path / "sensitivity.csv"
+    result = runner.invoke(app, ["config", "sensitivity", "--households", str(source), "--catalog", str(mini_dir),
+                                 "-o", str(table_path)])
+    assert result.exit_code == 0, result.output
+    assert table_path.read_bytes().startswith(BOM)

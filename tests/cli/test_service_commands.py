@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
+import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from api.app import create_app
 from api.demo import seed
 from api.settings import Settings
+from api.tables import Assessment, HouseholdLatest
 from cli.main import app as cli
 from tests.api.factories import household_payload, resident_id_number
 from tests.api.support import DATA_KEY, HASH_KEY, count_rows, settings_for
@@ -143,8 +145,25 @@ def test_keys_rotate_re_encrypts_with_the_first_key_and_re_hashes_id_numbers(app
                                headers=city.auth("caseworker_s3"))
         assert duplicate.status_code == 409  # duplicates are still found under the new hash key
         [entry] = after.get("/v1/audit", params={"action": "rotate_keys"}, headers=city.auth("admin")).json()
-        assert entry["details"] == {"households": 3, "rehashed": 3} and entry["user_id"] is None
+        assert entry["details"] == {"households": 3, "rehashed": 3, "normalised": 0} and entry["user_id"] is None
     rotated.state.context.database.dispose()
+
+
+@pytest.mark.parametrize("today", [None, date(2031, 6, 1)])
+def test_the_demo_is_dated_before_the_day_it_runs_with_few_households_overdue(database_url, today):
+    app = create_app(settings_for(database_url))
+    context = app.state.context
+    day = today or date.today()
+    with context.database.session(write=True) as session:
+        seed(session=session, keys=context.keys, scorer=context.scorer, households=200, seed=5, today=today)
+        dates = session.scalars(select(Assessment.assessed_on)).all()
+        latest = session.execute(select(HouseholdLatest.assessed_on, HouseholdLatest.due_on)
+                                 .where(HouseholdLatest.status == "active")).all()
+    context.database.dispose()
+    assert max(dates) <= day and min(dates) >= day - timedelta(days=500)
+    assert all(day - timedelta(days=200) <= assessed_on <= day for assessed_on, _ in latest)
+    overdue = sum(due_on < day for _, due_on in latest)
+    assert 0 < overdue < 0.2 * len(latest)  # a few to show on the alerts page, not nearly all
 
 
 def test_serve_refuses_several_workers_on_an_in_memory_database(monkeypatch):

@@ -181,3 +181,27 @@ def test_bad_spec_is_rejected_with_the_field_named(catalog, spec):
 def test_synthetic_households_reach_every_service(catalog, batch):
     recommended = set(";".join(batch.scores["recommended_services"]).split(";")) - {""}
     assert recommended == {s.id for s in catalog.services}
+
+
+def test_a_derived_answer_follows_its_catalog_conditions(catalog, spec):
+    derived = copy.deepcopy(spec)
+    derived["defaults"]["care_lives_alone"] = {
+        "when": [{"indicator": "house_tenure", "op": "in", "value": ["private_rental", "borrowed"]},
+                 {"indicator": "fam_household_size", "op": "le", "value": 2}]}
+    for archetype in derived["archetypes"].values():
+        (archetype.get("answers") or {}).pop("care_lives_alone", None)
+    frame = generate_households(catalog, derived, 400, 3)
+    expected = frame["house_tenure"].isin(["private_rental", "borrowed"]) & (frame["fam_household_size"] <= 2)
+    answered = frame["care_lives_alone"].notna()
+    assert answered.sum() > 300 and expected.any()
+    assert (frame.loc[answered, "care_lives_alone"].astype(bool) == expected[answered]).all()
+
+
+def test_a_derived_answer_with_a_bad_condition_is_rejected_with_the_field_named(catalog, spec):
+    bad = copy.deepcopy(spec)
+    bad["defaults"]["care_lives_alone"] = {"when": [{"indicator": "house_tenure", "op": "eq", "value": "castle"}]}
+    for archetype in bad["archetypes"].values():
+        (archetype.get("answers") or {}).pop("care_lives_alone", None)
+    with pytest.raises(SpecError, match="defaults.care_lives_alone.when") as raised:
+        generate_households(catalog, bad, 10, 1)
+    assert "castle" in raised.value.message.en

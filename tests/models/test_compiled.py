@@ -1,15 +1,23 @@
 """The model laid out for serving gives scikit-learn's own predictions, and its spline basis the worked
 values of quadratic B-splines."""
 
+import copy
+import tomllib
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from packaging.requirements import Requirement
+from sklearn.ensemble import HistGradientBoostingClassifier
 
 from indicators import default_catalog
 from indicators.synth import generate_households, load_spec
-from models.compiled import BoostingMember, ForestMember, OrdinalMember, ServedModel, spline_basis
+from models.compiled import (BoostingMember, ForestMember, OrdinalMember, ServedModel, boosting_trees, laid_out_member,
+                             spline_basis)
 from models.features import household_features
 from models.hardship import HardshipModel
 
@@ -82,6 +90,35 @@ def test_a_member_of_another_kind_is_called_as_it_is(households):
     served = ServedModel(model)
     assert served.members[1] is model.members_[1]
     assert_same_predictions(model, shifted_rows(features, seed=3))
+
+
+def test_scikit_learn_is_of_a_version_whose_boosting_trees_are_read(households):
+    """The layout reads HistGradientBoosting's trees from scikit-learn's private attributes: the installed
+    scikit-learn must lie in the range pyproject.toml pins, and keep them where they are read. When a new
+    scikit-learn moves them this test fails (serving still works, through scikit-learn's own predict)."""
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    pinned = next(Requirement(r) for r in project["project"]["dependencies"] if r.startswith("scikit-learn"))
+    assert pinned.specifier.contains(sklearn.__version__), (sklearn.__version__, str(pinned.specifier))
+    features, labels = households
+    X = features.to_numpy()
+    booster = HistGradientBoostingClassifier(max_iter=8, random_state=0).fit(X, labels)
+    found = boosting_trees(booster)
+    assert found is not None, f"scikit-learn {sklearn.__version__} keeps HistGradientBoosting's trees elsewhere"
+    baseline, iterations = found
+    assert baseline.shape == (1, len(TIERS))
+    assert [len(iteration) for iteration in iterations] == [len(TIERS)] * booster.n_iter_
+    laid_out = laid_out_member(booster)
+    assert isinstance(laid_out, BoostingMember)
+    assert np.array_equal(laid_out.predict_proba(X), booster.predict_proba(X))
+
+
+def test_a_booster_whose_trees_moved_is_called_as_scikit_learns_own(households):
+    features, labels = households
+    booster = HistGradientBoostingClassifier(max_iter=8, random_state=0).fit(features.to_numpy(), labels)
+    moved = copy.deepcopy(booster)
+    del moved._predictors  # as a scikit-learn that keeps them elsewhere would have it
+    assert boosting_trees(moved) is None
+    assert laid_out_member(moved) is moved
 
 
 def test_wrong_number_of_columns_is_a_clear_error(households):

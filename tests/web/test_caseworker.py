@@ -236,3 +236,21 @@ def test_caseworker_cannot_open_another_stations_household(site, page, shot):
     page.goto("/app/households")
     search_households(page, resident_id_number(serial=1))
     assert page.locator("#no-households").is_visible()
+
+
+def test_a_phone_number_that_is_not_one_is_explained_beside_it(site, page, shot):
+    with site.session() as session:
+        before = len(session.scalars(select(Household.id)).all())
+    sign_in(page, site, "caseworker")
+    page.goto("/app/households/new")
+    page.fill("#name", "电话待改")
+    page.fill("#id_number", resident_id_number(serial=902, birth="19700101"))
+    page.fill("#phone", "abc")
+    page.click("#save")
+    error = page.locator("#phone-error")
+    error.wait_for(state="visible")
+    assert error.inner_text().startswith("电话号码须为 5–15 位数字")
+    assert page.input_value("#phone") == "abc" and page.input_value("#name") == "电话待改"
+    shot(page, "bad-phone")
+    with site.session() as session:
+        assert len(session.scalars(select(Household.id)).all()) == before

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
+import httpx
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from api.alerts import service as alerts
 from api.assessments.tables import HouseholdLatest
 from api.auth.service import authenticate
+from api.geography.tables import Station
 from api.referrals import service as referrals
+from tests.api.factories import household_payload, submission
+from tests.api.workflow_helpers import deprived
 from tests.web.conftest import sign_in
 
 pytestmark = pytest.mark.browser
@@ -104,3 +110,66 @@ def test_supervisor_sees_alerts_overdue_and_the_referral_pipeline(site, page, sh
     row = page.locator(f'section:has(h2:text("{provider["name"]}")) tr[data-service="emergency_assistance"]')
     assert int(row.locator("td:nth-child(2)").inner_text()) >= 1  # open
     shot(page, "referral-pipeline")
+
+
+def test_a_dimension_score_above_one_is_explained_beside_the_field(site, page, shot):
+    """The label says the scale, and a score outside it is the API's message beside the field, not an empty
+    ranking (the page used to say "0 households")."""
+    sign_in(page, site, "supervisor")
+    page.goto("/app/ranking")
+    assert page.inner_text('label[for="min_score"]') == "维度得分高于(0–1)"
+    page.select_option("#dimension", "health")
+    page.fill("#min_score", "2")
+    page.click("#apply-filters")
+    page.wait_for_url("**min_score=2**")
+    assert page.inner_text("#min_score-error").strip() == \
+        "min_score 须在 0 到 1 之间:维度得分从 0(无困难)到 1(该维度最困难)。"
+    assert page.locator("#ranking-total").count() == 0 and page.locator("#ranking tbody tr").count() == 0
+    assert page.input_value("#min_score") == "2"
+    shot(page, "ranking-score-above-one")
+    page.click("#switch-language")
+    page.wait_for_url("**min_score=2**")
+    assert page.inner_text('label[for="min_score"]') == "Dimension score above (0-1)"
+    assert page.inner_text("#min_score-error").strip().startswith("min_score must be from 0 to 1")
+
+
+def test_the_alerts_page_is_paged_at_phone_width(site, browser, shot):
+    """Thirty more households with a critical answer in the supervisor's towns: the alerts come 25 to a
+    page, and the pages together hold every alert once."""
+    catalog = site.app.state.context.scorer.catalog
+    headers = {"Authorization": f"Bearer {site.tokens['supervisor']}"}
+    with site.session() as session:
+        caller = authenticate(session=session, token=site.tokens["supervisor"])
+        station = session.scalar(select(Station.id).where(Station.town_id.in_(caller.town_ids),
+                                                          Station.id != site.caseworker_station))
+    with httpx.Client(base_url=site.url, headers=headers, timeout=30) as api:
+        for _ in range(30):
+            household = api.post("/v1/households", json=household_payload(station)).json()["id"]
+            stored = api.post(f"/v1/households/{household}/assessments",
+                              json=submission(deprived(catalog, 0, critical=True), assessed_on=str(date.today())))
+            assert stored.status_code == 201, stored.text
+    with site.session() as session:
+        expected = alerts.alerts(session=session, caller=caller, catalog=catalog, index_rise=10, limit=1000)
+    total = expected["total"]
+    assert total > 25
+    phone = browser.new_context(base_url=site.url, viewport={"width": 390, "height": 844})
+    try:
+        page = phone.new_page()
+        sign_in(page, site, "supervisor")
+        page.goto("/app/alerts")
+        pages = -(-total // 25)
+        assert page.inner_text("#alerts-pager span") == f"第 1 / {pages} 页,共 {total} 条"
+        seen = []
+        for number in range(1, pages + 1):
+            rows = page.locator("#alerts tbody tr td:first-child").all_inner_texts()
+            assert len(rows) == min(25, total - 25 * (number - 1))
+            seen += [int(row) for row in rows]
+            assert page.evaluate("document.documentElement.scrollHeight") < 8000
+            shot(page, f"alerts-page-{number}")
+            if number < pages:
+                page.click("#alerts-pager a[rel=next]")
+                page.wait_for_url(f"**alerts_page={number + 1}**")
+        assert seen == [item["household_id"] for item in expected["items"]]
+        assert page.locator("#alerts-pager a[rel=next]").count() == 0
+    finally:
+        phone.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from datetime import date, timedelta
 
 import pytest
 
@@ -188,3 +189,31 @@ def test_submission_ids_are_unique_across_households(client, city, household, ca
     other = client.post("/v1/households", json=household_payload(city.stations["S1"]),
                         headers=city.auth("caseworker_s1")).json()["id"]
     assert submit(client, city, other, body).status_code == 409
+
+
+def test_an_interview_date_after_tomorrow_or_before_the_earliest_is_refused_naming_assessed_on(
+        client, city, household, catalog, app, monkeypatch):
+    today = date.today()
+    calm = calm_answers(catalog)
+    region = next(r.id for r in catalog.regions if r.parent)
+    before = snapshot(app)
+    refused = {str(today + timedelta(days=2)): "date_in_future", "2999-01-01": "date_in_future",
+               "9999-09-30": "date_in_future", "0001-01-01": "date_too_early", "1999-12-31": "date_too_early"}
+    for assessed_on, code in refused.items():
+        for user in ("caseworker_s1", "supervisor_t1"):  # the usual path and the writer's
+            response = submit(client, city, household, submission(calm, assessed_on=assessed_on), user=user)
+            assert response.status_code == 422, (assessed_on, response.text)
+            [error] = response.json()["errors"]
+            assert (error["path"], error["code"]) == ("assessed_on", code)
+            assert assessed_on in error["message_en"] and assessed_on in error["message_zh"]
+        preview = client.post("/v1/score", json={"answers": calm, "region_id": region, "assessed_on": assessed_on},
+                              headers=city.auth("analyst"))
+        assert preview.status_code == 422 and preview.json()["errors"][0]["path"] == "assessed_on"
+    assert snapshot(app) == before
+    tomorrow = submit(client, city, household, submission(calm, assessed_on=str(today + timedelta(days=1))))
+    assert tomorrow.status_code == 201, tomorrow.text  # a device's clock a day ahead
+    monkeypatch.setattr(app.state.context.settings, "earliest_assessed_on", today - timedelta(days=10))
+    early = submit(client, city, household, submission(calm, assessed_on=str(today - timedelta(days=11))))
+    assert early.status_code == 422 and early.json()["errors"][0]["code"] == "date_too_early"
+    assert submit(client, city, household,
+                  submission(calm, assessed_on=str(today - timedelta(days=10)))).status_code == 201

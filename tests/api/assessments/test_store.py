@@ -4,13 +4,22 @@ write overtaken by another stores nothing with its one statement and then everyt
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 import uuid
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from api.assessments import submission as submissions
@@ -19,6 +28,7 @@ from api.assessments.tables import Assessment, HouseholdLatest, LatestAnswers
 from api.auth.access import Caller, Role
 from api.db.statements import DriverStatement
 from tests.api.factories import calm_answers, household_payload, submission, with_answer
+from tests.api.support import DATA_KEY, HASH_KEY
 from tests.api.workflow_helpers import publish_test_cutoffs
 
 
@@ -185,8 +195,7 @@ def test_a_submission_overtaken_before_its_write_stores_nothing_with_it_and_then
     calm = calm_answers(catalog)
     first = client.post(f"/v1/households/{household}/assessments", json=submission(calm, assessed_on="2026-01-10"),
                         headers=auth).json()
-    caseworker = Caller(id=city.user_ids["caseworker_s1"], name="caseworker_s1", role=Role.caseworker,
-                        station_id=city.stations["S1"])
+    caseworker = caller_of(city, "caseworker_s1")
     overtaking, statements = [], []
     run = DriverStatement.first
 
@@ -196,7 +205,8 @@ def test_a_submission_overtaken_before_its_write_stores_nothing_with_it_and_then
             with context.database.session(write=True) as session:
                 overtaking.append(submissions.submit(
                     session=session, caller=caseworker, scorer=context.scorer, household_id=household,
-                    submission_id=str(uuid.uuid4()), answers=calm, assessed_on=date(2026, 2, 15)))
+                    submission_id=str(uuid.uuid4()), answers=calm, assessed_on=date(2026, 2, 15),
+                    earliest_assessed_on=context.settings.earliest_assessed_on))
         return run(self, connection, parameters)
 
     monkeypatch.setattr(DriverStatement, "first", overtaken)
@@ -256,3 +266,103 @@ def test_a_correction_whose_audit_entry_fails_stores_nothing(app, client, city, 
                           json=submission(calm_answers(catalog), corrects=first["id"]), headers=auth)
     assert retried.status_code == 201, retried.text
     assert assert_matches_full_refresh(app, household)["assessment_id"] == retried.json()["id"]
+
+
+def caller_of(city, user: str) -> Caller:
+    """The caller a test user's token stands for (a caseworker of S1, or the supervisor of T1)."""
+    if user.startswith("supervisor"):
+        return Caller(id=city.user_ids[user], name=user, role=Role.supervisor, town_ids=frozenset([city.towns["T1"]]))
+    return Caller(id=city.user_ids[user], name=user, role=Role.caseworker, station_id=city.stations["S1"])
+
+
+REPOSITORY = Path(__file__).resolve().parents[3]
+
+
+WRITER_SCRIPT = """
+import json, sys
+from fastapi.testclient import TestClient
+from api.app import create_app
+with TestClient(create_app()) as client:  # with its lifespan: the usual submission runs on the event loop
+    response = client.post(sys.argv[1], json=json.loads(sys.argv[2]),
+                           headers={"Authorization": "Bearer " + sys.argv[3]})
+    print(response.status_code, response.text)
+"""
+
+
+def _blocked_by(connection, pid: int, application: str | None = None) -> list[int]:
+    """The backends of this database waiting for a lock that backend `pid` holds (of one application)."""
+    return list(connection.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND %s = ANY(pg_blocking_pids(pid)) "
+        "AND (%s::text IS NULL OR application_name = %s)", (pid, application, application)).fetchall())
+
+
+def _wait_for(condition, what: str, seconds: float = 60):
+    deadline = time.monotonic() + seconds
+    while not (found := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+    return found
+
+
+@pytest.mark.parametrize("user", ["caseworker_s1", "supervisor_t1"])
+def test_a_writer_killed_after_another_submission_overtook_it_leaves_the_latest_row_right(
+        app, client, city, catalog, database_url, user):
+    """PostgreSQL: a submission whose one-statement write another submission overtakes (so it is stored again
+    in a transaction that rebuilds the latest rows) is killed, as a process, while that transaction waits for
+    a lock. Whatever it stored by then, the household's latest rows are what a full refresh gives. (Before
+    issue 18, the assessment was committed first and the latest rows refreshed in a second transaction,
+    which the kill never committed.)"""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("on SQLite a submission is one transaction")
+    context = app.state.context
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]),
+                            headers=city.auth(user)).json()["id"]
+    calm = calm_answers(catalog)
+    first = client.post(f"/v1/households/{household}/assessments", json=submission(calm, assessed_on="2026-01-10"),
+                        headers=city.auth(user))
+    assert first.status_code == 201
+    plain_url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    lock_latest = "SELECT household_id FROM household_latest WHERE household_id = %s FOR UPDATE"
+    environment = {**os.environ, "ASSESS_DATABASE_URL": database_url, "ASSESS_DATA_KEY": DATA_KEY,
+                   "ASSESS_HASH_KEY": HASH_KEY, "ASSESS_ENV": "production", "ASSESS_MIGRATE_ON_START": "false",
+                   "PGAPPNAME": "killed-writer"}
+    with psycopg.connect(plain_url, autocommit=True) as watcher, psycopg.connect(plain_url) as holder:
+        writer = None
+        try:
+            with context.database.session(write=True) as overtaking:  # another submission, holding the row
+                session_pid = overtaking.scalar(text("SELECT pg_backend_pid()"))
+                overtaking.execute(text(lock_latest.replace("%s", ":h")), {"h": household})
+                writer = subprocess.Popen(
+                    [sys.executable, "-c", WRITER_SCRIPT, f"/v1/households/{household}/assessments",
+                     json.dumps(submission(with_answer(calm, fam_household_size=4), assessed_on="2026-03-01")),
+                     city.tokens[user]], cwd=REPOSITORY, env=environment, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE, text=True)
+                _wait_for(lambda: _blocked_by(watcher, session_pid, "killed-writer") or writer.poll() is not None,
+                          "the writer's statement to wait for the row")
+                assert writer.poll() is None, writer.communicate()
+                overtook = submissions.submit(
+                    session=overtaking, caller=caller_of(city, user), scorer=context.scorer, household_id=household,
+                    submission_id=str(uuid.uuid4()), answers=calm, assessed_on=date(2026, 2, 1),
+                    earliest_assessed_on=context.settings.earliest_assessed_on)
+                holder_pid = holder.info.backend_pid
+                holding = threading.Thread(target=holder.execute, args=(lock_latest, (household,)))
+                holding.start()  # queued behind the writer's statement, ahead of what the writer does next
+                _wait_for(lambda: watcher.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0",
+                                                  (holder_pid,)).fetchone()[0], "the holder to queue for the row")
+            holding.join(60)  # the overtaking submission committed; the writer's statement ran; the holder has the row
+            _wait_for(lambda: _blocked_by(watcher, holder_pid, "killed-writer") or writer.poll() is not None,
+                      "the writer's next step to wait for the row")
+            assert writer.poll() is None, writer.communicate()
+            writer.send_signal(signal.SIGKILL)
+            writer.wait(30)
+        finally:
+            if writer is not None and writer.poll() is None:
+                writer.kill()
+                writer.wait()
+        holder.rollback()
+        _wait_for(lambda: not watcher.execute("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                                              "AND application_name = 'killed-writer'").fetchall(),
+                  "the killed writer's connections to end")
+    row = assert_matches_full_refresh(app, household)
+    assert row["assessment_id"] != first.json()["id"] and overtook["id"] in (row["assessment_id"],
+                                                                             row["previous_assessment_id"])

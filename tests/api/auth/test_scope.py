@@ -72,13 +72,27 @@ def test_supervisor_sees_every_station_of_their_towns(client, city, households):
     assert sorted(h["id"] for h in listed["items"]) == sorted([households["S1"][0], at_s2["id"]])
 
 
-def test_analyst_reads_everything_without_personal_data_and_changes_nothing(client, city, households, catalog, app):
-    for station in ("S1", "S4"):
-        for path in reads(*households[station]):
-            response = client.get(path, headers=city.auth("analyst"))
-            assert response.status_code == 200 and SECRET_NAME not in response.text
+def test_analysts_get_no_single_household_and_cannot_look_one_up(client, city, households, catalog, app):
+    """Analysts see aggregates and pseudonymised rows only: every route that reads one household (or finds one
+    by ID number) is a 403 of its own, the same for a household that does not exist."""
+    household_id, assessment_id = households["S1"]
+    referral = client.post(f"/v1/households/{household_id}/referrals", json={"service_id": "meal_assistance"},
+                           headers=city.auth("caseworker_s1")).json()["id"]
+    id_number = client.get(f"/v1/households/{household_id}",
+                           headers=city.auth("caseworker_s1")).json()["personal"]["id_number"]
     before = snapshot(app)
-    household_id, _ = households["S1"]
+    refused = [client.get(path, headers=city.auth("analyst")) for path in (
+        *reads(household_id, assessment_id), *reads(99999, 99999), "/v1/households",
+        f"/v1/referrals?household_id={household_id}", "/v1/referrals", f"/v1/referrals/{referral}")]
+    refused.append(client.post("/v1/households/lookup", json={"id_number": id_number}, headers=city.auth("analyst")))
+    bodies = []
+    for response in refused:
+        assert response.status_code == 403, response.url
+        [error] = response.json()["errors"]
+        assert error["code"] == "household_reads_not_allowed" and error["message_zh"] and error["message_en"]
+        bodies.append({key: value for key, value in response.json().items() if key != "instance"})
+    assert all(body == bodies[0] for body in bodies)  # the same answer whatever was asked: nothing about a record
+    assert snapshot(app) == before
     for response in (
         client.post("/v1/households", json=household_payload(city.stations["S1"]), headers=city.auth("analyst")),
         client.post(f"/v1/households/{household_id}/assessments", json=submission(calm_answers(catalog)),
@@ -88,6 +102,17 @@ def test_analyst_reads_everything_without_personal_data_and_changes_nothing(clie
     ):
         assert response.status_code == 403
     assert snapshot(app) == before
+
+
+def test_analysts_read_aggregates_and_pseudonymised_rows(client, city, households, catalog):
+    for path in ("/v1/rankings", "/v1/alerts", "/v1/reassessments", "/v1/reassessments/overdue",
+                 "/v1/referrals/pipeline", "/v1/configs", "/v1/providers"):
+        response = client.get(path, headers=city.auth("analyst"))
+        assert response.status_code == 200, path
+        assert SECRET_NAME not in response.text
+    ranked = client.get("/v1/rankings", headers=city.auth("analyst")).json()["items"]
+    assert {item["household_id"] for item in ranked} == {households["S1"][0], households["S4"][0]}
+    assert all("name" not in item and "phone" not in item for item in ranked)
 
 
 def test_admin_manages_users_but_cannot_change_households(client, city, households, catalog):

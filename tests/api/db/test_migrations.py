@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+from datetime import datetime, timezone
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, insert, inspect, text
 
 from api import db
+from api.app import create_app
+from api.security import decrypt_json, encrypt_json, id_number_hash, resolve_keys
 from api.tables import metadata
 from tests.api.conftest import POSTGRES_URL, fresh_postgres_database
+from tests.api.factories import resident_id_number
+from tests.api.support import HASH_KEY, settings_for
 
 TABLES = {t.name for t in metadata.sorted_tables}
 
@@ -44,3 +53,63 @@ def test_upgrade_downgrade_upgrade_from_empty(tmp_path, backend):
         assert differences == []
     finally:
         drop()
+
+
+def _old_hash(id_number: str) -> str:
+    """The keyed hash as it was before 0006: of the number as typed, without spaces, in upper case."""
+    return hmac.new(HASH_KEY.encode(), "".join(id_number.split()).upper().encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_id_numbers_stored_before_0006_are_rewritten_and_re_hashed_when_the_service_starts(tmp_path, backend):
+    if backend == "postgresql" and not POSTGRES_URL:
+        pytest.skip("ASSESS_TEST_DATABASE_URL is not set")
+    url, drop = (f"sqlite:///{tmp_path / 'old.db'}", lambda: None) if backend == "sqlite" else \
+        fresh_postgres_database()
+    ascii_number, other = resident_id_number(61), resident_id_number(62)
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) for c in ascii_number)
+    keys = resolve_keys(settings_for(url))
+    try:
+        db.upgrade(url, "0005")
+        engine = create_engine(db.normalise_url(url))
+        tables = metadata.tables
+        with engine.begin() as connection:  # a household registered in fullwidth digits, one in ASCII
+            connection.execute(insert(tables["regions"]), [{"id": "r", "name_zh": "区", "name_en": "R"}])
+            connection.execute(insert(tables["towns"]), [{"id": 1, "region_id": "r", "name": "T"}])
+            connection.execute(insert(tables["stations"]), [{"id": 1, "town_id": 1, "name": "S"}])
+            connection.execute(insert(tables["users"]), [{"id": 1, "name": "u", "role": "caseworker", "station_id": 1,
+                                                          "active": True, "created_at": datetime.now(timezone.utc)}])
+            connection.execute(insert(tables["households"]), [
+                {"id": household_id, "station_id": 1, "status": "active", "members": [], "created_by": 1,
+                 "personal": encrypt_json(keys, {"name": "王", "id_number": typed, "phone": None}),
+                 "id_number_hash": _old_hash(typed), "created_at": datetime.now(timezone.utc),
+                 "updated_at": datetime.now(timezone.utc)}
+                for household_id, typed in ((1, fullwidth), (2, other))])
+        db.upgrade(url)
+        with engine.connect() as connection:
+            assert list(connection.execute(text("SELECT name FROM maintenance_tasks")).scalars()) == \
+                ["normalise_id_numbers"]
+        app = create_app(settings_for(url))
+        app.state.context.database.dispose()
+        with engine.connect() as connection:
+            assert list(connection.execute(text("SELECT name FROM maintenance_tasks")).scalars()) == []
+            stored = {row.id: (decrypt_json(keys, row.personal)["id_number"], row.id_number_hash) for row in
+                      connection.execute(text("SELECT id, personal, id_number_hash FROM households"))}
+            [details] = [json.loads(value) if isinstance(value, str) else value for value in connection.execute(
+                text("SELECT details FROM audit_log WHERE action = 'normalise_id_numbers'")).scalars()]
+        engine.dispose()
+        assert stored == {1: (ascii_number, id_number_hash(keys, ascii_number)),
+                          2: (other, id_number_hash(keys, other))}
+        assert stored[2][1] == _old_hash(other)  # an ASCII number hashes as it did
+        assert details == {"households": 2, "rehashed": 1, "normalised": 1}
+    finally:
+        drop()
+
+
+def test_a_new_database_has_no_pending_step(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    db.upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT COUNT(*) FROM maintenance_tasks")).scalar_one() == 0
+    engine.dispose()

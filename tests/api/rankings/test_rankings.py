@@ -7,6 +7,7 @@ import io
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import event
 
 from tests.api.support import count_rows
 from tests.api.workflow_helpers import TIER_BY_DEPRIVED, assess, deprived, new_household, publish_test_cutoffs
@@ -197,3 +198,45 @@ def test_the_demo_city_is_ranked_and_has_providers_at_once(app, client, catalog)
     assert {p["kind"] for p in providers} == set(workflow().provider_kinds)
     offered = {service for p in providers for service in p["services"]}
     assert offered == {service.id for service in catalog.services}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_export_with_names_is_a_read_of_every_household_in_it(app, client, city, population, fmt):
+    """Each household's audit trail shows the export that showed its name and phone, with the snapshot."""
+    inserts = []
+
+    def count_audit_inserts(_connection, _cursor, statement, *_):
+        if statement.startswith("INSERT INTO audit_log"):
+            inserts.append(statement)
+
+    engine = app.state.context.database.engine
+    event.listen(engine, "before_cursor_execute", count_audit_inserts)
+    try:
+        response = client.get("/v1/rankings", params={"format": fmt}, headers=city.auth("supervisor_t1"))
+    finally:
+        event.remove(engine, "before_cursor_execute", count_audit_inserts)
+    assert len(inserts) == 2  # `export_ranking`, and one statement for all the households read, however many
+    snapshot_id = int(response.headers["X-Snapshot-Id"])
+    exported = {h for h, v in population.items() if v["station"] in {"S1", "S2"}}
+    entries = client.get("/v1/audit", params={"action": "read_personal", "limit": 1000},
+                         headers=city.auth("admin")).json()
+    assert sorted(entry["household_id"] for entry in entries) == sorted(exported)
+    assert all(entry["user_id"] == city.user_ids["supervisor_t1"] and entry["details"] == {"snapshot_id": snapshot_id}
+               for entry in entries)
+    one = next(iter(exported))
+    trail = client.get("/v1/audit", params={"household_id": one}, headers=city.auth("admin")).json()
+    assert [entry["action"] for entry in trail][:1] == ["read_personal"]
+    before = count_rows(app, "audit_log")
+    for user in ("admin", "analyst"):  # masked or withheld: no read of personal data, the export alone
+        client.get("/v1/rankings", params={"format": fmt}, headers=city.auth(user))
+    assert count_rows(app, "audit_log") == before + 2
+
+
+def test_a_dimension_score_filter_above_one_is_refused_naming_min_score(app, client, city, population):
+    before = count_rows(app, "ranking_snapshots")
+    for body in ({"dimension": "health", "min_score": 2}, {"dimension": "health", "min_score": -0.5}):
+        response = client.post("/v1/rankings/snapshots", json=body, headers=city.auth("supervisor_t1"))
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert error["path"] == "min_score" and "0" in error["message_zh"] and "1" in error["message_en"]
+    assert count_rows(app, "ranking_snapshots") == before

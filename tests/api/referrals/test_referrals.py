@@ -10,8 +10,9 @@ from sqlalchemy import update
 from api.auth.access import Caller, Role
 from api.referrals import service as referrals
 from api.referrals.tables import Referral
+from tests.api.factories import calm_answers
 from tests.api.support import snapshot
-from tests.api.workflow_helpers import new_household
+from tests.api.workflow_helpers import assess, new_household
 
 # The table of docs/workflows.md, written out independently of api/data/workflows.yaml.
 ALLOWED = {"recommended": {"referred", "cancelled"}, "referred": {"accepted", "declined", "cancelled"},
@@ -179,3 +180,57 @@ def test_exit_cancels_open_referrals_with_the_reason(client, city, household, pr
     bad = client.post(f"/v1/households/{household}/exit", json={"reason": "bored"}, headers=city.auth("caseworker_s1"))
     assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "reason"
     assert open_referral(client, city, household).status_code == 409
+
+
+def test_a_referral_names_an_assessment_of_its_own_household_only(client, city, household, catalog, app):
+    own = assess(client, city, "caseworker_s1", household, calm_answers(catalog))
+    elsewhere = new_household(client, city, "S4", "supervisor_t3")
+    foreign = assess(client, city, "supervisor_t3", elsewhere, calm_answers(catalog))
+    before = snapshot(app)
+    for assessment_id in (foreign["id"], 999999):
+        response = client.post(f"/v1/households/{household}/referrals",
+                               json={"service_id": "meal_assistance", "assessment_id": assessment_id},
+                               headers=city.auth("caseworker_s1"))
+        assert response.status_code == 404, response.text
+        [error] = response.json()["errors"]
+        assert error["path"] == "assessment_id" and error["message_zh"] and error["message_en"]
+    assert snapshot(app) == before
+    created = client.post(f"/v1/households/{household}/referrals",
+                          json={"service_id": "meal_assistance", "assessment_id": own["id"]},
+                          headers=city.auth("caseworker_s1"))
+    assert created.status_code == 201 and created.json()["assessment_id"] == own["id"]
+
+
+def test_a_provider_belongs_to_a_known_town_in_the_supervisors_scope(client, city, app):
+    before = snapshot(app)
+
+    def add(user, **extra):
+        return client.post("/v1/providers", json={"name": f"机构{len(extra)}{user}", "kind": "charity",
+                                                  "services": ["meal_assistance"], **extra}, headers=city.auth(user))
+
+    unknown = add("admin", town_id=999999)
+    assert unknown.status_code == 404 and unknown.json()["errors"][0]["path"] == "town_id"
+    outside = add("supervisor_t1", town_id=city.towns["T3"])
+    assert outside.status_code == 403
+    [error] = outside.json()["errors"]
+    assert (error["path"], error["code"]) == ("town_id", "out_of_scope") and error["message_zh"]
+    assert snapshot(app) == before
+    assert add("supervisor_t1", town_id=city.towns["T1"]).status_code == 201
+    assert add("admin", town_id=city.towns["T3"]).status_code == 201
+
+
+def test_a_refused_move_names_the_statuses_by_their_labels(client, city, household, provider):
+    referral = open_referral(client, city, household).json()
+    move(client, city, referral["id"], "cancelled", reason="重复")
+    refused = move(client, city, referral["id"], "recommended")
+    assert refused.status_code == 409
+    [error] = refused.json()["errors"]
+    assert error["message_zh"] == "转介不能从“已取消”变为“已建议”;允许:无(终态)。"
+    assert error["message_en"] == ("A referral cannot move from “Cancelled” to “Recommended”; "
+                                   "allowed: none (final status).")
+    other = open_referral(client, city, household, "home_cleaning").json()
+    refused = move(client, city, other["id"], "completed")
+    assert refused.json()["errors"][0]["message_zh"] == "转介不能从“已建议”变为“已完成”;允许:已转介、已取消。"
+    unknown = move(client, city, other["id"], "gone")
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["path"] == "to"
+    assert "recommended" in unknown.json()["errors"][0]["message_en"]
