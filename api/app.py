@@ -28,17 +28,6 @@ from api.settings import Settings
 ROUTERS = (assessments, households, rankings, referrals, alerts, configs, audit, geography, users)
 
 
-def answers_example(catalog, count: int = 4) -> dict:
-    """A few valid answers taken from the catalog, for the OpenAPI examples."""
-    example = {}
-    for indicator in catalog.indicators[:count]:
-        spec = indicator.answer
-        example[indicator.id] = {"yes_no": lambda: False, "ordinal": lambda: spec.levels[0].value,
-                                 "choice": lambda: spec.options[0].value, "count": lambda: spec.min,
-                                 "amount": lambda: spec.min}[spec.type]()
-    return example
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app: migrate the schema (unless disabled), load the catalog, mount the routers."""
     settings = settings or Settings()
@@ -53,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI):
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         context.scorer.model()  # the first lookup of the champion, which requests would otherwise wait for
+        context.scorer.warm_up()  # loads (or compiles) the core's compiled formula before the first submission
         # What start-up made lives as long as the server: freezing it keeps the collector's full passes short
         # (they paused every request in flight for 30-200 ms).
         gc.collect()
@@ -84,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def openapi() -> dict:
         if app.openapi_schema is None:
             schema = build_schema()
-            example = answers_example(context.scorer.catalog)
+            example = dict(list(context.scorer.example_answers().items())[:4])
             components = schema.get("components", {}).get("schemas", {})
             for name in ("AssessmentSubmission", "ScorePreview"):
                 if name in components:

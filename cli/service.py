@@ -56,7 +56,7 @@ def db_upgrade(revision: str = typer.Argument("head", help="Alembic revision to 
 
     from api import db
     from api.settings import Settings
-    from api.tables import MaintenanceTask
+    from api.households.tables import MaintenanceTask
 
     url = Settings().database_url
     db.upgrade(url, revision)

@@ -84,6 +84,19 @@ class Scorer:
         self.config = self.catalog.default_config()
         self.champion = ChampionCache(model) if model is not None else None
 
+    def example_answers(self) -> dict:
+        """A valid answer to every question, taken from the catalog (the lowest level, option, count or
+        amount; no for yes/no questions)."""
+        first = {"yes_no": lambda spec: False, "ordinal": lambda spec: spec.levels[0].value,
+                 "choice": lambda spec: spec.options[0].value, "count": lambda spec: spec.min,
+                 "amount": lambda spec: spec.min}
+        return {indicator.id: first[indicator.answer.type](indicator.answer) for indicator in self.catalog.indicators}
+
+    def warm_up(self) -> None:
+        """Score the example answers once, so that the first submission does not wait for the core's compiled
+        formula to be loaded or compiled."""
+        self.score(self.example_answers(), region=self.catalog.regions[-1].id, year=None)
+
     def score(self, answers: dict, *, region: str, year: int, config=None) -> Scored:
         """Validate and score (with `config`, else the catalog's default); raises assessment.AnswersInvalid
         listing every problem."""

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.demo import seed
 from api.settings import Settings
-from api.tables import Assessment, HouseholdLatest
+from api.assessments.tables import Assessment, HouseholdLatest
 from cli.main import app as cli
 from tests.api.factories import household_payload, resident_id_number
 from tests.api.support import DATA_KEY, HASH_KEY, count_rows, settings_for
