@@ -1,14 +1,26 @@
-"""Request bodies (with OpenAPI examples) and the problem-details shape."""
+"""Request bodies (with OpenAPI examples), the bounded integers every route shares, and the problem-details
+shape."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.services.access import Role
+
+# The integer columns are 32-bit (PostgreSQL's `integer`): every id, offset and count a request carries stays
+# within them, so a larger number is a 422 naming its parameter instead of an overflow in the database.
+INT32_MAX = 2**31 - 1
+RowId = Annotated[int, Field(ge=1, le=INT32_MAX, description="an id (1 to 2^31-1)")]
+Offset = Annotated[int, Field(ge=0, le=INT32_MAX, description="rows to skip (0 to 2^31-1)")]
+
+
+def page_limit(maximum: int) -> Any:
+    """The type of a page size: 1 to `maximum`."""
+    return Annotated[int, Field(ge=1, le=maximum, description=f"rows per page (1 to {maximum})")]
 
 
 class Strict(BaseModel):
@@ -48,7 +60,7 @@ class AssessmentSubmission(Strict):
     answers: dict[str, Any] = Field(description="indicator id -> answer; a missing answer is absent or null")
     assessed_on: date = Field(description="date of the interview; its year picks the regional parameters",
                               examples=["2026-03-15"])
-    corrects: int | None = Field(None, description="id of an earlier assessment of this household that this one "
+    corrects: RowId | None = Field(None, description="id of an earlier assessment of this household that this one "
                                                    "corrects; the earlier one is kept")
 
 
@@ -75,7 +87,7 @@ class Override(Strict):
 
 
 class HouseholdCreate(Strict):
-    station_id: int | None = Field(None, description="defaults to the caseworker's station")
+    station_id: RowId | None = Field(None, description="defaults to the caseworker's station")
     personal: Personal
     members: list[Member] = Field(default_factory=list, max_length=30)
     override: Override | None = Field(None, description="supervisors only: register despite the same ID number "
@@ -101,14 +113,14 @@ class IdNumberLookup(Strict):
 class NameSearch(Strict):
     name: str = Field(min_length=1, max_length=100, description="text the household's name contains",
                       examples=["王"])
-    limit: int = Field(50, ge=1, le=200)
+    limit: page_limit(200) = 50
 
 
 class UserCreate(Strict):
     name: str = Field(min_length=1, max_length=200, examples=["li.na"])
     role: Role
-    station_id: int | None = None
-    town_ids: list[int] = Field(default_factory=list)
+    station_id: RowId | None = None
+    town_ids: list[RowId] = Field(default_factory=list, max_length=1000)
 
 
 class TownCreate(Strict):
@@ -118,4 +130,4 @@ class TownCreate(Strict):
 
 class StationCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
-    town_id: int
+    town_id: RowId

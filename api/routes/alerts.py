@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from api.deps import Context, CurrentCaller
-from api.schemas import PROBLEM_RESPONSES, Strict
+from api.schemas import PROBLEM_RESPONSES, Offset, RowId, Strict, page_limit
 from api.services import alerts
 
 router = APIRouter(tags=["alerts"], responses=PROBLEM_RESPONSES)
@@ -20,8 +20,8 @@ class Exit(Strict):
 
 
 @router.get("/alerts", summary="Households whose index rose, whose tier worsened, or with a critical indicator")
-def list_alerts(context: Context, caller: CurrentCaller, station_id: int | None = None,
-                limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict:
+def list_alerts(context: Context, caller: CurrentCaller, station_id: RowId | None = None,
+                limit: page_limit(500) = 100, offset: Offset = 0) -> dict:
     with context.database.session() as session:
         return alerts.alerts(session=session, caller=caller, catalog=context.scorer.catalog,
                              index_rise=context.settings.alert_index_rise, station_id=station_id, limit=limit,
@@ -29,8 +29,8 @@ def list_alerts(context: Context, caller: CurrentCaller, station_id: int | None 
 
 
 @router.get("/reassessments", summary="Households due for re-assessment before a date (default: today = overdue)")
-def due(context: Context, caller: CurrentCaller, due_before: date | None = None, station_id: int | None = None,
-        limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict:
+def due(context: Context, caller: CurrentCaller, due_before: date | None = None, station_id: RowId | None = None,
+        limit: page_limit(500) = 100, offset: Offset = 0) -> dict:
     with context.database.session() as session:
         return alerts.reassessments(session=session, caller=caller, catalog=context.scorer.catalog,
                                     due_before=due_before or date.today(), station_id=station_id, limit=limit,
@@ -45,7 +45,7 @@ def overdue(context: Context, caller: CurrentCaller) -> list[dict]:
 
 @router.post("/households/{household_id}/exit", summary="A household leaves the programme",
              description="Sets the status to exited and cancels its open referrals with the reason.")
-def exit_household(household_id: int, body: Exit, context: Context, caller: CurrentCaller) -> dict:
+def exit_household(household_id: RowId, body: Exit, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
         return alerts.exit_household(session=session, caller=caller, household_id=household_id, reason=body.reason,
                                      note=body.note)

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import BearerToken, Context, CurrentCaller
 from api.encoding import FastJSONResponse
-from api.schemas import PROBLEM_RESPONSES, AssessmentSubmission, ScorePreview
+from api.schemas import PROBLEM_RESPONSES, RowId, AssessmentSubmission, ScorePreview
 from api.services import assessments
 
 router = APIRouter(tags=["assessments"], responses=PROBLEM_RESPONSES)
@@ -16,7 +16,7 @@ router = APIRouter(tags=["assessments"], responses=PROBLEM_RESPONSES)
              description="Validates, scores, recommends and stores in one transaction. A retry with the same "
                          "submission_id returns the first response and stores nothing; the same submission_id "
                          "with a different payload is a 409.")
-async def submit(household_id: int, body: AssessmentSubmission, context: Context,
+async def submit(household_id: RowId, body: AssessmentSubmission, context: Context,
                  token: BearerToken) -> FastJSONResponse:
     stored = await assessments.submit_from_loop(
         database=context.database, scorer=context.scorer, token=token, household_id=household_id,
@@ -26,7 +26,7 @@ async def submit(household_id: int, body: AssessmentSubmission, context: Context
 
 
 @router.get("/assessments/{assessment_id}", summary="One stored assessment")
-def get_assessment(assessment_id: int, context: Context, caller: CurrentCaller) -> dict:
+def get_assessment(assessment_id: RowId, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session() as session:
         return assessments.get_assessment(session=session, caller=caller, assessment_id=assessment_id)
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from api.deps import Context, CurrentCaller
-from api.schemas import PROBLEM_RESPONSES
+from api.schemas import PROBLEM_RESPONSES, Offset, RowId, page_limit
 from api.services import audit
 
 router = APIRouter(tags=["audit"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/audit", summary="Audit log, newest first (admin)")
-def list_audit(context: Context, caller: CurrentCaller, household_id: int | None = None, user_id: int | None = None,
-               action: str | None = None, limit: int = Query(100, ge=1, le=1000),
-               offset: int = Query(0, ge=0)) -> list[dict]:
+def list_audit(context: Context, caller: CurrentCaller, household_id: RowId | None = None, user_id: RowId | None = None,
+               action: str | None = None, limit: page_limit(1000) = 100,
+               offset: Offset = 0) -> list[dict]:
     with context.database.session() as session:
         return audit.list_entries(session=session, caller=caller, household_id=household_id, user_id=user_id,
                                   action=action, limit=limit, offset=offset)

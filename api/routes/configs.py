@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Query
 
 from api.deps import Context, CurrentCaller
-from api.schemas import PROBLEM_RESPONSES
+from api.schemas import PROBLEM_RESPONSES, RowId
 from api.services import configs, rescoring
 
 router = APIRouter(tags=["configurations"], responses=PROBLEM_RESPONSES)
@@ -33,7 +33,7 @@ def create_draft(context: Context, caller: CurrentCaller,
 
 
 @router.get("/configs/{config_id}", summary="One configuration")
-def get_config(config_id: int, context: Context, caller: CurrentCaller) -> dict:
+def get_config(config_id: RowId, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session() as session:
         return configs.get_config(session=session, caller=caller, config_id=config_id)
 
@@ -41,14 +41,14 @@ def get_config(config_id: int, context: Context, caller: CurrentCaller) -> dict:
 @router.get("/configs/{config_id}/impact", summary="Impact preview of a configuration against the published one",
             description="Over the stored latest assessments: tier from-to table, largest rank movers (household "
                         "ids for analysts only), Spearman and Kendall correlation, change per station.")
-def impact(config_id: int, context: Context, caller: CurrentCaller, movers: int = Query(20, ge=0, le=1000)) -> dict:
+def impact(config_id: RowId, context: Context, caller: CurrentCaller, movers: int = Query(20, ge=0, le=1000)) -> dict:
     with context.database.session() as session:
         return configs.impact(session=session, caller=caller, catalog=context.scorer.catalog, config_id=config_id,
                               movers=movers)
 
 
 @router.post("/configs/{config_id}/publish", summary="Publish a draft: new assessments use it from now on")
-def publish(config_id: int, context: Context, caller: CurrentCaller) -> dict:
+def publish(config_id: RowId, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
         return configs.publish(session=session, caller=caller, catalog=context.scorer.catalog, config_id=config_id)
 
@@ -70,14 +70,14 @@ def list_jobs(context: Context, caller: CurrentCaller) -> list[dict]:
 
 
 @router.get("/rescoring-jobs/{job_id}", summary="A job's status and progress")
-def get_job(job_id: int, context: Context, caller: CurrentCaller) -> dict:
+def get_job(job_id: RowId, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session() as session:
         return rescoring.get_job(session=session, caller=caller, job_id=job_id)
 
 
 @router.post("/rescoring-jobs/{job_id}/resume", status_code=202,
              summary="Resume an unfinished job from its cursor (after a crash or failure)")
-def resume_job(job_id: int, context: Context, caller: CurrentCaller) -> dict:
+def resume_job(job_id: RowId, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session() as session:
         job = rescoring.check_resumable(session=session, caller=caller, job_id=job_id)
     rescoring.start_in_background(context.database, context.scorer.catalog, job_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import Context, CurrentCaller
-from api.schemas import PROBLEM_RESPONSES, StationCreate, TownCreate
+from api.schemas import PROBLEM_RESPONSES, RowId, StationCreate, TownCreate
 from api.services import geography
 
 router = APIRouter(tags=["geography"], responses=PROBLEM_RESPONSES)
@@ -30,7 +30,7 @@ def create_town(body: TownCreate, context: Context, caller: CurrentCaller) -> di
 
 
 @router.get("/stations", summary="Referral stations (驿站)")
-def list_stations(context: Context, caller: CurrentCaller, town_id: int | None = None) -> list[dict]:
+def list_stations(context: Context, caller: CurrentCaller, town_id: RowId | None = None) -> list[dict]:
     with context.database.session() as session:
         return geography.list_stations(session=session, town_id=town_id)
 

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from api.deps import Context, CurrentCaller
-from api.schemas import PROBLEM_RESPONSES, HouseholdCreate, HouseholdUpdate, IdNumberLookup, NameSearch
+from api.schemas import PROBLEM_RESPONSES, Offset, RowId, HouseholdCreate, HouseholdUpdate, IdNumberLookup, NameSearch, page_limit
 from api.services import assessments, households
 
 router = APIRouter(tags=["households"], responses=PROBLEM_RESPONSES)
@@ -26,9 +26,9 @@ def create_household(body: HouseholdCreate, context: Context, caller: CurrentCal
 
 
 @router.get("/households", summary="Households in the caller's scope")
-def list_households(context: Context, caller: CurrentCaller, station_id: int | None = None,
+def list_households(context: Context, caller: CurrentCaller, station_id: RowId | None = None,
                     status: Literal["active", "exited"] | None = None,
-                    limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> dict:
+                    limit: page_limit(200) = 50, offset: Offset = 0) -> dict:
     with context.database.session(write=True) as session:  # writes the audit log
         return households.list_households(session=session, caller=caller, keys=context.keys,
                                           station_id=station_id, status=status, limit=limit, offset=offset)
@@ -53,14 +53,14 @@ def search(body: NameSearch, context: Context, caller: CurrentCaller) -> dict:
 
 
 @router.get("/households/{household_id}", summary="One household")
-def get_household(household_id: int, context: Context, caller: CurrentCaller) -> dict:
+def get_household(household_id: RowId, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
         return households.get_household(session=session, caller=caller, keys=context.keys,
                                         household_id=household_id)
 
 
 @router.patch("/households/{household_id}", summary="Change name, phone, status or members")
-def update_household(household_id: int, body: HouseholdUpdate, context: Context, caller: CurrentCaller) -> dict:
+def update_household(household_id: RowId, body: HouseholdUpdate, context: Context, caller: CurrentCaller) -> dict:
     changes = body.model_dump(exclude_unset=True)
     if "members" in changes and changes["members"] is None:
         changes.pop("members")
@@ -72,7 +72,7 @@ def update_household(household_id: int, body: HouseholdUpdate, context: Context,
 @router.get("/households/{household_id}/file", summary="The household's file: assessments over time",
             description="Each current assessment with the change in index and tier since the previous one; "
                         "corrected assessments stay listed with `corrected_by`.")
-def household_file(household_id: int, context: Context, caller: CurrentCaller) -> dict:
+def household_file(household_id: RowId, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
         return assessments.household_file(session=session, caller=caller, keys=context.keys,
                                           scorer=context.scorer, household_id=household_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import Context, CurrentCaller
-from api.schemas import PROBLEM_RESPONSES, Strict
+from api.schemas import PROBLEM_RESPONSES, Offset, RowId, Strict, page_limit
 from api.services import rankings
 from api.services.rankings import RankingFilters
 
@@ -19,8 +19,8 @@ MEDIA = {"csv": "text/csv; charset=utf-8",
 
 
 class RankingQuery(Strict):
-    town_id: int | None = None
-    station_id: int | None = None
+    town_id: RowId | None = None
+    station_id: RowId | None = None
     region_id: str | None = None
     tier: str | None = None
     dimension: str | None = None
@@ -42,13 +42,13 @@ def _filters(town_id, station_id, region_id, tier, dimension, min_score, service
             description="Order: index, tier, completeness (all descending), then household id ascending. "
                         "`format=csv|xlsx` exports the whole filtered ranking with exactly the JSON items' "
                         "columns (lists joined with ';') and records it as a snapshot (X-Snapshot-Id).")
-def ranking(context: Context, caller: CurrentCaller, town_id: int | None = None, station_id: int | None = None,
+def ranking(context: Context, caller: CurrentCaller, town_id: RowId | None = None, station_id: RowId | None = None,
             region_id: str | None = None, tier: str | None = None,
             dimension: str | None = Query(None, description="a dimension id; with min_score"),
             min_score: float | None = Query(None, ge=0, le=1, description="dimension score strictly above this"),
             service: str | None = Query(None, description="a recommended service item id"),
             status: Literal["active", "exited"] | None = "active", assessed_from: date | None = None,
-            assessed_to: date | None = None, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+            assessed_to: date | None = None, limit: page_limit(500) = 50, offset: Offset = 0,
             count: bool = Query(True, description="count the whole filtered ranking (`total`); "
                                                   "`next_offset` tells whether there is a next page either way"),
             format: Literal["json", "csv", "xlsx"] = "json"):
@@ -76,14 +76,14 @@ def publish(body: RankingQuery, context: Context, caller: CurrentCaller) -> dict
 
 
 @router.get("/rankings/snapshots", summary="Exports and published rankings (one's own; all for analysts, admins)")
-def snapshots(context: Context, caller: CurrentCaller, limit: int = Query(50, ge=1, le=200),
-              offset: int = Query(0, ge=0)) -> list[dict]:
+def snapshots(context: Context, caller: CurrentCaller, limit: page_limit(200) = 50,
+              offset: Offset = 0) -> list[dict]:
     with context.database.session() as session:
         return rankings.list_snapshots(session=session, caller=caller, limit=limit, offset=offset)
 
 
 @router.get("/rankings/snapshots/{snapshot_id}/households/{household_id}",
             summary="Why a household was ranked where it was in a snapshot")
-def explain(snapshot_id: int, household_id: int, context: Context, caller: CurrentCaller) -> dict:
+def explain(snapshot_id: RowId, household_id: RowId, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session() as session:
         return rankings.explain(session=session, caller=caller, snapshot_id=snapshot_id, household_id=household_id)

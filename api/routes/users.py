@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import BearerToken, Context, CurrentCaller
-from api.schemas import PROBLEM_RESPONSES, UserCreate
+from api.schemas import PROBLEM_RESPONSES, RowId, UserCreate
 from api.services import users
 
 router = APIRouter(tags=["users"], responses=PROBLEM_RESPONSES)
@@ -36,13 +36,13 @@ def create_user(body: UserCreate, context: Context, caller: CurrentCaller) -> di
 
 
 @router.post("/users/{user_id}/tokens", status_code=201, summary="Issue another token (admin)")
-def issue_token(user_id: int, context: Context, caller: CurrentCaller) -> dict:
+def issue_token(user_id: RowId, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
         return users.issue_token(session=session, caller=caller, user_id=user_id,
                                  valid_days=context.settings.token_valid_days)
 
 
 @router.delete("/users/{user_id}/tokens", summary="Revoke every token of a user (admin)")
-def revoke_tokens(user_id: int, context: Context, caller: CurrentCaller) -> dict:
+def revoke_tokens(user_id: RowId, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
         return {"revoked": users.revoke_tokens(session=session, caller=caller, user_id=user_id)}

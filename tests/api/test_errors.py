@@ -104,3 +104,85 @@ def test_household_at_unknown_station_is_404_naming_the_field(client, city, app)
                                          headers=city.auth("supervisor_t1")), 404)
     assert problem["errors"][0]["path"] == "station_id"
     assert snapshot(app) == before
+
+
+INT32_OVER = 2**31  # one past PostgreSQL's `integer`
+INT64_OVER = 2**63  # one past SQLite's integers
+N = "{n}"  # where a case puts the integer under test
+
+
+def integer_cases(household_id: int) -> list[tuple[str, str, dict | None, str, str]]:
+    """(caller, method, URL, JSON body, the problem's path): every integer path, query and body parameter
+    with N where the integer goes."""
+    household = f"/v1/households/{household_id}"
+    return [
+        ("caseworker_s1", "GET", f"/v1/households/{N}", None, "path.household_id"),
+        ("caseworker_s1", "GET", f"/v1/households/{N}/file", None, "path.household_id"),
+        ("caseworker_s1", "PATCH", f"/v1/households/{N}", {"phone": "13800001234"}, "path.household_id"),
+        ("caseworker_s1", "POST", f"/v1/households/{N}/exit", {"reason": "moved"}, "path.household_id"),
+        ("caseworker_s1", "GET", f"/v1/assessments/{N}", None, "path.assessment_id"),
+        ("caseworker_s1", "GET", f"/v1/referrals/{N}", None, "path.referral_id"),
+        ("caseworker_s1", "POST", f"/v1/referrals/{N}/feedback", {"satisfaction": 3}, "path.referral_id"),
+        ("analyst", "GET", f"/v1/configs/{N}", None, "path.config_id"),
+        ("analyst", "GET", f"/v1/configs/{N}/impact", None, "path.config_id"),
+        ("analyst", "GET", f"/v1/rescoring-jobs/{N}", None, "path.job_id"),
+        ("analyst", "GET", f"/v1/rankings/snapshots/1/households/{N}", None, "path.household_id"),
+        ("admin", "POST", f"/v1/users/{N}/tokens", None, "path.user_id"),
+        ("caseworker_s1", "GET", f"/v1/households?station_id={N}", None, "query.station_id"),
+        ("caseworker_s1", "GET", f"/v1/households?offset={N}", None, "query.offset"),
+        ("caseworker_s1", "GET", f"/v1/stations?town_id={N}", None, "query.town_id"),
+        ("caseworker_s1", "GET", f"/v1/referrals?provider_id={N}", None, "query.provider_id"),
+        ("caseworker_s1", "GET", f"/v1/referrals?household_id={N}", None, "query.household_id"),
+        ("caseworker_s1", "GET", f"/v1/alerts?offset={N}", None, "query.offset"),
+        ("caseworker_s1", "GET", f"/v1/reassessments?station_id={N}", None, "query.station_id"),
+        ("supervisor_t1", "GET", f"/v1/rankings?town_id={N}", None, "query.town_id"),
+        ("supervisor_t1", "GET", f"/v1/rankings/snapshots?offset={N}", None, "query.offset"),
+        ("admin", "GET", f"/v1/audit?user_id={N}", None, "query.user_id"),
+        ("admin", "GET", f"/v1/audit?household_id={N}", None, "query.household_id"),
+        ("supervisor_t1", "POST", "/v1/households", household_payload(N), "station_id"),
+        ("caseworker_s1", "POST", f"{household}/referrals", {"service_id": "x", "provider_id": N}, "provider_id"),
+        ("caseworker_s1", "POST", f"{household}/referrals", {"service_id": "x", "assessment_id": N},
+         "assessment_id"),
+        ("caseworker_s1", "POST", "/v1/referrals/1/transitions", {"to": "accepted", "provider_id": N},
+         "provider_id"),
+        ("caseworker_s1", "POST", f"{household}/assessments", {**submission({}), "corrects": N}, "corrects"),
+        ("supervisor_t1", "POST", "/v1/providers", {"name": "p", "kind": "charity", "services": ["x"],
+                                                    "capacity": N}, "capacity"),
+        ("supervisor_t1", "POST", "/v1/providers", {"name": "p", "kind": "charity", "services": ["x"],
+                                                    "town_id": N}, "town_id"),
+        ("admin", "POST", "/v1/users", {"name": "u", "role": "caseworker", "station_id": N}, "station_id"),
+        ("admin", "POST", "/v1/users", {"name": "u", "role": "supervisor", "town_ids": [N]}, "town_ids.0"),
+        ("admin", "POST", "/v1/stations", {"name": "s", "town_id": N}, "town_id"),
+        ("supervisor_t1", "POST", "/v1/rankings/snapshots", {"station_id": N}, "station_id"),
+    ]
+
+
+def _filled(value, number: int):
+    if value == N:
+        return number
+    if isinstance(value, str):
+        return value.replace(N, str(number))
+    if isinstance(value, dict):
+        return {key: _filled(item, number) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_filled(item, number) for item in value]
+    return value
+
+
+def test_integers_beyond_their_columns_are_422_naming_the_parameter(client, city, app):
+    """PostgreSQL's integer columns end at 2^31 - 1 and SQLite's at 2^63 - 1; ids start at 1 and offsets
+    at 0. Past any of these a parameter is a 422 naming it, never a 500, and nothing is stored."""
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]),
+                            headers=city.auth("caseworker_s1")).json()
+    before = snapshot(app)
+    failures = []
+    for user, method, url, body, path in integer_cases(household["id"]):
+        for number in (INT32_OVER, INT64_OVER, 2**80) + ((-1,) if path.endswith("offset") else (0, -1)):
+            response = client.request(method, _filled(url, number), json=_filled(body, number),
+                                      headers=city.auth(user))
+            paths = [e["path"] for e in response.json().get("errors", [])] if response.status_code == 422 else []
+            if response.status_code != 422 or path not in paths:
+                failures.append(f"{method} {_filled(url, number)} {_filled(body, number)}: "
+                                f"{response.status_code} {paths}")
+    assert not failures, "\n".join(failures)
+    assert snapshot(app) == before
