@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api import db, errors, web
 from api.context import ServiceContext
+from api.intake import BodyLimit
 from api.routes import alerts, assessments, audit, configs, geography, households, rankings, referrals, users
 from api.services.geography import sync_regions
 from api.settings import Settings
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in ROUTERS:  # before the pages: routes are matched in order, and API requests are the many
         app.include_router(module.router, prefix="/v1")
     web.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.get("/v1/health", tags=["health"],
              summary="Liveness, the catalog and the model version in use (no token needed)")

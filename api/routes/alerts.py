@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import Field
 
 from api.deps import Context, CurrentCaller
+from api.intake import CheckedRoute
 from api.schemas import PROBLEM_RESPONSES, Offset, RowId, Strict, page_limit
 from api.services import alerts
 
-router = APIRouter(tags=["alerts"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["alerts"], responses=PROBLEM_RESPONSES, route_class=CheckedRoute)
 
 
 class Exit(Strict):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import BearerToken, Context, CurrentCaller
+from api.intake import CheckedRoute
 from api.encoding import FastJSONResponse
 from api.schemas import PROBLEM_RESPONSES, RowId, AssessmentSubmission, ScorePreview
 from api.services import assessments
 
-router = APIRouter(tags=["assessments"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["assessments"], responses=PROBLEM_RESPONSES, route_class=CheckedRoute)
 
 
 @router.post("/households/{household_id}/assessments", status_code=201, summary="Submit an assessment",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from api.deps import Context, CurrentCaller
+from api.intake import CheckedRoute
 from api.schemas import PROBLEM_RESPONSES, Offset, RowId, page_limit
 from api.services import audit
 
-router = APIRouter(tags=["audit"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["audit"], responses=PROBLEM_RESPONSES, route_class=CheckedRoute)
 
 
 @router.get("/audit", summary="Audit log, newest first (admin)")

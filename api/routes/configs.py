@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Body, Query
 
 from api.deps import Context, CurrentCaller
+from api.intake import CheckedRoute
 from api.schemas import PROBLEM_RESPONSES, RowId
 from api.services import configs, rescoring
 
-router = APIRouter(tags=["configurations"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["configurations"], responses=PROBLEM_RESPONSES, route_class=CheckedRoute)
 
 
 @router.get("/configs", summary="Scoring configurations: drafts, the published one, retired ones")

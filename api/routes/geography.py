@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import Context, CurrentCaller
+from api.intake import CheckedRoute
 from api.schemas import PROBLEM_RESPONSES, RowId, StationCreate, TownCreate
 from api.services import geography
 
-router = APIRouter(tags=["geography"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["geography"], responses=PROBLEM_RESPONSES, route_class=CheckedRoute)
 
 
 @router.get("/regions", summary="Regions of the catalog")

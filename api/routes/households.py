@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from api.deps import Context, CurrentCaller
+from api.intake import CheckedRoute
 from api.schemas import PROBLEM_RESPONSES, Offset, RowId, HouseholdCreate, HouseholdUpdate, IdNumberLookup, NameSearch, page_limit
 from api.services import assessments, households
 
-router = APIRouter(tags=["households"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["households"], responses=PROBLEM_RESPONSES, route_class=CheckedRoute)
 
 
 @router.post("/households", status_code=201, summary="Register a household",

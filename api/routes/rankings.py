@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import Context, CurrentCaller
+from api.intake import CheckedRoute
 from api.schemas import PROBLEM_RESPONSES, Offset, RowId, Strict, page_limit
 from api.services import rankings
 from api.services.rankings import RankingFilters
 
-router = APIRouter(tags=["rankings"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["rankings"], responses=PROBLEM_RESPONSES, route_class=CheckedRoute)
 MEDIA = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 

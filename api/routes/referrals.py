@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import Field
 
 from api.deps import Context, CurrentCaller
+from api.intake import CheckedRoute
 from api.schemas import PROBLEM_RESPONSES, INT32_MAX, Offset, RowId, Strict, page_limit
 from api.services import referrals
 
-router = APIRouter(tags=["referrals"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["referrals"], responses=PROBLEM_RESPONSES, route_class=CheckedRoute)
 
 
 class ProviderCreate(Strict):

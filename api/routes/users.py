@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import BearerToken, Context, CurrentCaller
+from api.intake import CheckedRoute
 from api.schemas import PROBLEM_RESPONSES, RowId, UserCreate
 from api.services import users
 
-router = APIRouter(tags=["users"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["users"], responses=PROBLEM_RESPONSES, route_class=CheckedRoute)
 
 
 @router.get("/me", summary="The caller's role and scope, and when the token used expires")

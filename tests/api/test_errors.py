@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 from cryptography.fernet import Fernet
@@ -185,4 +186,65 @@ def test_integers_beyond_their_columns_are_422_naming_the_parameter(client, city
                 failures.append(f"{method} {_filled(url, number)} {_filled(body, number)}: "
                                 f"{response.status_code} {paths}")
     assert not failures, "\n".join(failures)
+    assert snapshot(app) == before
+
+
+BAD_TEXTS = {"lone surrogate": "\\ud800", "low surrogate first": "\\udc00\\ud800", "NUL": "\\u0000"}
+
+
+def text_cases(household_id: int, answers: dict) -> list[tuple[str, str, str, str]]:
+    """(caller, URL, JSON text with BAD where invalid text goes, the problem's path)."""
+    answers_json = json.dumps(answers)[1:-1]
+    household = f"/v1/households/{household_id}"
+    submission_json = '{"submission_id": "6f1c2a7e-3b8d-4c1e-9a55-0d7b7f6f2c11", "assessed_on": "2026-03-01", '
+    return [
+        ("caseworker_s1", f"{household}/assessments", submission_json + '"answers": {"BAD": 1, ' + answers_json + "}}",
+         "answers.BAD"),
+        ("caseworker_s1", f"{household}/assessments",
+         submission_json + '"answers": {' + answers_json + ', "x": ["ok", "BAD"]}}', "answers.x.1"),
+        ("caseworker_s1", "/v1/households",
+         '{"personal": {"name": "王BAD", "id_number": "110101195003071227"}}', "personal.name"),
+        ("caseworker_s1", household, '{"phone": "138BAD"}', "phone"),
+        ("caseworker_s1", "/v1/households/lookup", '{"id_number": "BAD"}', "id_number"),
+        ("caseworker_s1", "/v1/score", '{"region_id": "x", "answers": {"a": "BAD"}}', "answers.a"),
+        ("supervisor_t1", "/v1/providers", '{"name": "BAD", "kind": "charity", "services": ["x"]}', "name"),
+        ("analyst", "/v1/configs", '{"indicator_weights": {"BAD": 1}}', "indicator_weights.BAD"),
+        ("admin", "/v1/users", '{"name": "BAD", "role": "analyst"}', "name"),
+        ("admin", "/v1/towns", '{"name": "BAD", "region_id": "x"}', "name"),
+    ]
+
+
+def test_invalid_text_anywhere_in_a_body_is_422_naming_the_field(client, city, app, catalog):
+    """Lone surrogates cannot be encoded as UTF-8, and PostgreSQL stores no NUL: either, in a key or a value
+    at any depth, is a 422 naming where it is, and nothing is stored."""
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]),
+                            headers=city.auth("caseworker_s1")).json()
+    before = snapshot(app)
+    failures = []
+    for user, url, text, path in text_cases(household["id"], calm_answers(catalog)):
+        for bad in BAD_TEXTS.values():
+            method = "PATCH" if url.endswith(str(household["id"])) else "POST"
+            response = client.request(method, url, content=text.replace("BAD", bad).encode(),
+                                      headers={**city.auth(user), "content-type": "application/json"})
+            shown = path.replace("BAD", bad)  # invalid text in a path is shown as its JSON escape
+            if response.status_code != 422:
+                failures.append(f"{method} {url} {text.replace('BAD', bad)[:80]}: {response.status_code}")
+                continue
+            body = assert_problem(response, 422)
+            if [(e["path"], e["code"]) for e in body["errors"]] != [(shown, "invalid_text")]:
+                failures.append(f"{method} {url} {bad}: {body['errors']}")
+    assert not failures, "\n".join(failures)
+    assert snapshot(app) == before
+
+
+def test_nul_in_a_query_parameter_is_422_naming_it(client, city, app):
+    before = snapshot(app)
+    for user, url, name in (("caseworker_s1", "/v1/towns?region_id=a%00b", "region_id"),
+                            ("caseworker_s1", "/v1/referrals?status=%00", "status"),
+                            ("caseworker_s1", "/v1/providers?service_id=%00", "service_id"),
+                            ("admin", "/v1/audit?action=read%00", "action"),
+                            ("supervisor_t1", "/v1/rankings?region_id=%00", "region_id")):
+        body = assert_problem(client.get(url, headers=city.auth(user)), 422)
+        assert [(e["path"], e["code"]) for e in body["errors"]] == [(f"query.{name}", "invalid_text")], url
+        assert body["errors"][0]["message_zh"] and body["errors"][0]["message_en"]
     assert snapshot(app) == before
