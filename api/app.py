@@ -11,8 +11,10 @@ from fastapi import FastAPI
 from api import db, errors, web
 from api.context import ServiceContext
 from api.intake import BodyLimit
+from api.responses import Health
 from api.routes import alerts, assessments, audit, configs, geography, households, rankings, referrals, users
 from api.services.geography import sync_regions
+from api.schemas import problem_schemas, problems
 from api.settings import Settings
 
 # Matched in this order: the busiest first (FastAPI tries each route of the routers before it, about 10 µs each)
@@ -63,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
-    @app.get("/v1/health", tags=["health"],
+    @app.get("/v1/health", tags=["health"], response_model=Health, responses=problems(413),
              summary="Liveness, the catalog and the model version in use (no token needed)")
     def health() -> dict:
         catalog, champion = context.scorer.catalog, context.scorer.model()
@@ -77,7 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if app.openapi_schema is None:
             schema = build_schema()
             example = answers_example(context.scorer.catalog)
-            components = schema.get("components", {}).get("schemas", {})
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(problem_schemas())
             for name in ("AssessmentSubmission", "ScorePreview"):
                 if name in components:
                     components[name]["properties"]["answers"]["examples"] = [example]

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
 
 from api.services.access import Role
 
@@ -35,7 +36,8 @@ class ProblemItem(BaseModel):
 
 
 class ProblemDetails(BaseModel):
-    """RFC 9457 problem details, with every problem listed in `errors`."""
+    """RFC 9457 problem details, with every problem listed in `errors`. Some problems add members: `warnings`
+    (invalid answers), `existing_household_id` (a duplicate ID number), `allowed` (a referral move), ..."""
 
     type: str
     title: str
@@ -45,11 +47,27 @@ class ProblemDetails(BaseModel):
     errors: list[ProblemItem]
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ProblemDetails, "content": {"application/problem+json": {}}, "description": text}
-    for status, text in ((401, "Missing or invalid bearer token"), (403, "Outside the caller's role or scope"),
-                         (404, "Not found"), (409, "Conflict"), (422, "Invalid request; every problem listed"))
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_DESCRIPTIONS = {
+    401: "Missing, invalid, revoked or expired bearer token",
+    403: "Outside the caller's role or scope",
+    404: "A record named in the path or the body does not exist",
+    409: "Conflicts with what is stored (the problem names it)",
+    413: "The request body is larger than the service accepts (ASSESS_MAX_BODY_BYTES); the connection is closed",
+    422: "Invalid request: every problem listed with its field",
 }
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for these statuses, each an RFC 9457 problem (`application/problem+json`)."""
+    return {status: {"description": PROBLEM_DESCRIPTIONS[status], "content": {PROBLEM_MEDIA_TYPE: {
+        "schema": {"$ref": "#/components/schemas/ProblemDetails"}}}} for status in statuses}
+
+
+def problem_schemas() -> dict[str, Any]:
+    """The component schemas `problems` refers to."""
+    _, schemas = models_json_schema([(ProblemDetails, "serialization")], ref_template="#/components/schemas/{model}")
+    return schemas["$defs"]
 
 
 class AssessmentSubmission(Strict):
