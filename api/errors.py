@@ -135,7 +135,8 @@ async def handle(request: Request, exc: Exception) -> JSONResponse:
         # writing its next request into a closed keep-alive connection.
         headers = {**headers, "Connection": "close"}
     body = {"type": PROBLEM_TYPE + code, "title": STATUS_TITLES.get(status, "Error"), "status": status,
-            "detail": detail, "instance": request.url.path, "errors": [p.as_dict() for p in problems], **extra}
+            "detail": detail, "instance": request.url.path, "errors": [p.as_dict() for p in problems]}
+    body.update((name, value) for name, value in extra.items() if name not in body)  # never over RFC 9457's
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 

@@ -194,7 +194,8 @@ def add_feedback(*, session: Session, caller: Caller, referral_id: int, satisfac
     referral = _load(session, caller, referral_id, write=True)
     if referral.status != "completed":
         raise Conflict("not_completed", "Feedback can be given on a completed referral only.",
-                       "只能对已完成的转介填写反馈。", path="satisfaction", extra={"status": referral.status})
+                       "只能对已完成的转介填写反馈。", path="satisfaction",
+                       extra={"referral_status": referral.status})
     if not 1 <= satisfaction <= 5:
         raise Invalid("out_of_range", "satisfaction must be 1-5.", "满意度须为 1-5。", path="satisfaction")
     referral.satisfaction, referral.feedback_note = satisfaction, note

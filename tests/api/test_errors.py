@@ -248,3 +248,17 @@ def test_nul_in_a_query_parameter_is_422_naming_it(client, city, app):
         assert [(e["path"], e["code"]) for e in body["errors"]] == [(f"query.{name}", "invalid_text")], url
         assert body["errors"][0]["message_zh"] and body["errors"][0]["message_en"]
     assert snapshot(app) == before
+
+
+def test_a_problems_own_members_keep_their_meaning(client, city, app):
+    """A problem's extra members add to RFC 9457's, never replace them: feedback on a referral that is not
+    completed says the referral's status beside the problem's status 409."""
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]),
+                            headers=city.auth("caseworker_s1")).json()
+    referral = client.post(f"/v1/households/{household['id']}/referrals", json={"service_id": "meal_assistance"},
+                           headers=city.auth("caseworker_s1")).json()
+    before = snapshot(app)
+    body = assert_problem(client.post(f"/v1/referrals/{referral['id']}/feedback", json={"satisfaction": 4},
+                                      headers=city.auth("caseworker_s1")), 409)
+    assert body["status"] == 409 and body["referral_status"] == "recommended"
+    assert snapshot(app) == before
