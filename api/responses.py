@@ -112,8 +112,8 @@ class PersonalData(View):
 
 class MemberView(View):
     relation: str
-    birth_year: int | None
-    sex: Literal["female", "male"] | None
+    birth_year: int | None = None  # members patched before every field was stored lack it
+    sex: Literal["female", "male"] | None = None
 
 
 class Household(View):

@@ -71,8 +71,9 @@ def get_household(household_id: RowId, context: Context, caller: CurrentCaller) 
               summary="Change name, phone, status or members")
 def update_household(household_id: RowId, body: HouseholdUpdate, context: Context, caller: CurrentCaller) -> dict:
     changes = body.model_dump(exclude_unset=True)
-    if "members" in changes and changes["members"] is None:
-        changes.pop("members")
+    changes.pop("members", None)
+    if body.members is not None:  # each member whole, its unset fields null
+        changes["members"] = [member.model_dump() for member in body.members]
     with context.database.session(write=True) as session:
         return households.update_household(session=session, caller=caller, keys=context.keys,
                                            household_id=household_id, changes=changes)
