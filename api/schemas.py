@@ -15,7 +15,7 @@ from api.services.access import Role
 # The integer columns are 32-bit (PostgreSQL's `integer`): every id, offset and count a request carries stays
 # within them, so a larger number is a 422 naming its parameter instead of an overflow in the database.
 INT32_MAX = 2**31 - 1
-RowId = Annotated[int, Field(ge=1, le=INT32_MAX, description="an id (1 to 2^31-1)")]
+RowId = Annotated[int, Field(ge=1, le=INT32_MAX, description="an id (1 to 2^31-1)", examples=[1])]
 Offset = Annotated[int, Field(ge=0, le=INT32_MAX, description="rows to skip (0 to 2^31-1)")]
 
 
@@ -118,9 +118,11 @@ class HouseholdCreate(Strict):
 
 
 class HouseholdUpdate(Strict):
-    name: str | None = Field(None, min_length=1, max_length=100)
+    """The fields to change; an absent one stays as it is. Name and status cannot be cleared (null is a 422)."""
+
+    name: str = Field(None, min_length=1, max_length=100)
     phone: str | None = Field(None, max_length=32)
-    status: Literal["active", "exited"] | None = None
+    status: Literal["active", "exited"] = None
     members: list[Member] | None = Field(None, max_length=30)
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import update
 
 from api.tables import Household
 from tests.api.factories import household_payload
+from tests.api.support import snapshot
 
 
 def _household(client, city) -> int:
@@ -41,3 +42,20 @@ def test_members_stored_without_every_field_are_still_shown(client, city, app):
     shown = client.get(f"/v1/households/{household}", headers=city.auth("caseworker_s1"))
     assert shown.status_code == 200, shown.text
     assert shown.json()["members"] == [{"relation": "head", "birth_year": None, "sex": None}]
+
+
+def test_a_name_cannot_be_cleared_and_search_goes_on(client, city, app):
+    """`{"name": null}` was stored, and every name search of the station then failed."""
+    household = _household(client, city)
+    auth = city.auth("caseworker_s1")
+    before = snapshot(app)
+    for body in ({"name": None}, {"status": None}, {"name": None, "phone": "13800001234"}):
+        response = client.patch(f"/v1/households/{household}", json=body, headers=auth)
+        assert response.status_code == 422, response.text
+        assert [e["path"] for e in response.json()["errors"]] == [next(k for k, v in body.items() if v is None)]
+    assert snapshot(app) == before
+    found = client.post("/v1/households/search", json={"name": "赵"}, headers=auth)
+    assert found.status_code == 200 and [h["id"] for h in found.json()["items"]] == [household]
+    assert client.patch(f"/v1/households/{household}", json={"phone": None}, headers=auth).json()["personal"] == {
+        "name": "赵春华", "id_number": client.get(f"/v1/households/{household}", headers=auth).json()["personal"][
+            "id_number"], "phone": None}
