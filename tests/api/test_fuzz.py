@@ -12,9 +12,11 @@ report, with a curl command that reproduces each failing request.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,11 @@ def _created(response, status: int = 201) -> dict:
 
 @pytest.fixture
 def seeded(client, city, app, catalog):
+    seed(client, city, app, catalog)
+    return city
+
+
+def seed(client, city, app, catalog) -> None:
     """Households at three stations with assessments (one corrected), a provider, referrals in several
     statuses with feedback, a published configuration and a draft, a ranking snapshot and an export."""
     publish_test_cutoffs(app)
@@ -70,7 +77,6 @@ def seeded(client, city, app, catalog):
                          headers=city.auth("analyst")))
     _created(client.post("/v1/rankings/snapshots", json={}, headers=supervisor))
     assert client.get("/v1/rankings", params={"format": "csv"}, headers=supervisor).status_code == 200
-    return city
 
 
 def _fresh_token(app, user: str) -> str:
@@ -80,21 +86,43 @@ def _fresh_token(app, user: str) -> str:
         return users.issue_token(session=session, caller=None, user_id=user_id, valid_days=30)["token"]
 
 
-def run_schemathesis(server: str, token: str, report: Path) -> subprocess.CompletedProcess:
+def run_schemathesis(server: str, token: str, reports: Path, role: str) -> subprocess.CompletedProcess:
     command = [str(SCHEMATHESIS), "run", f"{server}/openapi.json", "--header", f"Authorization: Bearer {token}",
                "--checks", CHECKS, "--max-examples", str(EXAMPLES), "--seed", SEED, "--workers", "1",
-               "--suppress-health-check", "all", "--report", "junit", "--report-junit-path", str(report),
-               "--no-color"]
-    # Run in the report's folder: schemathesis keeps a cache of what it found in the working directory.
-    return subprocess.run(command, capture_output=True, text=True, timeout=3600, cwd=report.parent)
+               "--suppress-health-check", "all", "--report", "junit,ndjson",
+               "--report-junit-path", str(reports / f"{role}.xml"),
+               "--report-ndjson-path", str(reports / f"{role}.ndjson"), "--no-color"]
+    # Run in the reports' folder: schemathesis keeps a cache of what it found in the working directory.
+    return subprocess.run(command, capture_output=True, text=True, timeout=3600, cwd=reports)
+
+
+def figures(ndjson: Path) -> tuple[Counter, int]:
+    """From a run's event report: the requests sent by status class, and the cases a check failed on."""
+    statuses, failed = Counter(), 0
+    with ndjson.open(encoding="utf-8") as events:
+        for line in events:
+            finished = json.loads(line).get("ScenarioFinished")
+            if finished is None:
+                continue
+            for interaction in finished["recorder"].get("interactions", {}).values():
+                response = interaction.get("response")
+                statuses[f"{response['status_code'] // 100}xx" if response else "no response"] += 1
+            failed += sum(any(check["status"] == "failure" for check in checks)
+                          for checks in finished["recorder"].get("checks", {}).values())
+    return statuses, failed
 
 
 @pytest.mark.slow
 def test_the_fuzzer_finds_no_server_error_and_nothing_undocumented(server, seeded, app, tmp_path):
+    reports = Path(os.environ.get("ASSESS_FUZZ_REPORTS") or tmp_path)
+    reports.mkdir(parents=True, exist_ok=True)
     failed = {}
     for role, user in ROLES.items():
-        result = run_schemathesis(server, _fresh_token(app, user), tmp_path / f"{role}.xml")
-        print(f"--- {role} ---\n{result.stdout[-3000:]}")
+        result = run_schemathesis(server, _fresh_token(app, user), reports, role)
+        (reports / f"{role}.txt").write_text(result.stdout + result.stderr, encoding="utf-8")
+        statuses, failures = figures(reports / f"{role}.ndjson")
+        print(f"{role}: {sum(statuses.values())} requests ({', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))}),"
+              f" {failures} failing")
         if result.returncode != 0:
             failed[role] = result.stdout + result.stderr
     assert not failed, "\n\n".join(f"=== {role} ===\n{output}" for role, output in failed.items())
