@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from api.encoding import shown_text
 from api.services.errors import Problem, ServiceError
@@ -101,6 +102,15 @@ def _core_problems(exc) -> tuple[list[Problem], dict]:
     return errors, {"warnings": warnings}
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at the request's path (Starlette's 405 names only the first route's)."""
+    return ", ".join(method for method in HTTP_METHODS if any(
+        route.matches({**request.scope, "method": method})[0] is Match.FULL for route in request.app.router.routes))
+
+
 def _describe(exc: Exception) -> tuple[int, str, str, list[Problem], dict, dict]:
     """status, code, detail, problems, extra members, headers."""
     if isinstance(exc, ServiceError):
@@ -129,6 +139,8 @@ def _describe(exc: Exception) -> tuple[int, str, str, list[Problem], dict, dict]
 async def handle(request: Request, exc: Exception) -> JSONResponse:
     """Render any failure as problem details; unexpected ones are logged, never shown."""
     status, code, detail, problems, extra, headers = _describe(exc)
+    if status == 405:
+        headers = {**headers, "Allow": _allowed_methods(request)}
     if status >= 500:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         # The server closes the connection after an unhandled error; saying so keeps a client from

@@ -262,3 +262,12 @@ def test_a_problems_own_members_keep_their_meaning(client, city, app):
                                       headers=city.auth("caseworker_s1")), 409)
     assert body["status"] == 409 and body["referral_status"] == "recommended"
     assert snapshot(app) == before
+
+
+def test_a_405_names_every_method_of_the_path(client, city):
+    """RFC 9110: a 405 carries Allow with the methods the resource supports, not those of one route."""
+    for url, allowed in (("/v1/households", {"GET", "POST"}), ("/v1/households/1", {"GET", "PATCH"}),
+                         ("/v1/users/1/tokens", {"POST", "DELETE"})):
+        response = client.request("PUT", url, headers=city.auth("admin"))
+        assert_problem(response, 405)
+        assert set(response.headers["allow"].split(", ")) == allowed, url
