@@ -83,6 +83,8 @@ def _is_json(content_type: str | None) -> bool:
     application/*+json."""
     if not content_type:
         return False
+    if content_type == "application/json" or content_type.startswith("application/json;"):
+        return True  # what clients send, without parsing the header
     message = email.message.Message()
     message["content-type"] = content_type
     subtype = message.get_content_subtype()

@@ -271,3 +271,21 @@ def test_a_405_names_every_method_of_the_path(client, city):
         response = client.request("PUT", url, headers=city.auth("admin"))
         assert_problem(response, 405)
         assert set(response.headers["allow"].split(", ")) == allowed, url
+
+
+def test_json_that_is_not_json_is_422_json_invalid(client, city, app, catalog):
+    """NaN and Infinity (which Python's own reader takes) and nesting deeper than the reader goes are malformed
+    JSON: a 422 `json_invalid`, never stored."""
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]),
+                            headers=city.auth("caseworker_s1")).json()
+    answers = json.dumps(calm_answers(catalog))[1:-1]
+    before = snapshot(app)
+    bodies = ['{"submission_id": "6f1c2a7e-3b8d-4c1e-9a55-0d7b7f6f2c11", "assessed_on": "2026-03-01", '
+              f'"answers": {{{answers}, "fam_household_size": {bad}}}}}' for bad in ("NaN", "Infinity", "-Infinity")]
+    bodies.append('{"submission_id": "6f1c2a7e-3b8d-4c1e-9a55-0d7b7f6f2c11", "answers": ' + "[" * 5000 + "]" * 5000
+                  + "}")
+    for body in bodies:
+        response = client.post(f"/v1/households/{household['id']}/assessments", content=body.encode(),
+                               headers={**city.auth("caseworker_s1"), "content-type": "application/json"})
+        assert [e["code"] for e in assert_problem(response, 422)["errors"]] == ["json_invalid"], body[-40:]
+    assert snapshot(app) == before
