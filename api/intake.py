@@ -109,13 +109,15 @@ class CheckedRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         reads_body = self.body_field is not None
+        query_names = frozenset(parameter.alias for parameter in self.dependant.query_params)
 
         async def checked_handler(request: Request) -> Response:
             request = CheckedRequest(request.scope, request.receive)
-            bad = [(name,) for name, value in request.query_params.multi_items()
-                   if INVALID_TEXT.search(name) or INVALID_TEXT.search(value)]
-            if bad:
-                raise _invalid_text("query", bad[:MAX_INVALID_TEXT_PROBLEMS])
+            if query_names:  # only the route's own parameters: it ignores any other
+                bad = [(name,) for name, value in request.query_params.multi_items()
+                       if name in query_names and INVALID_TEXT.search(value)]
+                if bad:
+                    raise _invalid_text("query", bad[:MAX_INVALID_TEXT_PROBLEMS])
             if reads_body and _is_json(request.headers.get("content-type")) and await request.body():
                 await request.json()
             return await handler(request)

@@ -247,6 +247,7 @@ def test_nul_in_a_query_parameter_is_422_naming_it(client, city, app):
         body = assert_problem(client.get(url, headers=city.auth(user)), 422)
         assert [(e["path"], e["code"]) for e in body["errors"]] == [(f"query.{name}", "invalid_text")], url
         assert body["errors"][0]["message_zh"] and body["errors"][0]["message_en"]
+    assert client.get("/v1/me?unused=%00", headers=city.auth("admin")).status_code == 200  # not its parameter
     assert snapshot(app) == before
 
 

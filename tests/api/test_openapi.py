@@ -80,3 +80,18 @@ def test_ranking_items_document_the_dimension_scores_beside_their_fields(documen
     item = document["components"]["schemas"]["RankingItem"]
     assert {"rank", "household_id", "index", "tier", "assessment_id"} <= set(item["required"])
     assert item["additionalProperties"] == {"anyOf": [{"type": "number"}, {"type": "null"}]}
+
+
+def test_ids_of_the_catalog_and_the_workflow_tables_are_listed_as_choices(document, catalog):
+    schemas = document["components"]["schemas"]
+    services = [service.id for service in catalog.services]
+    assert schemas["ReferralCreate"]["properties"]["service_id"]["enum"] == services
+    assert schemas["ProviderCreate"]["properties"]["services"]["items"]["enum"] == services
+    assert "charity" in schemas["ProviderCreate"]["properties"]["kind"]["enum"]
+    assert "moved" in schemas["Exit"]["properties"]["reason"]["enum"]
+    ranking = {p["name"]: p["schema"] for p in document["paths"]["/v1/rankings"]["get"]["parameters"]}
+    assert ranking["tier"]["anyOf"][0]["enum"] == list(catalog.tier_ids)
+    assert ranking["dimension"]["anyOf"][0]["enum"] == [dimension.id for dimension in catalog.dimensions]
+    referrals = {p["name"]: p["schema"] for p in document["paths"]["/v1/referrals"]["get"]["parameters"]}
+    assert "completed" in referrals["status"]["anyOf"][0]["enum"]
+    assert "enum" not in str(document["paths"]["/v1/households"]["get"]["parameters"][0])
