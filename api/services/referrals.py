@@ -20,7 +20,7 @@ from api.services.errors import Conflict, Invalid, not_found
 from api.services.households import load_household
 from api.services.views import iso
 from api.services.workflows import workflows
-from api.tables import Household, Provider, Referral, ReferralEvent, Station, utcnow
+from api.tables import Assessment, Household, Provider, Referral, ReferralEvent, Station, Town, utcnow
 
 PROVIDER_EDITORS = (Role.supervisor, Role.admin)
 
@@ -63,6 +63,8 @@ def create_provider(*, session: Session, caller: Caller | None, catalog, name: s
                       f"机构类型必须为 {'、'.join(workflows().provider_kinds)} 之一。", path="kind")
     for position, service_id in enumerate(services):
         _check_service(catalog, service_id, f"services.{position}")
+    if town_id is not None and session.get(Town, town_id) is None:
+        raise not_found(f"Town {town_id}", f"镇街 {town_id}", "town_id")
     if session.scalar(select(Provider.id).where(Provider.name == name)) is not None:
         raise Conflict("duplicate_provider", f"A provider named {name!r} exists already.",
                        f"名为 {name!r} 的服务机构已存在。", path="name")
@@ -123,6 +125,11 @@ def create_referral(*, session: Session, caller: Caller, catalog, household_id: 
                        f"家庭 {household_id} 已退出。", path="household_id")
     if provider_id is not None:
         _provider(session, provider_id, service_id)
+    if assessment_id is not None:
+        assessment = session.get(Assessment, assessment_id)
+        if assessment is None or assessment.household_id != household_id:
+            raise not_found(f"Assessment {assessment_id} of household {household_id}",
+                            f"家庭 {household_id} 的评估 {assessment_id}", "assessment_id")
     _refuse_duplicate(session, household_id, service_id)
     referral = Referral(household_id=household_id, service_id=service_id, provider_id=provider_id,
                         assessment_id=assessment_id, status="referred" if provider_id else "recommended",

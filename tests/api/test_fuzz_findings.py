@@ -59,3 +59,32 @@ def test_a_name_cannot_be_cleared_and_search_goes_on(client, city, app):
     assert client.patch(f"/v1/households/{household}", json={"phone": None}, headers=auth).json()["personal"] == {
         "name": "赵春华", "id_number": client.get(f"/v1/households/{household}", headers=auth).json()["personal"][
             "id_number"], "phone": None}
+
+
+def test_a_referral_names_an_assessment_of_its_own_household(client, city, app, catalog):
+    """An unknown assessment id was a 500 (foreign key); another household's was accepted."""
+    from tests.api.factories import calm_answers, submission
+
+    own, other = _household(client, city), _household(client, city)
+    auth = city.auth("caseworker_s1")
+    assessment = client.post(f"/v1/households/{other}/assessments", json=submission(calm_answers(catalog)),
+                             headers=auth).json()["id"]
+    before = snapshot(app)
+    for assessment_id in (assessment + 1000, assessment):
+        response = client.post(f"/v1/households/{own}/referrals",
+                               json={"service_id": "meal_assistance", "assessment_id": assessment_id}, headers=auth)
+        assert response.status_code == 404, response.text
+        assert [e["path"] for e in response.json()["errors"]] == ["assessment_id"]
+    assert snapshot(app) == before
+    response = client.post(f"/v1/households/{other}/referrals",
+                           json={"service_id": "meal_assistance", "assessment_id": assessment}, headers=auth)
+    assert response.status_code == 201 and response.json()["assessment_id"] == assessment
+
+
+def test_a_provider_in_an_unknown_town_is_404_naming_it(client, city, app):
+    """An unknown town id was a 500 (foreign key)."""
+    before = snapshot(app)
+    response = client.post("/v1/providers", json={"name": "p", "kind": "charity", "services": ["meal_assistance"],
+                                                  "town_id": 424242}, headers=city.auth("admin"))
+    assert response.status_code == 404 and [e["path"] for e in response.json()["errors"]] == ["town_id"]
+    assert snapshot(app) == before
