@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
+from api.errors import MEDIA_TYPE
 from api.services.access import Role
 
 # The integer columns are 32-bit (PostgreSQL's `integer`): every id, offset and count a request carries stays
@@ -47,7 +48,6 @@ class ProblemDetails(BaseModel):
     errors: list[ProblemItem]
 
 
-PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_DESCRIPTIONS = {
     401: "Missing, invalid, revoked or expired bearer token",
     403: "Outside the caller's role or scope",
@@ -60,7 +60,7 @@ PROBLEM_DESCRIPTIONS = {
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI responses for these statuses, each an RFC 9457 problem (`application/problem+json`)."""
-    return {status: {"description": PROBLEM_DESCRIPTIONS[status], "content": {PROBLEM_MEDIA_TYPE: {
+    return {status: {"description": PROBLEM_DESCRIPTIONS[status], "content": {MEDIA_TYPE: {
         "schema": {"$ref": "#/components/schemas/ProblemDetails"}}}} for status in statuses}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.schemas import PROBLEM_MEDIA_TYPE
+from api.errors import MEDIA_TYPE
 
 PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetails"}
 EXPORT_TYPES = {"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -47,7 +47,7 @@ def test_every_failure_is_documented_as_problem_details(document):
     wrong = []
     for name, operation in operations(document):
         for status, response in operation["responses"].items():
-            if status.startswith(("4", "5")) and response.get("content") != {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}:
+            if status.startswith(("4", "5")) and response.get("content") != {MEDIA_TYPE: {"schema": PROBLEM_REF}}:
                 wrong.append(f"{name} {status}: {response.get('content')}")
     assert not wrong, "\n".join(wrong)
     assert not {"HTTPValidationError", "ValidationError"} & set(document["components"]["schemas"])
