@@ -14,8 +14,8 @@ from api.context import ServiceContext
 from api.intake import BodyLimit
 from api.responses import Health
 from api.routes import alerts, assessments, audit, configs, geography, households, rankings, referrals, users
-from api.services.geography import sync_regions
 from api.schemas import problems
+from api.services.geography import sync_regions
 from api.settings import Settings
 
 # Matched in this order: the busiest first (FastAPI tries each route of the routers before it, about 10 µs each)

@@ -88,3 +88,21 @@ def test_a_provider_in_an_unknown_town_is_404_naming_it(client, city, app):
                                                   "town_id": 424242}, headers=city.auth("admin"))
     assert response.status_code == 404 and [e["path"] for e in response.json()["errors"]] == ["town_id"]
     assert snapshot(app) == before
+
+
+def test_a_ranking_with_no_filter_at_all_is_every_household(client, city, catalog):
+    """With `status: null` and nothing else there was no condition, which SQLAlchemy deprecates (an error in
+    its next versions): the whole ranking is published."""
+    import warnings
+
+    from tests.api.factories import calm_answers, submission
+
+    for _ in range(2):
+        household = _household(client, city)
+        assert client.post(f"/v1/households/{household}/assessments", json=submission(calm_answers(catalog)),
+                           headers=city.auth("caseworker_s1")).status_code == 201
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        response = client.post("/v1/rankings/snapshots", json={"status": None}, headers=city.auth("supervisor_t1"))
+    assert response.status_code == 201, response.text
+    assert response.json()["filters"] == {} and response.json()["total"] == 2
