@@ -9,25 +9,18 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from api import db, errors, web
+from api import openapi as openapi_document
 from api.context import ServiceContext
+from api.intake import BodyLimit
+from api.responses import Health
 from api.routes import alerts, assessments, audit, configs, geography, households, rankings, referrals, users
+from api.schemas import problems
 from api.services.geography import sync_regions
 from api.services.households import run_pending_maintenance
 from api.settings import Settings
 
 # Matched in this order: the busiest first (FastAPI tries each route of the routers before it, about 10 µs each)
 ROUTERS = (assessments, households, rankings, referrals, alerts, configs, audit, geography, users)
-
-
-def answers_example(catalog, count: int = 4) -> dict:
-    """A few valid answers taken from the catalog, for the OpenAPI examples."""
-    example = {}
-    for indicator in catalog.indicators[:count]:
-        spec = indicator.answer
-        example[indicator.id] = {"yes_no": lambda: False, "ordinal": lambda: spec.levels[0].value,
-                                 "choice": lambda: spec.options[0].value, "count": lambda: spec.min,
-                                 "amount": lambda: spec.min}[spec.type]()
-    return example
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -62,8 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in ROUTERS:  # before the pages: routes are matched in order, and API requests are the many
         app.include_router(module.router, prefix="/v1")
     web.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
-    @app.get("/v1/health", tags=["health"],
+    @app.get("/v1/health", tags=["health"], response_model=Health, responses=problems(413),
              summary="Liveness, the catalog and the model version in use (no token needed)")
     def health() -> dict:
         catalog, champion = context.scorer.catalog, context.scorer.model()
@@ -75,12 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            schema = build_schema()
-            example = answers_example(context.scorer.catalog)
-            components = schema.get("components", {}).get("schemas", {})
-            for name in ("AssessmentSubmission", "ScorePreview"):
-                if name in components:
-                    components[name]["properties"]["answers"]["examples"] = [example]
+            app.openapi_schema = openapi_document.complete(build_schema(), context.scorer.catalog)
         return app.openapi_schema
 
     app.openapi = openapi

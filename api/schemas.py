@@ -1,14 +1,28 @@
-"""Request bodies (with OpenAPI examples) and the problem-details shape."""
+"""Request bodies (with OpenAPI examples), the bounded integers every route shares, and the problem-details
+shape."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
 
+from api.errors import MEDIA_TYPE
 from api.services.access import Role
+
+# The integer columns are 32-bit (PostgreSQL's `integer`): every id, offset and count a request carries stays
+# within them, so a larger number is a 422 naming its parameter instead of an overflow in the database.
+INT32_MAX = 2**31 - 1
+RowId = Annotated[int, Field(ge=1, le=INT32_MAX, description="an id (1 to 2^31-1)", examples=[1])]
+Offset = Annotated[int, Field(ge=0, le=INT32_MAX, description="rows to skip (0 to 2^31-1)")]
+
+
+def page_limit(maximum: int) -> Any:
+    """The type of a page size: 1 to `maximum`."""
+    return Annotated[int, Field(ge=1, le=maximum, description=f"rows per page (1 to {maximum})")]
 
 
 class Strict(BaseModel):
@@ -23,7 +37,8 @@ class ProblemItem(BaseModel):
 
 
 class ProblemDetails(BaseModel):
-    """RFC 9457 problem details, with every problem listed in `errors`."""
+    """RFC 9457 problem details, with every problem listed in `errors`. Some problems add members: `warnings`
+    (invalid answers), `existing_household_id` (a duplicate ID number), `allowed` (a referral move), ..."""
 
     type: str
     title: str
@@ -33,11 +48,26 @@ class ProblemDetails(BaseModel):
     errors: list[ProblemItem]
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ProblemDetails, "content": {"application/problem+json": {}}, "description": text}
-    for status, text in ((401, "Missing or invalid bearer token"), (403, "Outside the caller's role or scope"),
-                         (404, "Not found"), (409, "Conflict"), (422, "Invalid request; every problem listed"))
+PROBLEM_DESCRIPTIONS = {
+    401: "Missing, invalid, revoked or expired bearer token",
+    403: "Outside the caller's role or scope",
+    404: "A record named in the path or the body does not exist",
+    409: "Conflicts with what is stored (the problem names it)",
+    413: "The request body is larger than the service accepts (ASSESS_MAX_BODY_BYTES); the connection is closed",
+    422: "Invalid request: every problem listed with its field",
 }
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for these statuses, each an RFC 9457 problem (`application/problem+json`)."""
+    return {status: {"description": PROBLEM_DESCRIPTIONS[status], "content": {MEDIA_TYPE: {
+        "schema": {"$ref": "#/components/schemas/ProblemDetails"}}}} for status in statuses}
+
+
+def problem_schemas() -> dict[str, Any]:
+    """The component schemas `problems` refers to."""
+    _, schemas = models_json_schema([(ProblemDetails, "serialization")], ref_template="#/components/schemas/{model}")
+    return schemas["$defs"]
 
 
 class AssessmentSubmission(Strict):
@@ -48,7 +78,7 @@ class AssessmentSubmission(Strict):
     answers: dict[str, Any] = Field(description="indicator id -> answer; a missing answer is absent or null")
     assessed_on: date = Field(description="date of the interview; its year picks the regional parameters",
                               examples=["2026-03-15"])
-    corrects: int | None = Field(None, description="id of an earlier assessment of this household that this one "
+    corrects: RowId | None = Field(None, description="id of an earlier assessment of this household that this one "
                                                    "corrects; the earlier one is kept")
 
 
@@ -75,7 +105,7 @@ class Override(Strict):
 
 
 class HouseholdCreate(Strict):
-    station_id: int | None = Field(None, description="defaults to the caseworker's station")
+    station_id: RowId | None = Field(None, description="defaults to the caseworker's station")
     personal: Personal
     members: list[Member] = Field(default_factory=list, max_length=30)
     override: Override | None = Field(None, description="supervisors only: register despite the same ID number "
@@ -88,9 +118,11 @@ class HouseholdCreate(Strict):
 
 
 class HouseholdUpdate(Strict):
-    name: str | None = Field(None, min_length=1, max_length=100)
+    """The fields to change; an absent one stays as it is. Name and status cannot be cleared (null is a 422)."""
+
+    name: str = Field(None, min_length=1, max_length=100)
     phone: str | None = Field(None, max_length=32)
-    status: Literal["active", "exited"] | None = None
+    status: Literal["active", "exited"] = None
     members: list[Member] | None = Field(None, max_length=30)
 
 
@@ -101,14 +133,14 @@ class IdNumberLookup(Strict):
 class NameSearch(Strict):
     name: str = Field(min_length=1, max_length=100, description="text the household's name contains",
                       examples=["王"])
-    limit: int = Field(50, ge=1, le=200)
+    limit: page_limit(200) = 50
 
 
 class UserCreate(Strict):
     name: str = Field(min_length=1, max_length=200, examples=["li.na"])
     role: Role
-    station_id: int | None = None
-    town_ids: list[int] = Field(default_factory=list)
+    station_id: RowId | None = None
+    town_ids: list[RowId] = Field(default_factory=list, max_length=1000)
 
 
 class TownCreate(Strict):
@@ -118,4 +150,4 @@ class TownCreate(Strict):
 
 class StationCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
-    town_id: int
+    town_id: RowId

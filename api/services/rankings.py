@@ -13,7 +13,7 @@ import io
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
 
 from api.security import Keys, decrypt_json, masked_personal
@@ -83,7 +83,7 @@ class RankingFilters:
             parts.append(HouseholdLatest.assessed_on >= self.assessed_from)
         if self.assessed_to is not None:
             parts.append(HouseholdLatest.assessed_on <= self.assessed_to)
-        return and_(*parts)
+        return and_(true(), *parts)  # no filter at all is "every row"
 
 
 def _unknown(field: str, value: str, what_en: str, what_zh: str) -> Invalid:
