@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 
+from api import openapi as openapi_document
 from api import pages, problems
 from api.alerts import routes as alerts
 from api.assessments import routes as assessments
@@ -22,6 +23,9 @@ from api.households import routes as households
 from api.households.service import run_pending_maintenance
 from api.rankings import routes as rankings
 from api.referrals import routes as referrals
+from api.request_checks import BodyLimit
+from api.schemas import Health
+from api.schemas import problem_responses
 from api.settings import Settings
 
 # Matched in this order: the busiest first (FastAPI tries each route of the routers before it, about 10 µs each)
@@ -60,8 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in ROUTERS:  # before the pages: routes are matched in order, and API requests are the many
         app.include_router(module.router, prefix="/v1")
     pages.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
-    @app.get("/v1/health", tags=["health"],
+    @app.get("/v1/health", tags=["health"], response_model=Health, responses=problem_responses(413),
              summary="Liveness, the catalog and the model version in use (no token needed)")
     def health() -> dict:
         catalog, champion = context.scorer.catalog, context.scorer.model()
@@ -73,12 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            schema = build_schema()
-            example = dict(list(context.scorer.example_answers().items())[:4])
-            components = schema.get("components", {}).get("schemas", {})
-            for name in ("AssessmentSubmission", "ScorePreview"):
-                if name in components:
-                    components[name]["properties"]["answers"]["examples"] = [example]
+            app.openapi_schema = openapi_document.complete(build_schema(), context.scorer)
         return app.openapi_schema
 
     app.openapi = openapi

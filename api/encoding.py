@@ -1,4 +1,5 @@
-"""Fast JSON (orjson) for stored JSON columns and for the responses of the busiest routes; times as ISO 8601.
+"""Fast JSON (orjson) for stored JSON columns and for the responses of the busiest routes; times as ISO 8601;
+and the text no database stores.
 
 It reads back as the standard library's JSON does: keys that are not strings become strings, tuples become
 lists, and a NumPy scalar becomes its Python number.
@@ -6,12 +7,20 @@ lists, and a NumPy scalar becomes its Python number.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import orjson
 from fastapi.responses import JSONResponse
 
 OPTIONS = orjson.OPT_NON_STR_KEYS
+# A lone surrogate cannot be encoded as UTF-8, and PostgreSQL stores no NUL character.
+INVALID_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def shown_text(text: str) -> str:
+    """`text` with every NUL and lone surrogate written as its escape (`\\u0000`), so it can be shown."""
+    return INVALID_TEXT.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def _fallback(value):

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
         180, ge=0, description="Days a new bearer token is valid (0: until revoked). An expired token is a 401 "
                                "`token_expired`; an admin issues a new one.")
     migrate_on_start: bool = True
+    max_body_bytes: int = Field(
+        1_048_576, ge=1, description="The largest request body accepted, in bytes (default 1 MiB); a larger one is "
+                                     "a 413 problem, refused before it is read.")
     worker_threads: int = Field(
         8, ge=1, description="Threads that run the requests of one server process at a time (anyio's thread "
                               "limiter; its default is 40). Others wait their turn on the event loop.")

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.assessments import service, submission
+from api.assessments import schemas, service, submission
 from api.assessments.schemas import AssessmentSubmission, ScorePreview
 from api.deps import Context, CurrentCaller
 from api.encoding import FastJSONResponse
-from api.schemas import PROBLEM_RESPONSES
+from api.request_checks import CheckedRoute
+from api.schemas import RowId, problem_responses
 
-router = APIRouter(tags=["assessments"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["assessments"], responses=problem_responses(401, 413), route_class=CheckedRoute)
 
 
-@router.post("/households/{household_id}/assessments", status_code=201, summary="Submit an assessment",
+# The stored record is sent as orjson renders it: `response_model` documents it without a second rendering.
+@router.post("/households/{household_id}/assessments", status_code=201, response_model=schemas.Assessment,
+             responses=problem_responses(403, 404, 409, 422), summary="Submit an assessment",
              description="Validates, scores, recommends and stores in one transaction. A retry with the same "
                          "submission_id returns the first response and stores nothing; the same submission_id "
                          "with a different payload is a 409.")
-async def submit(household_id: int, body: AssessmentSubmission, context: Context,
+async def submit(household_id: RowId, body: AssessmentSubmission, context: Context,
                  caller: CurrentCaller) -> FastJSONResponse:
     stored = await context.database.write(
         submission.submit, caller=caller, scorer=context.scorer, household_id=household_id,
@@ -26,13 +29,15 @@ async def submit(household_id: int, body: AssessmentSubmission, context: Context
     return FastJSONResponse(stored, status_code=201)
 
 
-@router.get("/assessments/{assessment_id}", summary="One stored assessment")
-def get_assessment(assessment_id: int, context: Context, caller: CurrentCaller) -> dict:
+@router.get("/assessments/{assessment_id}", response_model=schemas.Assessment,
+            responses=problem_responses(403, 404, 422), summary="One stored assessment")
+def get_assessment(assessment_id: RowId, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session() as session:
         return service.get_assessment(session=session, caller=caller, assessment_id=assessment_id)
 
 
-@router.post("/score", summary="Score answers without storing them (preview)")
+@router.post("/score", response_model=schemas.Preview, responses=problem_responses(422),
+             summary="Score answers without storing them (preview)")
 def preview(body: ScorePreview, context: Context, caller: CurrentCaller) -> FastJSONResponse:
     with context.database.session() as session:
         return FastJSONResponse(service.preview(session=session, scorer=context.scorer, answers=body.answers,

@@ -1,15 +1,52 @@
-"""Request bodies of the user routes."""
+"""Request bodies and responses of the user routes."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
 from api.auth.access import Role
-from api.schemas import Strict
+from api.schemas import RowId, Strict, Timestamp, View
 
 
 class UserCreate(Strict):
     name: str = Field(min_length=1, max_length=200, examples=["li.na"])
     role: Role
-    station_id: int | None = None
-    town_ids: list[int] = Field(default_factory=list)
+    station_id: RowId | None = None
+    town_ids: list[RowId] = Field(default_factory=list, max_length=1000)
+
+
+# Responses
+
+
+class User(View):
+    id: int
+    name: str
+    role: Role
+    station_id: int | None
+    town_ids: list[int]
+    active: bool
+    created_at: Timestamp
+
+
+class Me(View):
+    id: int
+    name: str
+    role: Role
+    station_id: int | None
+    town_ids: list[int]
+    token_expires_at: Timestamp | None = Field(description="null: valid until revoked")
+
+
+class IssuedToken(View):
+    token: str = Field(description="shown only in this response; stored as its SHA-256 alone")
+    expires_at: Timestamp | None = Field(description="null: valid until revoked")
+
+
+class UserCreated(View):
+    user: User
+    token: str = Field(description="shown only in this response")
+    token_expires_at: Timestamp | None
+
+
+class Revoked(View):
+    revoked: int = Field(description="how many tokens were revoked")

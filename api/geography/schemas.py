@@ -1,10 +1,10 @@
-"""Request bodies of the geography routes."""
+"""Request bodies and responses of the geography routes."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from api.schemas import Strict
+from api.schemas import RowId, Strict, View
 
 
 class TownCreate(Strict):
@@ -14,4 +14,26 @@ class TownCreate(Strict):
 
 class StationCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
-    town_id: int
+    town_id: RowId
+
+
+# Responses
+
+
+class Region(View):
+    id: str
+    name_zh: str
+    name_en: str
+    parent_id: str | None
+
+
+class Town(View):
+    id: int
+    name: str
+    region_id: str
+
+
+class Station(View):
+    id: int
+    name: str
+    town_id: RowId

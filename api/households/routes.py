@@ -1,21 +1,23 @@
-"""Households and their files."""
+"""Households, their files, and exits."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from api.deps import Context, CurrentCaller
-from api.households import file, lifecycle
+from api.households import file, lifecycle, schemas
 from api.households import service as households
 from api.households.schemas import Exit, HouseholdCreate, HouseholdUpdate, IdNumberLookup, NameSearch
-from api.schemas import PROBLEM_RESPONSES
+from api.request_checks import CheckedRoute
+from api.schemas import Offset, RowId, page_limit, problem_responses
 
-router = APIRouter(tags=["households"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["households"], responses=problem_responses(401, 413), route_class=CheckedRoute)
 
 
-@router.post("/households", status_code=201, summary="Register a household",
+@router.post("/households", status_code=201, response_model=schemas.Household,
+             responses=problem_responses(403, 404, 409, 422), summary="Register a household",
              description="The same ID number at another station is a 409 naming the existing household; "
                          "a supervisor may override with a reason, which is audited.")
 def create_household(body: HouseholdCreate, context: Context, caller: CurrentCaller) -> dict:
@@ -27,16 +29,18 @@ def create_household(body: HouseholdCreate, context: Context, caller: CurrentCal
             override_reason=body.override.reason if body.override else None)
 
 
-@router.get("/households", summary="Households in the caller's scope")
-def list_households(context: Context, caller: CurrentCaller, station_id: int | None = None,
+@router.get("/households", response_model=schemas.HouseholdPage, responses=problem_responses(403, 422),
+            summary="Households in the caller's scope")
+def list_households(context: Context, caller: CurrentCaller, station_id: RowId | None = None,
                     status: Literal["active", "exited"] | None = None,
-                    limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> dict:
+                    limit: page_limit(200) = 50, offset: Offset = 0) -> dict:
     with context.database.session(write=True) as session:  # writes the audit log
         return households.list_households(session=session, caller=caller, keys=context.keys,
                                           station_id=station_id, status=status, limit=limit, offset=offset)
 
 
-@router.post("/households/lookup", summary="Find households by ID number",
+@router.post("/households/lookup", response_model=list[schemas.Household], responses=problem_responses(403, 422),
+             summary="Find households by ID number",
              description="POST so the ID number never appears in a URL or an access log.")
 def lookup(body: IdNumberLookup, context: Context, caller: CurrentCaller) -> list[dict]:
     with context.database.session(write=True) as session:
@@ -44,7 +48,8 @@ def lookup(body: IdNumberLookup, context: Context, caller: CurrentCaller) -> lis
                                             id_number=body.id_number)
 
 
-@router.post("/households/search", summary="Find households by name",
+@router.post("/households/search", response_model=schemas.NameSearchResult, responses=problem_responses(403, 422),
+             summary="Find households by name",
              description="Households in the caller's scope whose name contains the text, newest first, for "
                          "caseworkers and supervisors. POST so the name never appears in a URL or an access log; "
                          "only the households found are logged as read.")
@@ -54,35 +59,40 @@ def search(body: NameSearch, context: Context, caller: CurrentCaller) -> dict:
                                          limit=body.limit)
 
 
-@router.get("/households/{household_id}", summary="One household")
-def get_household(household_id: int, context: Context, caller: CurrentCaller) -> dict:
+@router.get("/households/{household_id}", response_model=schemas.Household, responses=problem_responses(403, 404, 422),
+            summary="One household")
+def get_household(household_id: RowId, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
         return households.get_household(session=session, caller=caller, keys=context.keys,
                                         household_id=household_id)
 
 
-@router.patch("/households/{household_id}", summary="Change name, phone, status or members")
-def update_household(household_id: int, body: HouseholdUpdate, context: Context, caller: CurrentCaller) -> dict:
+@router.patch("/households/{household_id}", response_model=schemas.Household, responses=problem_responses(403, 404, 422),
+              summary="Change name, phone, status or members")
+def update_household(household_id: RowId, body: HouseholdUpdate, context: Context, caller: CurrentCaller) -> dict:
     changes = body.model_dump(exclude_unset=True)
-    if "members" in changes and changes["members"] is None:
-        changes.pop("members")
+    changes.pop("members", None)
+    if body.members is not None:  # each member whole, its unset fields null
+        changes["members"] = [member.model_dump() for member in body.members]
     with context.database.session(write=True) as session:
         return lifecycle.update_household(session=session, caller=caller, keys=context.keys,
                                           catalog=context.scorer.catalog, household_id=household_id, changes=changes)
 
 
-@router.get("/households/{household_id}/file", summary="The household's file: assessments over time",
+@router.get("/households/{household_id}/file", response_model=schemas.HouseholdFile,
+            responses=problem_responses(403, 404, 422), summary="The household's file: assessments over time",
             description="Each current assessment with the change in index and tier since the previous one; "
                         "corrected assessments stay listed with `corrected_by`.")
-def household_file(household_id: int, context: Context, caller: CurrentCaller) -> dict:
+def household_file(household_id: RowId, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
         return file.household_file(session=session, caller=caller, keys=context.keys,
                                    catalog=context.scorer.catalog, household_id=household_id)
 
 
-@router.post("/households/{household_id}/exit", summary="A household leaves the programme",
+@router.post("/households/{household_id}/exit", response_model=schemas.Exited,
+             responses=problem_responses(403, 404, 422), summary="A household leaves the programme",
              description="Sets the status to exited and cancels its open referrals with the reason.")
-def exit_household(household_id: int, body: Exit, context: Context, caller: CurrentCaller) -> dict:
+def exit_household(household_id: RowId, body: Exit, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
         return lifecycle.exit_household(session=session, caller=caller, catalog=context.scorer.catalog,
                                         household_id=household_id, reason=body.reason, note=body.note)

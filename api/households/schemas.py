@@ -1,4 +1,4 @@
-"""Request bodies of the household routes."""
+"""Request bodies and responses of the household routes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from api.schemas import Strict
+from api.schemas import Day, RowId, Strict, Timestamp, View, page_limit
 
 
 class Personal(Strict):
@@ -26,7 +26,7 @@ class Override(Strict):
 
 
 class HouseholdCreate(Strict):
-    station_id: int | None = Field(None, description="defaults to the caseworker's station")
+    station_id: RowId | None = Field(None, description="defaults to the caseworker's station")
     personal: Personal
     members: list[Member] = Field(default_factory=list, max_length=30)
     override: Override | None = Field(None, description="supervisors only: register despite the same ID number "
@@ -39,9 +39,11 @@ class HouseholdCreate(Strict):
 
 
 class HouseholdUpdate(Strict):
-    name: str | None = Field(None, min_length=1, max_length=100)
+    """The fields to change; an absent one stays as it is. Name and status cannot be cleared (null is a 422)."""
+
+    name: str = Field(None, min_length=1, max_length=100)
     phone: str | None = Field(None, max_length=32)
-    status: Literal["active", "exited"] | None = None
+    status: Literal["active", "exited"] = None
     members: list[Member] | None = Field(None, max_length=30)
 
 
@@ -52,9 +54,88 @@ class IdNumberLookup(Strict):
 class NameSearch(Strict):
     name: str = Field(min_length=1, max_length=100, description="text the household's name contains",
                       examples=["王"])
-    limit: int = Field(50, ge=1, le=200)
+    limit: page_limit(200) = 50
 
 
 class Exit(Strict):
     reason: str = Field(examples=["moved"], description="no_longer_in_hardship, moved or deceased")
     note: str | None = Field(None, max_length=500)
+
+
+# Responses
+
+
+class PersonalData(View):
+    """Name, ID number and phone: in full for caseworkers and supervisors in scope, masked for admins."""
+
+    name: str | None
+    id_number: str | None
+    phone: str | None
+
+
+class MemberView(View):
+    relation: str
+    birth_year: int | None = None  # members patched before every field was stored lack it
+    sex: Literal["female", "male"] | None = None
+
+
+class Household(View):
+    id: int
+    station_id: int
+    town_id: int
+    status: Literal["active", "exited"]
+    members: list[MemberView]
+    personal: PersonalData | None = Field(description="null when withheld (analysts)")
+    personal_view: Literal["full", "masked", "withheld"]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class HouseholdPage(View):
+    total: int
+    limit: int
+    offset: int
+    items: list[Household]
+
+
+class NameSearchResult(View):
+    items: list[Household]
+    limit: int
+    truncated: bool = Field(description="more households matched than `limit`")
+
+
+class Change(View):
+    since: int = Field(description="the assessment it is compared with")
+    index: float = Field(description="index points since that assessment")
+    tier_from: str
+    tier_to: str
+    tier_direction: Literal["up", "down", "same"]
+
+
+class FileEntry(View):
+    id: int
+    assessed_on: Day
+    index: float
+    tier: str
+    completeness: float
+    provisional: bool
+    corrects: int | None
+    corrected_by: int | None
+    config_version: str
+    catalog_version: str
+    model_version: str | None
+    needs_review: bool | None
+    created_at: Timestamp
+    change: Change | None = Field(description="null for the first current assessment and for corrected ones")
+
+
+class HouseholdFile(View):
+    household: Household
+    assessments: list[FileEntry]
+
+
+class Exited(View):
+    household_id: int
+    status: Literal["exited"]
+    reason: str
+    closed_referrals: list[int] = Field(description="the open referrals cancelled with the reason")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
 
 from api.assessments.scope import latest_scope
@@ -68,7 +68,7 @@ def filter_condition(filters: RankingFilters, catalog):
         parts.append(HouseholdLatest.assessed_on >= filters.assessed_from)
     if filters.assessed_to is not None:
         parts.append(HouseholdLatest.assessed_on <= filters.assessed_to)
-    return and_(*parts)
+    return and_(true(), *parts)  # no filter at all is "every row"
 
 
 def _unknown(field: str, value: str, what_en: str, what_zh: str) -> Invalid:

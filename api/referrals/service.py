@@ -76,6 +76,8 @@ def create_provider(*, session: Session, caller: Caller | None, catalog, name: s
                       f"机构类型必须为 {'、'.join(workflow().provider_kinds)} 之一。", path="kind")
     for position, service_id in enumerate(services):
         _check_service(catalog, service_id, f"services.{position}")
+    if town_id is not None and session.get(Town, town_id) is None:
+        raise not_found(f"Town {town_id}", f"镇街 {town_id}", "town_id")
     if session.scalar(select(Provider.id).where(Provider.name == name)) is not None:
         raise Conflict("duplicate_provider", f"A provider named {name!r} exists already.",
                        f"名为 {name!r} 的服务机构已存在。", path="name")
@@ -222,7 +224,8 @@ def add_feedback(*, session: Session, caller: Caller, referral_id: int, satisfac
     referral = _load(session, caller, referral_id, write=True)
     if referral.status != "completed":
         raise Conflict("not_completed", "Feedback can be given on a completed referral only.",
-                       "只能对已完成的转介填写反馈。", path="satisfaction", extra={"status": referral.status})
+                       "只能对已完成的转介填写反馈。", path="satisfaction",
+                       extra={"referral_status": referral.status})
     if not 1 <= satisfaction <= 5:
         raise Invalid("out_of_range", "satisfaction must be 1-5.", "满意度须为 1-5。", path="satisfaction")
     referral.satisfaction, referral.feedback_note = satisfaction, note

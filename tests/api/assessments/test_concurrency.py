@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
 import httpx
-import pytest
-import uvicorn
 from sqlalchemy import text
 
 from tests.api.factories import calm_answers, household_payload, with_answer
 from tests.api.factories import submission as submission_body
 from tests.api.support import count_rows
-
-
-@pytest.fixture
-def server(app):
-    """The app served by uvicorn on a free loopback port, in a thread, with its lifespan (on PostgreSQL the
-    usual submissions then run on the server's event loop)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    uvicorn_server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uvicorn_server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uvicorn_server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    uvicorn_server.should_exit = True
-    thread.join(timeout=20)
-    sock.close()
 
 
 def fire_together(url: str | list[str], bodies: list[dict], headers: dict) -> list[httpx.Response]:

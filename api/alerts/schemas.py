@@ -1,0 +1,55 @@
+"""Request bodies and responses of the alerts routes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from api.schemas import Day, View
+
+# Responses
+
+
+class LatestRow(View):
+    household_id: int
+    station_id: int
+    town_id: int
+    assessment_id: int
+    assessed_on: Day
+    index: float
+    tier: str
+    completeness: float
+    provisional: bool
+    critical: bool
+    previous_assessment_id: int | None
+    previous_index: float | None
+    previous_tier: str | None
+    due_on: Day
+
+
+class Alert(LatestRow):
+    reasons: list[Literal["index_rose", "tier_worsened", "critical_indicator", "model_disagrees"]]
+    model_version: str | None
+
+
+class AlertPage(View):
+    index_rise: float
+    total: int
+    limit: int
+    offset: int
+    items: list[Alert]
+
+
+class DuePage(View):
+    due_before: Day
+    total: int
+    limit: int
+    offset: int
+    items: list[LatestRow]
+
+
+class StationOverdue(View):
+    station_id: int
+    town_id: int
+    households: int
+    overdue: int
+    as_of: Day
