@@ -324,7 +324,7 @@ def _sums(g0: np.ndarray, observed: np.ndarray | None, w: np.ndarray, k: float, 
             "households": np.bincount(codes, minlength=len(uniques)),
             "poor": np.bincount(codes, weights=poor[measured], minlength=len(uniques)).astype(np.int64),
             "censored": np.bincount(codes, weights=censored[measured], minlength=len(uniques))}))
-    sums = pd.concat(rows, ignore_index=True).reindex(columns=SUM_COLUMNS)
+    sums = pd.concat(rows, ignore_index=True).reindex(columns=SUM_COLUMNS).astype({"kind": object, "key": object})
     sums[list(COUNT_COLUMNS)] = sums[list(COUNT_COLUMNS)].fillna(0).astype(np.int64)
     sums[["censored", "weight", "weighted_censored"]] = sums[["censored", "weight", "weighted_censored"]].fillna(0.0)
     return sums, c, poor
