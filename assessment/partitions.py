@@ -259,7 +259,7 @@ def impact_partition(frame: pd.DataFrame, catalog: Catalog, *, published: Scorin
     n = len(frame)
     batches = {"before": assess_prepared(prepared, config=published), "after": assess_prepared(prepared, config=draft)}
     both = batches["before"].valid & batches["after"].valid
-    rows = {"household_id": prepared.household_id, "compared": both}
+    rows = {"household_id": pd.array(prepared.household_id, dtype="string"), "compared": both}
     for name, batch in batches.items():
         keep = both[batch.valid]
         for figure, values, missing in (("index", batch.index, np.nan), ("tier", batch.tier_code, -1),
@@ -295,12 +295,14 @@ def impact_totals(rows: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     return table.astype({c: np.int64 for c in numbers if c not in ("change", "index_before", "index_after")})
 
 
-def _twice_average_ranks(values: np.ndarray, intervals: np.ndarray, offsets: pd.Series) -> np.ndarray:
+def _twice_average_ranks(values: np.ndarray, intervals: np.ndarray, offsets: pd.Series,
+                         groups: np.ndarray | None = None) -> np.ndarray:
     """2 x the average rank (tied values sharing the mean of their ranks) of each value of whole intervals,
-    in order of interval and then rank, over the whole data set: an integer."""
-    earlier = _earlier(offsets, intervals, np.zeros(len(values), dtype=np.int64))
-    first, lengths = _runs(intervals, values)
-    start_of_interval, _ = _runs(intervals)
+    in order of group, interval and then rank, within its group over the whole data set: an integer."""
+    groups = np.zeros(len(values), dtype=np.int64) if groups is None else groups
+    earlier = _earlier(offsets, intervals, groups)
+    first, lengths = _runs(groups, intervals, values)
+    start_of_interval, _ = _runs(groups, intervals)
     return 2 * (earlier + first - start_of_interval) + lengths + 1
 
 
@@ -398,7 +400,7 @@ def sensitivity_partition(frame: pd.DataFrame, catalog: Catalog, config: Scoring
     configuration as it is), as `assessment.batch.reweighted` scores them (missing, tier -1, when invalid)."""
     prepared = prepare_frame(catalog, frame, passthrough=())
     valid = prepared.valid
-    table = {"household_id": prepared.household_id, "valid": valid}
+    table = {"household_id": pd.array(prepared.household_id, dtype="string"), "valid": valid}
     for v, (_, index, tier) in enumerate(reweighted(prepared, config, changes, factor)):
         table[f"index_{v}"] = np.full(len(valid), np.nan)
         table[f"index_{v}"][valid] = index
@@ -428,18 +430,31 @@ def with_average_ranks(rows: pd.DataFrame, *, value: str, offsets: pd.Series) ->
     """Rows of whole intervals of `value` with `twice_rank` (2 x the average rank of `value`, higher first,
     over the whole data set)."""
     placed = rows.iloc[np.lexsort((-rows[value].to_numpy(), rows[INTERVAL].to_numpy()))].reset_index(drop=True)
-    placed["twice_rank"] = _twice_average_ranks(placed[value].to_numpy(), placed[INTERVAL].to_numpy(), offsets)
-    return placed.drop(columns=[INTERVAL, KEY])
+    twice = _twice_average_ranks(placed[value].to_numpy(), placed[INTERVAL].to_numpy(), offsets)
+    return pd.concat([placed.drop(columns=[INTERVAL, KEY]), pd.Series(twice, name="twice_rank")], axis=1)
 
 
-def average_rank_sums(rows: pd.DataFrame, *, value: str, offsets: pd.Series, households: int) -> pd.DataFrame:
-    """For `with_average_ranks` rows (`twice_rank` of a base) of whole intervals of `value`: the centred sums
-    behind the Pearson correlation of the two average ranks (Spearman's)."""
-    placed = with_average_ranks(rows.drop(columns=["twice_rank"]).assign(base=rows["twice_rank"].to_numpy()),
-                                value=value, offsets=offsets)
-    u = placed["base"].to_numpy(dtype=float) - (households + 1)
-    v = placed["twice_rank"].to_numpy(dtype=float) - (households + 1)
-    return pd.DataFrame({"uv": [float(u @ v)], "uu": [float(u @ u)], "vv": [float(v @ v)]})
+def change_keys(rows: pd.DataFrame, changes: Sequence[int]) -> pd.DataFrame:
+    """`with_average_ranks` rows of `sensitivity_partition`, one row per household and change v of `changes`:
+    GROUP v, KEY (v, then its index higher first), `value` (the index under v) and `base` (2 x the average
+    rank of the index under change 0)."""
+    changes = list(changes)
+    values = np.concatenate([rows[f"index_{v}"].to_numpy(dtype=float) for v in changes]) if changes else np.zeros(0)
+    groups = np.repeat(np.asarray(changes, dtype=np.int64), len(rows))
+    return pd.DataFrame({GROUP: groups, KEY: groups * INDEX_KEYS + index_key(values), "value": values,
+                         "base": np.tile(rows["twice_rank"].to_numpy(dtype=np.int64), len(changes))})
+
+
+def average_rank_sums(rows: pd.DataFrame, *, offsets: pd.Series, households: int) -> pd.DataFrame:
+    """For `change_keys` rows of whole intervals: per change (`group`), the centred sums behind the Pearson
+    correlation of the two average ranks, the base's and the change's (Spearman's correlation)."""
+    order = np.lexsort((-rows["value"].to_numpy(), rows[INTERVAL].to_numpy(), rows[GROUP].to_numpy()))
+    groups, intervals = rows[GROUP].to_numpy()[order], rows[INTERVAL].to_numpy()[order]
+    twice = _twice_average_ranks(rows["value"].to_numpy()[order], intervals, offsets, groups)
+    u = rows["base"].to_numpy(dtype=float)[order] - (households + 1)
+    v = twice.astype(float) - (households + 1)
+    sums = pd.DataFrame({"group": groups, "uv": u * v, "uu": u * u, "vv": v * v})
+    return sums.groupby("group", as_index=False).sum()
 
 
 def pearson(uv: float, uu: float, vv: float) -> float:

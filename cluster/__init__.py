@@ -9,6 +9,7 @@ the default single-process path works without the `cluster` extra.
 
 from cluster.engine import Engine
 from cluster.jobs import poverty_dataset, preview_dataset, rank_dataset, score_dataset, sensitivity_dataset
+from cluster.storage import dataset_columns
 
-__all__ = ["Engine", "poverty_dataset", "preview_dataset", "rank_dataset", "score_dataset",
+__all__ = ["Engine", "dataset_columns", "poverty_dataset", "preview_dataset", "rank_dataset", "score_dataset",
            "sensitivity_dataset"]

@@ -23,7 +23,7 @@ from assessment.impact import (ImpactPreview, check_preview_arguments, kendall_t
                                top_movers)
 from assessment.partitions import (GROUP, INTERVAL, KEY, assess_partition, block_statistics, cross_block_discordant,
                                    findings_of, impact_partition, impact_totals, index_key, interval_of,
-                                   interval_offsets, kendall_counts, average_rank_sums, pearson, poverty_partition,
+                                   interval_offsets, kendall_counts, average_rank_sums, change_keys, pearson, poverty_partition,
                                    preview_after_movers, preview_after_statistics, preview_before, rank_partition,
                                    ranking_keys, scope_values, scores_of, sensitivity_partition, sensitivity_totals,
                                    with_average_ranks)
@@ -36,8 +36,9 @@ from cluster.ordering import in_order
 from cluster.storage import PART, WORK, Scratch, Staging, empty_like, read_dataset, write_part
 
 SEVERITIES = ("error", "warning")
-# Weight changes whose orders are computed at once in weight sensitivity (one shuffle each).
-CHANGES_AT_ONCE = 8
+# Weight changes whose ranks one shuffle gives in weight sensitivity (the shuffled rows are this many times the
+# households').
+CHANGES_AT_ONCE = 16
 
 FindingsWriter = Callable[[str, Iterator[pd.DataFrame]], int]
 
@@ -49,6 +50,12 @@ def _meta(function, frame: dd.DataFrame, *args, **kwargs) -> pd.DataFrame:
 
 def _summary_meta(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype="int64") for name in columns})
+
+
+def _added_up(parts: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the partitions' additive figures summed on (kind, key); a few rows per partition, added up
+    here rather than in a shuffle (keys mix numbers and text)."""
+    return parts.groupby(["kind", "key"], sort=False, dropna=False).sum().reset_index()
 
 
 # -- score ---------------------------------------------------------------------------------------------
@@ -116,6 +123,11 @@ def _write_task(part: pd.DataFrame, folder: str, partition_info=None) -> pd.Data
     return pd.DataFrame({"partition": [partition_info["number"]], "rows": [len(part)]})
 
 
+def _written(frame: dd.DataFrame, folder: Path) -> dd.DataFrame:
+    """Writing each partition of `frame` as a part file of `folder` (to compute)."""
+    return frame.map_partitions(_write_task, str(folder), meta=_summary_meta(["partition", "rows"]))
+
+
 def rank_dataset(engine: Engine, source, output: Path, *, scope: list[str], tier_order: list[str]) -> int:
     """Rank the scored households of the data set `source` within each scope value, as `assess rank`
     does, into the data set `output` (sorted by scope value and rank). Returns the households ranked."""
@@ -135,7 +147,7 @@ def rank_dataset(engine: Engine, source, output: Path, *, scope: list[str], tier
     ranked = ordered.frame.map_partitions(rank_partition, tier_order=tier_order, offsets=ordered.offsets,
                                           sizes=ordered.sizes, meta=meta)
     with Staging(output) as staging:
-        ranked.map_partitions(_write_task, str(staging.folder), meta=_summary_meta(["partition", "rows"])).compute()
+        _written(ranked, staging.folder).compute()
         staging.commit({"command": "rank", "scope": scope, "rows": ordered.households})
     return ordered.households
 
@@ -156,7 +168,7 @@ def poverty_dataset(engine: Engine, source, *, catalog: Catalog, config: Scoring
     meta = _meta(poverty_partition, frame, catalog, config, k=k, group_column=group_column)
     with engine.job(catalog, config=config) as name:
         sums = frame.map_partitions(_poverty_task, name, k, group_column, meta=meta)
-        sums = sums.groupby(["kind", "key"], sort=False, dropna=False).sum().compute().reset_index()
+        sums = _added_up(sums.compute())
     return poverty_from_sums(catalog, sums, config=config, k=k)
 
 
@@ -214,10 +226,10 @@ def preview_dataset(engine: Engine, source, *, catalog: Catalog, draft: ScoringC
     meta = _meta(impact_partition, frame, catalog, published=published, draft=draft, scope_column=scope_column)
     with engine.job(catalog, published=published, draft=draft) as name, Scratch(scratch) as work:
         rows = frame.map_partitions(_impact_task, name, scope_column, meta=meta)
-        rows.to_parquet(work / "households", write_index=False)
-        rows = dd.read_parquet(work / "households")
         totals = rows.map_partitions(impact_totals, catalog, meta=impact_totals(meta, catalog))
-        totals = totals.groupby(["kind", "key"], sort=False, dropna=False).sum().compute().reset_index()
+        _, totals = dask.compute(_written(rows.drop(columns=["scope"], errors="ignore"), work / "households"), totals)
+        totals = _added_up(totals)
+        rows = dd.read_parquet(work / "households")
         compared = rows[rows["compared"]]
         every = totals[totals["kind"] == "all"]
         households, invalid, change = (int(every["households"].sum()), int(every["invalid"].sum()),
@@ -227,9 +239,8 @@ def preview_dataset(engine: Engine, source, *, catalog: Catalog, draft: ScoringC
         placed = before.frame.map_partitions(preview_before, catalog, offsets=before.offsets,
                                              meta=preview_before(empty_like(before.frame), catalog,
                                                                  offsets=before.offsets))
-        written = placed.to_parquet(work / "before", write_index=False, compute=False)
         blocks = placed.map_partitions(block_statistics, meta=block_statistics(empty_like(placed)))
-        _, blocks = dask.compute(written, blocks)
+        _, blocks = dask.compute(_written(placed, work / "before"), blocks)
 
         placed = dd.read_parquet(work / "before")
         after, = in_order([_keyed(placed, "index_after")], intervals=intervals, group="block")
@@ -286,10 +297,9 @@ def sensitivity_dataset(engine: Engine, source, *, catalog: Catalog, config: Sco
     meta = _meta(sensitivity_partition, frame, catalog, config, changes=changes, factor=factor)
     with engine.job(catalog, config=config) as name, Scratch(scratch) as work:
         rows = frame.map_partitions(_sensitivity_task, name, changes, factor, meta=meta)
-        rows.to_parquet(work / "households", write_index=False)
-        rows = dd.read_parquet(work / "households")
         totals = rows.map_partitions(sensitivity_totals, len(changes), meta=sensitivity_totals(meta, len(changes)))
-        totals = totals.compute()
+        _, totals = dask.compute(_written(rows, work / "households"), totals)
+        rows = dd.read_parquet(work / "households")
         valid = rows[rows["valid"]]
         households = int(totals.loc[totals["change"] == 0, "households"].sum())
         invalid = int(totals.loc[totals["change"] == 0, "invalid"].sum())
@@ -298,21 +308,19 @@ def sensitivity_dataset(engine: Engine, source, *, catalog: Catalog, config: Sco
         ranked = base.frame.map_partitions(with_average_ranks, value="index_0", offsets=base.offsets,
                                            meta=with_average_ranks(empty_like(base.frame), value="index_0",
                                                                    offsets=base.offsets))
-        ranked.to_parquet(work / "base", write_index=False)
-        ranked = dd.read_parquet(work / "base")
-        sums = {}
         variants = list(range(1, len(changes)))
+        _written(ranked[["twice_rank", *(f"index_{v}" for v in variants)]], work / "base").compute()
+        ranked = dd.read_parquet(work / "base")
+        sums = []
         for start in range(0, len(variants), CHANGES_AT_ONCE):
             batch = variants[start:start + CHANGES_AT_ONCE]
-            frames = [_keyed(ranked[[f"index_{v}", "twice_rank"]], f"index_{v}") for v in batch]
-            orders = in_order(frames, intervals=intervals)
-            results = dask.compute(*[
-                order.frame.map_partitions(
-                    average_rank_sums, value=f"index_{v}", offsets=order.offsets, households=households,
-                    meta=average_rank_sums(empty_like(order.frame), value=f"index_{v}", offsets=order.offsets,
-                                           households=households))
-                for v, order in zip(batch, orders)])
-            sums.update({v: result.sum() for v, result in zip(batch, results)})
+            keyed = ranked.map_partitions(change_keys, batch, meta=change_keys(empty_like(ranked), batch))
+            order, = in_order([keyed], intervals=intervals, group=GROUP)
+            sums.append(order.frame.map_partitions(
+                average_rank_sums, offsets=order.offsets, households=households,
+                meta=average_rank_sums(empty_like(order.frame), offsets=order.offsets,
+                                       households=households)).compute())
+        sums = pd.concat(sums).groupby("group").sum()
 
     per_change = totals[totals["change"] > 0].groupby("change").agg(
         {"changing_tier": "sum", "tier_up": "sum", "tier_down": "sum", "index_change": "sum",
@@ -326,7 +334,7 @@ def sensitivity_dataset(engine: Engine, source, *, catalog: Catalog, config: Sco
         return {"share_changing_tier": float(row["changing_tier"] / households),
                 "share_tier_up": float(row["tier_up"] / households),
                 "share_tier_down": float(row["tier_down"] / households),
-                "spearman": pearson(sums[v]["uv"], sums[v]["uu"], sums[v]["vv"]) if households >= 2 else math.nan,
+                "spearman": pearson(*sums.loc[v, ["uv", "uu", "vv"]]) if households >= 2 else math.nan,
                 "mean_abs_index_change": float(row["index_change"] / households),
                 "max_abs_index_change": float(row["max_index_change"])}
 

@@ -121,3 +121,8 @@ class Scratch:
 
     def __exit__(self, *exc) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def dataset_columns(source: str | Path) -> list[str]:
+    """The column names of a Parquet data set (read from its files' schemas, no data)."""
+    return list(read_dataset(source).columns)
