@@ -128,6 +128,11 @@ def _written(frame: dd.DataFrame, folder: Path) -> dd.DataFrame:
     return frame.map_partitions(_write_task, str(folder), meta=_summary_meta(["partition", "rows"]))
 
 
+def _categories_as_values(part: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns as their values: a shuffle brings together parts whose categories differ."""
+    return part.astype({name: object for name, dtype in part.dtypes.items() if isinstance(dtype, pd.CategoricalDtype)})
+
+
 def rank_dataset(engine: Engine, source, output: Path, *, scope: list[str], tier_order: list[str]) -> int:
     """Rank the scored households of the data set `source` within each scope value, as `assess rank`
     does, into the data set `output` (sorted by scope value and rank). Returns the households ranked."""
@@ -141,6 +146,7 @@ def rank_dataset(engine: Engine, source, output: Path, *, scope: list[str], tier
         table = values.drop_duplicates().sort_values(scope, kind="stable", ignore_index=True)
     keyed = frame.map_partitions(ranking_keys, scope=scope, table=table, tier_order=tier_order,
                                  meta=_meta(ranking_keys, frame, scope=scope, table=table, tier_order=tier_order))
+    keyed = keyed.map_partitions(_categories_as_values, meta=_meta(_categories_as_values, keyed))
     ordered, = in_order([keyed], intervals=frame.npartitions, group=GROUP)
     meta = rank_partition(empty_like(ordered.frame), tier_order=tier_order, offsets=ordered.offsets,
                           sizes=ordered.sizes)
