@@ -97,7 +97,7 @@ def score_dataset(engine: Engine, source, output: Path, *, catalog: Catalog, con
     frame = read_dataset(source)
     versions = assess_frame(catalog, empty_like(frame), config=config).versions  # a wrong file fails here
     config = config if config is not None else catalog.default_config()
-    with engine.job(catalog, config=config) as name, Staging(output) as staging:
+    with engine.job(catalog, config=config) as name, Staging(output, work=SEVERITIES) as staging:
         summary = frame.map_partitions(_score_task, name, str(staging.folder), versions,
                                        meta=_summary_meta(SCORE_SUMMARY)).compute()
         summary = summary.sort_values("partition", ignore_index=True)
@@ -125,6 +125,7 @@ def _write_task(part: pd.DataFrame, folder: str, partition_info=None) -> pd.Data
 
 def _written(frame: dd.DataFrame, folder: Path) -> dd.DataFrame:
     """Writing each partition of `frame` as a part file of `folder` (to compute)."""
+    folder.mkdir(exist_ok=True)
     return frame.map_partitions(_write_task, str(folder), meta=_summary_meta(["partition", "rows"]))
 
 

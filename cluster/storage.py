@@ -63,8 +63,8 @@ def arrow_table(frame: pd.DataFrame, metadata: dict[str, str] | None = None) -> 
 
 
 def write_part(frame: pd.DataFrame, path: Path, metadata: dict[str, str] | None = None) -> None:
-    """One part file, written under a temporary name and renamed: a reader never sees half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """One part file, written under a temporary name and renamed: a reader never sees half of it. The folder
+    must exist: a task still running after its job failed and removed it cannot bring it back."""
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
     pq.write_table(arrow_table(frame, metadata), partial)
     os.replace(partial, path)
@@ -79,13 +79,16 @@ def read_parts(folder: Path) -> Iterator[pd.DataFrame]:
 class Staging:
     """A data set being written for `target`: a hidden sibling folder, moved into place by `commit`."""
 
-    def __init__(self, target: Path):
+    def __init__(self, target: Path, work: tuple[str, ...] = ()):
         self.target = target
         self.folder = target.parent / f".{target.name}.partial-{uuid.uuid4().hex[:12]}"
         self.work = self.folder / WORK
+        self.subfolders = work
 
     def __enter__(self) -> "Staging":
         self.work.mkdir(parents=True)
+        for name in self.subfolders:
+            (self.work / name).mkdir()
         return self
 
     def __exit__(self, exc_type, *rest) -> None:
