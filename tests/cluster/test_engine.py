@@ -1,6 +1,8 @@
 """The engine: a local cluster started for a command, and a job's catalog and configuration reaching each
 worker once, with the compiled loops ready before the first task."""
 
+import os
+
 import dask.dataframe as dd
 import pandas as pd
 
@@ -28,6 +30,7 @@ def probe(part: pd.DataFrame, name: str) -> pd.DataFrame:
 def test_a_job_context_reaches_each_worker_once_with_the_loops_compiled():
     with Engine(workers=2) as engine:  # no scheduler: a local cluster of 2 processes, for this block only
         assert engine.worker_count == 2
+        assert os.getpid() not in engine.client.run(os.getpid).values()  # worker processes, not threads of this one
         assert set(engine.client.run(compiled_loops).values()) == {0}  # fresh processes: nothing compiled yet
         tasks = dd.from_pandas(pd.DataFrame({"x": range(24)}), npartitions=24)
         with engine.job(CATALOG, config=CATALOG.default_config()) as name:
