@@ -30,7 +30,8 @@ from numba import njit
 
 from assessment.batch import FINDING_COLUMNS, WeightChange, assess_frame, assess_prepared, prepare_frame, reweighted
 from assessment.catalog import Catalog, ScoringConfig
-from assessment.impact import TOP_TIERS, scope_sums, top_movers
+from assessment.errors import CoreError, Message
+from assessment.impact import TOP_TIERS, scope_sums, tier_change_counts, top_movers
 from assessment.population import poverty_sums
 from assessment.ranking import check_rankable, percentiles, rank_order
 from assessment.rules import INDEX_SCALE
@@ -223,11 +224,14 @@ def ranking_keys(frame: pd.DataFrame, *, scope: Sequence[str], table: pd.DataFra
     code, then the index (higher first)."""
     index = check_rankable(frame, scope=list(scope), tier_order=tier_order)
     if scope:
-        groups = pd.MultiIndex.from_frame(table).get_indexer(pd.MultiIndex.from_frame(frame[list(scope)].astype(object)))
+        values = pd.MultiIndex.from_frame(frame[list(scope)].astype(object))
+        groups = pd.MultiIndex.from_frame(table).get_indexer(values)
     else:
         groups = np.zeros(len(frame), dtype=np.int64)
     if len(table) * INDEX_KEYS >= 2**63:
-        raise ValueError("too many scope values to rank at once")
+        raise CoreError(Message(zh=f"范围值过多({len(table)} 个),无法一次排名",
+                                en=f"too many scope values ({len(table)}) to rank at once"),
+                        path=",".join(scope), code="too_many_scopes")
     return frame.assign(**{GROUP: groups.astype(np.int64), KEY: groups * INDEX_KEYS + index_key(index)})
 
 
@@ -284,7 +288,7 @@ def impact_totals(rows: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     parts = [pd.DataFrame({"kind": ["all"], "key": [""], "households": [len(compared)],
                            "invalid": [len(rows) - len(compared)], "change": [float(change.sum())]}),
              pd.DataFrame({"kind": "tiers", "key": np.arange(tiers * tiers).astype(object),
-                           "households": np.bincount(before * tiers + after, minlength=tiers * tiers)})]
+                           "households": tier_change_counts(catalog, before, after).ravel()})]
     if "scope" in rows:
         sums = scope_sums(compared["scope"].to_numpy(), compared["index_before"].to_numpy(),
                           compared["index_after"].to_numpy(), before, after, max(tiers - TOP_TIERS, 0))

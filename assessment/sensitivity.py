@@ -108,5 +108,5 @@ def weight_sensitivity(catalog: Catalog, frame: pd.DataFrame, *, config: Scoring
             "max_abs_index_change": math.nan if empty else float(change.max()),
         }
 
-    return sensitivity_table(catalog, config, factor, ((change, effect(index, tier)) for change, index, tier in results),
-                             households=int(valid.sum()), invalid=int((~valid).sum()))
+    effects = ((change, effect(index, tier)) for change, index, tier in results)
+    return sensitivity_table(catalog, config, factor, effects, households=int(valid.sum()), invalid=int((~valid).sum()))

@@ -15,15 +15,16 @@ import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from assessment import assess_frame
 from assessment.alkire_foster import AFResult
 from assessment.catalog import Catalog, ScoringConfig
 from assessment.impact import (ImpactPreview, check_preview_arguments, kendall_tau_b, preview_result, scope_table,
                                top_movers)
-from assessment.partitions import (GROUP, INTERVAL, KEY, assess_partition, block_statistics, cross_block_discordant,
-                                   findings_of, impact_partition, impact_totals, index_key, interval_of,
-                                   interval_offsets, kendall_counts, average_rank_sums, change_keys, pearson, poverty_partition,
+from assessment.partitions import (GROUP, KEY, assess_partition, average_rank_sums, block_statistics, change_keys,
+                                   cross_block_discordant, findings_of, impact_partition, impact_totals, index_key,
+                                   interval_of, interval_offsets, kendall_counts, pearson, poverty_partition,
                                    preview_after_movers, preview_after_statistics, preview_before, rank_partition,
                                    ranking_keys, scope_values, scores_of, sensitivity_partition, sensitivity_totals,
                                    with_average_ranks)
@@ -80,8 +81,6 @@ def _score_task(part: pd.DataFrame, name: str, folder: str, metadata: dict, part
 
 def _findings(folder: Path, severity: str, first_rows: dict[int, int]) -> Iterator[pd.DataFrame]:
     """The findings of `severity` of every partition in order, rows numbered in the data set."""
-    import pyarrow.parquet as pq
-
     for number, first_row in first_rows.items():
         path = folder / WORK / severity / PART.format(number)
         if path.exists():
@@ -236,7 +235,7 @@ def preview_dataset(engine: Engine, source, *, catalog: Catalog, draft: ScoringC
         totals = rows.map_partitions(impact_totals, catalog, meta=impact_totals(meta, catalog))
         _, totals = dask.compute(_written(rows.drop(columns=["scope"], errors="ignore"), work / "households"), totals)
         totals = _added_up(totals)
-        rows = dd.read_parquet(work / "households")
+        rows = read_dataset(work / "households")
         compared = rows[rows["compared"]]
         every = totals[totals["kind"] == "all"]
         households, invalid, change = (int(every["households"].sum()), int(every["invalid"].sum()),
@@ -249,7 +248,7 @@ def preview_dataset(engine: Engine, source, *, catalog: Catalog, draft: ScoringC
         blocks = placed.map_partitions(block_statistics, meta=block_statistics(empty_like(placed)))
         _, blocks = dask.compute(_written(placed, work / "before"), blocks)
 
-        placed = dd.read_parquet(work / "before")
+        placed = read_dataset(work / "before")
         after, = in_order([_keyed(placed, "index_after")], intervals=intervals, group="block")
         offsets, _ = interval_offsets(after.counts.assign(group=0))
         statistics = after.frame.map_partitions(
@@ -280,8 +279,8 @@ def preview_dataset(engine: Engine, source, *, catalog: Catalog, draft: ScoringC
     return preview_result(
         catalog, published=published, draft=draft, compared=households, invalid=invalid,
         tier_counts=counts.reshape(len(tiers), len(tiers)),
-        spearman=pearson(*(float(statistics[c].sum()) for c in ("uv", "uu", "vv"))) if households >= 2 else math.nan,
-        kendall=kendall_tau_b(**kendall_counts(households, blocks, statistics, cross)) if households >= 2 else math.nan,
+        spearman=pearson(*(float(statistics[c].sum()) for c in ("uv", "uu", "vv"))),
+        kendall=kendall_tau_b(**kendall_counts(households, blocks, statistics, cross)),
         mean_abs_index_change=change / households if households else math.nan,
         median_abs_index_change=median, movers=chosen, scope_column=scope_column, by_scope=by_scope)
 
@@ -306,7 +305,7 @@ def sensitivity_dataset(engine: Engine, source, *, catalog: Catalog, config: Sco
         rows = frame.map_partitions(_sensitivity_task, name, changes, factor, meta=meta)
         totals = rows.map_partitions(sensitivity_totals, len(changes), meta=sensitivity_totals(meta, len(changes)))
         _, totals = dask.compute(_written(rows, work / "households"), totals)
-        rows = dd.read_parquet(work / "households")
+        rows = read_dataset(work / "households")
         valid = rows[rows["valid"]]
         households = int(totals.loc[totals["change"] == 0, "households"].sum())
         invalid = int(totals.loc[totals["change"] == 0, "invalid"].sum())
@@ -317,7 +316,7 @@ def sensitivity_dataset(engine: Engine, source, *, catalog: Catalog, config: Sco
                                                                    offsets=base.offsets))
         variants = list(range(1, len(changes)))
         _written(ranked[["twice_rank", *(f"index_{v}" for v in variants)]], work / "base").compute()
-        ranked = dd.read_parquet(work / "base")
+        ranked = read_dataset(work / "base")
         sums = []
         for start in range(0, len(variants), CHANGES_AT_ONCE):
             batch = variants[start:start + CHANGES_AT_ONCE]
@@ -341,7 +340,7 @@ def sensitivity_dataset(engine: Engine, source, *, catalog: Catalog, config: Sco
         return {"share_changing_tier": float(row["changing_tier"] / households),
                 "share_tier_up": float(row["tier_up"] / households),
                 "share_tier_down": float(row["tier_down"] / households),
-                "spearman": pearson(*sums.loc[v, ["uv", "uu", "vv"]]) if households >= 2 else math.nan,
+                "spearman": pearson(*sums.loc[v, ["uv", "uu", "vv"]]),
                 "mean_abs_index_change": float(row["index_change"] / households),
                 "max_abs_index_change": float(row["max_index_change"])}
 

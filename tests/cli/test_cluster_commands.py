@@ -70,7 +70,8 @@ def test_poverty_measures_as_one_process(scheduler, households, one_file, tmp_pa
     single = runner.invoke(app, ["poverty", str(one_file), "--by", "region", "-o", str(tmp_path / "single.json")])
     assert single.exit_code == 0, single.output
     assert result.stdout.splitlines()[:2] == single.stdout.splitlines()[:2]  # counts, k, H, A, M0 as printed
-    got, expected = (json.loads((tmp_path / name).read_text(encoding="utf-8")) for name in ("cluster.json", "single.json"))
+    got, expected = (json.loads((tmp_path / name).read_text(encoding="utf-8")) for name in ("cluster.json",
+                                                                                            "single.json"))
     assert json.dumps(got, sort_keys=True) == json.dumps(approx_json(expected, got), sort_keys=True)
 
 
@@ -98,7 +99,8 @@ def test_config_preview_and_sensitivity_as_one_process(scheduler, households, on
     single = runner.invoke(app, ["config", "preview", str(draft), "--households", str(one_file), "-o",
                                  str(tmp_path / "single.json")])
     assert single.exit_code == 0, single.output
-    got, expected = (json.loads((tmp_path / name).read_text(encoding="utf-8")) for name in ("cluster.json", "single.json"))
+    got, expected = (json.loads((tmp_path / name).read_text(encoding="utf-8")) for name in ("cluster.json",
+                                                                                            "single.json"))
     assert expected["changed_tier"] > 0 and len(expected["movers"]) == 20
     assert json.dumps(got, sort_keys=True) == json.dumps(approx_json(expected, got), sort_keys=True)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("assess-work-")]  # intermediate data removed
