@@ -57,10 +57,12 @@ def cluster_engine(scheduler: str | None, workers: int | None) -> Iterator:
                     "pip install 'hardship-assessment[cluster]'",
                     f"--engine dask 需要 Dask(未安装 {exc.name}):pip install 'hardship-assessment[cluster]'",
                     code=2) from None
+    engine = cluster.Engine(scheduler, workers)
     try:
-        engine = cluster.Engine(scheduler, workers)
         engine.__enter__()
     except (OSError, TimeoutError) as exc:
+        if scheduler is None:
+            raise _fail(f"cannot start a local Dask cluster: {exc}", f"无法启动本地 Dask 集群:{exc}") from None
         raise _fail(f"cannot reach the Dask scheduler {scheduler}: {exc}",
                     f"无法连接 Dask 调度器 {scheduler}:{exc}") from None
     try:

@@ -43,10 +43,10 @@ def warm_up(catalog: Catalog, configs: dict[str, ScoringConfig]) -> None:
     answers = {ind.id: [_first_answer(ind)] * 2 for ind in catalog.indicators}
     frame = pd.DataFrame({"household_id": ["warm-up-1", "warm-up-2"], **answers})
     prepared = prepare_frame(catalog, frame)
-    for config in configs.values() or [catalog.default_config()]:
-        assess_prepared(prepared, config=config)
-        household_weights(catalog, config, prepared.scores[prepared.valid])
-        list(reweighted(prepared, config, [WeightChange()], 1.0))
+    config = next(iter(configs.values()), None) or catalog.default_config()  # the loops' types, not values
+    assess_prepared(prepared, config=config)
+    household_weights(catalog, config, prepared.scores[prepared.valid])
+    list(reweighted(prepared, config, [WeightChange()], 1.0))
     discordant_pairs(np.arange(2.0), np.arange(2.0))
 
 
@@ -88,8 +88,6 @@ class Engine:
     def __enter__(self) -> "Engine":
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.ERROR)
-        self._options = dask.config.set(DASK_OPTIONS)
-        self._options.__enter__()
         if self.scheduler is None:
             # as many single-threaded processes as cores (numba's loops follow the worker's threads)
             self.cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
@@ -97,18 +95,19 @@ class Engine:
             self.client = Client(self.cluster)
         else:
             self.client = Client(self.scheduler)
+        self._options = dask.config.set(DASK_OPTIONS)
+        self._options.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.client is not None:
-            self.client.close()
+        self._options.__exit__(*exc)
+        self.client.close()
         if self.cluster is not None:
             self.cluster.close()
-        self._options.__exit__(*exc)
 
     @property
     def worker_count(self) -> int:
-        return len(self.client.scheduler_info(n_workers=-1)["workers"])
+        return len(self.client.nthreads())
 
     @contextmanager
     def job(self, catalog: Catalog, **configs: ScoringConfig) -> Iterator[str]:
