@@ -66,7 +66,9 @@ def write_part(frame: pd.DataFrame, path: Path, metadata: dict[str, str] | None 
     """One part file, written under a temporary name and renamed: a reader never sees half of it. The folder
     must exist: a task still running after its job failed and removed it cannot bring it back."""
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    pq.write_table(arrow_table(frame, metadata), partial)
+    table = arrow_table(frame, metadata)
+    # dictionary encoding pays for the categorical columns only, as for one process's files
+    pq.write_table(table, partial, use_dictionary=[f.name for f in table.schema if pa.types.is_dictionary(f.type)])
     os.replace(partial, path)
 
 
