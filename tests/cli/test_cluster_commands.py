@@ -65,7 +65,9 @@ def test_score_and_rank_write_what_one_process_writes(scheduler, households, one
 
 def test_poverty_measures_as_one_process(scheduler, households, one_file, tmp_path):
     folder, _ = households
-    result = on_cluster(scheduler, "poverty", str(folder), "--by", "region", "-o", str(tmp_path / "cluster.json"))
+    # INPUT as a glob of the part files, as a shell passes it in quotes
+    result = on_cluster(scheduler, "poverty", str(folder / "part-*.parquet"), "--by", "region", "-o",
+                        str(tmp_path / "cluster.json"))
     assert result.exit_code == 0, result.output
     single = runner.invoke(app, ["poverty", str(one_file), "--by", "region", "-o", str(tmp_path / "single.json")])
     assert single.exit_code == 0, single.output
