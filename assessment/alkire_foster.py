@@ -32,6 +32,10 @@ whose observed weight is 0 (everything missing) has no deprivation score (NaN), 
 and is counted in `n_unmeasured`. Headcount ratios of an indicator are taken over the households
 observed in it; contributions use each household's re-normalised weights, so they still sum to 1
 (with complete data they equal w[j] x CH[j] / M0).
+
+Every measure is a ratio of counts and sums over households (`af_sums`), taken by `af_from_sums`; a
+population split in parts (the partitions of a data set) adds up its parts' sums first, so its measures
+are those of the whole, never averages of the parts' ratios.
 """
 
 from __future__ import annotations
@@ -150,7 +154,8 @@ class AFResult:
 
     Indicator-level figures are Series indexed by indicator name; `by_group` is a DataFrame
     indexed by group label with columns n, population_share, H, A, M0, contribution.
-    `deprivation_score` and `poor` are per input row (NaN / False for unmeasured households).
+    `deprivation_score` and `poor` are per input row (NaN / False for unmeasured households); None when
+    the measures were combined from the sums of parts of the population (`af_from_sums`).
     """
 
     k: float
@@ -167,8 +172,8 @@ class AFResult:
     dimension_of: pd.Series | None
     contribution_by_dimension: pd.Series | None
     by_group: pd.DataFrame | None
-    deprivation_score: np.ndarray
-    poor: np.ndarray
+    deprivation_score: np.ndarray | None
+    poor: np.ndarray | None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per indicator: dimension, weight, uncensored and censored headcount, contribution."""
@@ -258,15 +263,143 @@ def _check_k(k) -> float:
     return value
 
 
-def _group_table(labels: np.ndarray, poor: np.ndarray, censored: np.ndarray) -> pd.DataFrame:
-    """Per group: n, population share, H, A, M0 and share of the overall M0."""
-    codes, uniques = pd.factorize(labels, sort=True, use_na_sentinel=True)
-    if np.any(codes < 0):
-        raise _invalid("groups", "missing_value", "分组标签不能为空", "group labels must not be missing")
-    size = np.bincount(codes).astype(float)
-    poor_count = np.bincount(codes, weights=poor, minlength=len(uniques))
-    censored_sum = np.bincount(codes, weights=censored, minlength=len(uniques))
-    total = censored.sum()
+# The additive figures behind every measure, one row each: the whole population ("total"), each indicator,
+# each group. Columns other than kind and key add up over disjoint parts of a population.
+SUM_COLUMNS = ["kind", "key", "households", "unmeasured", "poor", "censored", "weight", "deprived", "observed",
+               "poor_deprived", "weighted_censored"]
+COUNT_COLUMNS = ("households", "unmeasured", "poor", "deprived", "observed", "poor_deprived")
+
+
+def _checked_groups(groups, n_total: int) -> np.ndarray | None:
+    if groups is None:
+        return None
+    labels = np.asarray(groups, dtype=object)
+    if labels.shape != (n_total,):
+        raise _invalid(
+            "groups", "invalid_shape",
+            f"分组标签必须每户一个({n_total} 个),实际形状为 {labels.shape}",
+            f"need one group label per household ({n_total}), got shape {labels.shape}",
+        )
+    return labels
+
+
+def _sums(g0: np.ndarray, observed: np.ndarray | None, w: np.ndarray, k: float, names: list[str],
+          labels: np.ndarray | None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """(the additive figures as SUM_COLUMNS rows, c per household, poor per household)."""
+    n_total, m = g0.shape
+    c, observed_weight = _counts(g0, observed, w)
+    measured = ~np.isnan(c)
+    n = int(measured.sum())
+    poor = measured & (c >= k - POVERTY_CUTOFF_TOLERANCE)
+    censored = np.where(poor, c, 0.0)
+    q = int(poor.sum())
+
+    all_measured = n == n_total
+    poor_rows = g0[poor]
+    # each poor household's deprivations weighted by its own (re-normalised) weights
+    scale = np.ones(q) if observed is None else 1.0 / observed_weight[poor]
+    if w.ndim == 1:
+        weighted_censored = w * (scale @ poor_rows)
+        weight_sum = w * n
+    else:
+        weighted_censored = (w[poor] * poor_rows * scale[:, None]).sum(axis=0)
+        weight_sum = (w if all_measured else w[measured]).sum(axis=0)
+    if observed is None:
+        observed_count = np.full(m, n, dtype=np.int64)
+    else:
+        observed_count = (observed if all_measured else observed[measured]).sum(axis=0)
+
+    rows = [pd.DataFrame({"kind": "total", "key": "", "households": [n], "unmeasured": [n_total - n], "poor": [q],
+                          "censored": [float(censored.sum())]}),
+            pd.DataFrame({"kind": "indicator", "key": names, "weight": weight_sum,
+                          "deprived": (g0 if all_measured else g0[measured]).sum(axis=0),
+                          "observed": observed_count, "poor_deprived": poor_rows.sum(axis=0),
+                          "weighted_censored": weighted_censored})]
+    if labels is not None:
+        codes, uniques = pd.factorize(labels[measured], use_na_sentinel=True)
+        if np.any(codes < 0):
+            raise _invalid("groups", "missing_value", "分组标签不能为空", "group labels must not be missing")
+        rows.append(pd.DataFrame({
+            "kind": "group", "key": np.asarray(uniques, dtype=object),
+            "households": np.bincount(codes, minlength=len(uniques)),
+            "poor": np.bincount(codes, weights=poor[measured], minlength=len(uniques)).astype(np.int64),
+            "censored": np.bincount(codes, weights=censored[measured], minlength=len(uniques))}))
+    sums = pd.concat(rows, ignore_index=True).reindex(columns=SUM_COLUMNS).astype({"kind": object, "key": object})
+    sums[list(COUNT_COLUMNS)] = sums[list(COUNT_COLUMNS)].fillna(0).astype(np.int64)
+    sums[["censored", "weight", "weighted_censored"]] = sums[["censored", "weight", "weighted_censored"]].fillna(0.0)
+    return sums, c, poor
+
+
+def af_sums(deprivations, weights, k: float, *, cutoff=None, groups=None,
+            indicator_names: Sequence[str] | None = None) -> pd.DataFrame:
+    """The additive figures behind the Alkire-Foster measures of a population (SUM_COLUMNS rows): counts
+    and sums over its households, per indicator and per group. The sums of two parts of a population
+    (rows matched on kind and key) are those of the whole, so the measures of a population split in parts
+    (e.g. the partitions of a data set on a cluster) come exactly from `af_from_sums` of the summed rows.
+    Arguments as for `alkire_foster`."""
+    g0, observed = _deprivation_status(deprivations, cutoff)
+    n_total, m = g0.shape
+    w = _checked_weights(weights, n_total, m)
+    names = _indicator_names(indicator_names, m)
+    return _sums(g0, observed, w, _check_k(k), names, _checked_groups(groups, n_total))[0]
+
+
+def af_from_sums(sums: pd.DataFrame, k: float, *, indicator_names: Sequence[str],
+                 dimension_of: Sequence[str] | Mapping[str, str] | None = None, weights=None,
+                 deprivation_score: np.ndarray | None = None, poor: np.ndarray | None = None) -> AFResult:
+    """The measures from the additive figures of `af_sums` (rows of one kind and key added up first):
+    H, A, M0 and their decompositions are ratios of these sums, never averages of the parts' ratios.
+    `weights`: the weights when they were one per indicator (else the mean of the households' weights is
+    reported). The per-household arrays are those of the caller, when it has them."""
+    k = _check_k(k)
+    names = _indicator_names(indicator_names, len(list(indicator_names)))
+    dims = _dimensions(dimension_of, names)
+    total_row = sums[sums["kind"] == "total"]
+    n, q = int(total_row["households"].sum()), int(total_row["poor"].sum())
+    if n == 0:
+        raise _invalid(
+            "deprivations", "no_households",
+            "没有任何家庭有可用的指标数据", "no household has any observed indicator to count",
+        )
+    total = float(total_row["censored"].sum())
+    per_indicator = sums[sums["kind"] == "indicator"].set_index("key").reindex(names)
+    observed_count = per_indicator["observed"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        uncensored_ratio = per_indicator["deprived"].to_numpy() / observed_count
+        censored_ratio = per_indicator["poor_deprived"].to_numpy() / observed_count
+    weighted_censored = per_indicator["weighted_censored"].to_numpy(dtype=float)
+    contribution = weighted_censored / total if total > 0 else np.zeros(len(names))
+
+    contribution_series = pd.Series(contribution, index=names, name="contribution")
+    by_dimension = None
+    if dims is not None:
+        by_dimension = contribution_series.groupby(dims.to_numpy(), sort=False).sum()
+        by_dimension.index.name = "dimension"
+    group_rows = sums[sums["kind"] == "group"]
+    by_group = _group_table(group_rows, total) if len(group_rows) else None
+    reported = (np.asarray(weights, dtype=float) if weights is not None
+                else per_indicator["weight"].to_numpy(dtype=float) / n)
+    return AFResult(
+        k=k, n=n, n_unmeasured=int(total_row["unmeasured"].sum()), q=q, H=q / n, A=total / q if q else 0.0,
+        M0=total / n,
+        weights=pd.Series(reported, index=names, name="weight"),
+        uncensored_headcount=pd.Series(uncensored_ratio, index=names, name="uncensored_headcount"),
+        censored_headcount=pd.Series(censored_ratio, index=names, name="censored_headcount"),
+        contribution=contribution_series,
+        dimension_of=dims,
+        contribution_by_dimension=by_dimension,
+        by_group=by_group,
+        deprivation_score=deprivation_score,
+        poor=poor,
+    )
+
+
+def _group_table(group_rows: pd.DataFrame, total: float) -> pd.DataFrame:
+    """Per group (sorted by label): n, population share, H, A, M0 and share of the overall M0."""
+    codes, uniques = pd.factorize(group_rows["key"].to_numpy(dtype=object), sort=True)
+    size = np.bincount(codes, weights=group_rows["households"].to_numpy(dtype=float), minlength=len(uniques))
+    poor_count = np.bincount(codes, weights=group_rows["poor"].to_numpy(dtype=float), minlength=len(uniques))
+    censored_sum = np.bincount(codes, weights=group_rows["censored"].to_numpy(dtype=float), minlength=len(uniques))
     with np.errstate(invalid="ignore", divide="ignore"):
         intensity = np.where(poor_count > 0, censored_sum / poor_count, 0.0)
         contribution = censored_sum / total if total > 0 else np.zeros(len(uniques))
@@ -302,68 +435,8 @@ def alkire_foster(
     w = _checked_weights(weights, n_total, m)
     k = _check_k(k)
     names = _indicator_names(indicator_names, m)
-    dims = _dimensions(dimension_of, names)
-    labels = None
-    if groups is not None:
-        labels = np.asarray(groups, dtype=object)
-        if labels.shape != (n_total,):
-            raise _invalid(
-                "groups", "invalid_shape",
-                f"分组标签必须每户一个({n_total} 个),实际形状为 {labels.shape}",
-                f"need one group label per household ({n_total}), got shape {labels.shape}",
-            )
-
-    c, observed_weight = _counts(g0, observed, w)
-    measured = ~np.isnan(c)
-    n = int(measured.sum())
-    if n == 0:
-        raise _invalid(
-            "deprivations", "no_households",
-            "没有任何家庭有可用的指标数据", "no household has any observed indicator to count",
-        )
-    poor = measured & (c >= k - POVERTY_CUTOFF_TOLERANCE)
-    censored = np.where(poor, c, 0.0)
-    q = int(poor.sum())
-    total = float(censored.sum())
-    m0 = total / n
-    intensity = total / q if q else 0.0
-
-    all_measured = n == n_total
-    poor_rows = g0[poor]
-    poor_deprived = poor_rows.sum(axis=0)
-    # each poor household's deprivations weighted by its own (re-normalised) weights
-    scale = np.ones(q) if observed is None else 1.0 / observed_weight[poor]
-    if w.ndim == 1:
-        weighted_censored = w * (scale @ poor_rows)
-    else:
-        weighted_censored = (w[poor] * poor_rows * scale[:, None]).sum(axis=0)
-    if observed is None:
-        observed_count = np.full(m, float(n))
-    else:
-        observed_count = (observed if all_measured else observed[measured]).sum(axis=0).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        uncensored_ratio = (g0 if all_measured else g0[measured]).sum(axis=0) / observed_count
-        censored_ratio = poor_deprived / observed_count
-    contribution = weighted_censored / total if total > 0 else np.zeros(m)
-
-    contribution_series = pd.Series(contribution, index=names, name="contribution")
-    by_dimension = None
-    if dims is not None:
-        by_dimension = contribution_series.groupby(dims.to_numpy(), sort=False).sum()
-        by_dimension.index.name = "dimension"
-    by_group = None
-    if labels is not None:
-        by_group = _group_table(labels[measured], poor[measured].astype(float), censored[measured])
-
-    return AFResult(
-        k=k, n=n, n_unmeasured=n_total - n, q=q, H=q / n, A=intensity, M0=m0,
-        weights=pd.Series(w if w.ndim == 1 else w[measured].mean(axis=0), index=names, name="weight"),
-        uncensored_headcount=pd.Series(uncensored_ratio, index=names, name="uncensored_headcount"),
-        censored_headcount=pd.Series(censored_ratio, index=names, name="censored_headcount"),
-        contribution=contribution_series,
-        dimension_of=dims,
-        contribution_by_dimension=by_dimension,
-        by_group=by_group,
-        deprivation_score=c,
-        poor=poor,
-    )
+    _dimensions(dimension_of, names)  # checked before any work
+    labels = _checked_groups(groups, n_total)
+    sums, c, poor = _sums(g0, observed, w, k, names, labels)
+    return af_from_sums(sums, k, indicator_names=names, dimension_of=dimension_of,
+                        weights=w if w.ndim == 1 else None, deprivation_score=c, poor=poor)

@@ -67,6 +67,18 @@ class CoreError(Exception):
             self.code = code
         super().__init__(f"{path}: {message.en}" if path else message.en)
 
+    def __reduce__(self):
+        # Rebuilt from its attributes, not from __init__'s arguments (which differ per subclass), so that
+        # an error raised in another process (a cluster's worker) reaches the caller whole.
+        return _rebuilt, (type(self), str(self), self.__dict__)
+
+
+def _rebuilt(cls: type[CoreError], text: str, attributes: dict) -> CoreError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, text)
+    error.__dict__.update(attributes)
+    return error
+
 
 class CatalogError(CoreError):
     """A catalog file set that cannot be used: names the file, the entry and the problem."""

@@ -220,9 +220,10 @@ def _ranks(catalog: Catalog, ids: np.ndarray, index: np.ndarray, tier: np.ndarra
     return rank(table, tier_order=catalog.tier_ids)["rank"].to_numpy()
 
 
-def _top_movers(catalog: Catalog, ids, rank_before, rank_after, index_before, index_after,
-                tier_before, tier_after, count: int) -> pd.DataFrame:
-    """The `count` households whose rank moved most (ties: household id ascending)."""
+def top_movers(catalog: Catalog, ids, rank_before, rank_after, index_before, index_after,
+               tier_before, tier_after, count: int) -> pd.DataFrame:
+    """The `count` households whose rank moved most (ties: household id ascending). The movers of a data
+    set in parts are the top movers of the parts' top movers."""
     moved = np.flatnonzero(rank_before != rank_after)
     keep = min(count, len(moved))
     if keep:
@@ -245,26 +246,82 @@ def _top_movers(catalog: Catalog, ids, rank_before, rank_after, index_before, in
     return movers.drop(columns="distance")
 
 
-def _by_scope(scope_column: str, values: np.ndarray, index_before, index_after, tier_before, tier_after,
-              top: int) -> pd.DataFrame:
+def scope_sums(values: np.ndarray, index_before, index_after, tier_before, tier_after, top: int) -> pd.DataFrame:
+    """Per scope value (sorted): households and the sums behind the per-scope table. The sums of parts of a
+    data set add up (rows matched on `scope`) to those of the whole."""
     codes, uniques = pd.factorize(pd.Series(values), sort=True, use_na_sentinel=False)
     groups = len(uniques)
-    n = np.bincount(codes, minlength=groups)
 
     def total(weights) -> np.ndarray:
         return np.bincount(codes, weights=np.asarray(weights, dtype=float), minlength=groups)
 
     return pd.DataFrame({
-        scope_column: np.asarray(uniques, dtype=object),
-        "households": n,
-        "mean_index_before": total(index_before) / n,
-        "mean_index_after": total(index_after) / n,
+        "scope": np.asarray(uniques, dtype=object),
+        "households": np.bincount(codes, minlength=groups),
+        "index_before": total(index_before),
+        "index_after": total(index_after),
         "changed_tier": total(tier_before != tier_after).astype(np.int64),
         "tier_up": total(tier_after > tier_before).astype(np.int64),
         "tier_down": total(tier_after < tier_before).astype(np.int64),
-        "share_top_tiers_before": total(tier_before >= top) / n,
-        "share_top_tiers_after": total(tier_after >= top) / n,
+        "top_before": total(tier_before >= top).astype(np.int64),
+        "top_after": total(tier_after >= top).astype(np.int64),
     })
+
+
+def scope_table(scope_column: str, sums: pd.DataFrame) -> pd.DataFrame:
+    """The per-scope table of `ImpactPreview.by_scope` from `scope_sums` (of one frame, or added up)."""
+    order = pd.factorize(pd.Series(sums["scope"].to_numpy(dtype=object)), sort=True, use_na_sentinel=False)[0]
+    sums = sums.iloc[np.argsort(order, kind="stable")]
+    n = sums["households"].to_numpy()
+    return pd.DataFrame({
+        scope_column: sums["scope"].to_numpy(dtype=object),
+        "households": n,
+        "mean_index_before": sums["index_before"].to_numpy() / n,
+        "mean_index_after": sums["index_after"].to_numpy() / n,
+        "changed_tier": sums["changed_tier"].to_numpy(),
+        "tier_up": sums["tier_up"].to_numpy(),
+        "tier_down": sums["tier_down"].to_numpy(),
+        "share_top_tiers_before": sums["top_before"].to_numpy() / n,
+        "share_top_tiers_after": sums["top_after"].to_numpy() / n,
+    })
+
+
+def tier_change_counts(catalog: Catalog, tier_before: np.ndarray, tier_after: np.ndarray) -> np.ndarray:
+    """(tiers x tiers) counts of households by tier before (rows) and after (columns)."""
+    tiers = len(catalog.tier_ids)
+    return np.bincount(tier_before * tiers + tier_after, minlength=tiers * tiers).reshape(tiers, tiers)
+
+
+def kendall_tau_b(pairs: int, x_ties: int, y_ties: int, joint_ties: int, discordant: int) -> float:
+    """Kendall's tau-b from pair counts: all pairs, pairs tied in x, in y, in both, and discordant pairs;
+    NaN when either variable is constant. The same operations as scipy.stats.kendalltau, so exact counts
+    gathered in parts (`assessment.partitions`) give scipy's figure."""
+    if x_ties == pairs or y_ties == pairs:
+        return math.nan
+    concordant_minus_discordant = pairs - x_ties - y_ties + joint_ties - 2 * discordant
+    tau = concordant_minus_discordant / np.sqrt(pairs - x_ties) / np.sqrt(pairs - y_ties)
+    return float(np.minimum(1.0, max(-1.0, tau)))
+
+
+def preview_result(catalog: Catalog, *, published: ScoringConfig, draft: ScoringConfig, compared: int,
+                   invalid: int, tier_counts: np.ndarray, spearman: float, kendall: float, mean_abs_index_change: float,
+                   median_abs_index_change: float, movers: pd.DataFrame, scope_column: str | None,
+                   by_scope: pd.DataFrame | None) -> ImpactPreview:
+    """An ImpactPreview from its figures, however they were gathered (one frame, or a data set in parts)."""
+    tier_changes = pd.DataFrame(tier_counts, index=pd.Index(catalog.tier_ids, name="from"),
+                                columns=pd.Index(catalog.tier_ids, name="to"))
+    return ImpactPreview(
+        catalog_id=catalog.id, catalog_version=catalog.version,
+        published=_describe(published), draft=_describe(draft),
+        compared=compared, invalid=invalid,
+        tier_changes=tier_changes,
+        changed_tier=int(tier_counts.sum() - np.trace(tier_counts)),
+        tier_up=int(np.triu(tier_counts, 1).sum()),
+        tier_down=int(np.tril(tier_counts, -1).sum()),
+        spearman=spearman, kendall=kendall,
+        mean_abs_index_change=mean_abs_index_change, median_abs_index_change=median_abs_index_change,
+        movers=movers, scope_column=scope_column, by_scope=by_scope,
+    )
 
 
 def _compared(batch: BatchResult, both: np.ndarray) -> dict:
@@ -274,18 +331,23 @@ def _compared(batch: BatchResult, both: np.ndarray) -> dict:
             "completeness": batch.completeness[keep]}
 
 
+def check_preview_arguments(frame_columns, scope_column: str | None, movers) -> None:
+    """The errors `impact_preview` raises for its arguments before any work."""
+    if scope_column is not None and scope_column not in frame_columns:
+        raise CoreError(Message(zh=f"缺少范围列 {scope_column}", en=f"missing the scope column {scope_column!r}"),
+                        path=scope_column, code="missing_column")
+    if isinstance(movers, bool) or not isinstance(movers, numbers.Integral) or movers < 0:
+        raise ConfigError("movers", f"must be a whole number of 0 or more, got {shown(movers)}",
+                          f"必须是不小于 0 的整数,实际为 {shown(movers)}", code="bad_value")
+
+
 def impact_preview(catalog: Catalog, frame: pd.DataFrame, *, draft: ScoringConfig,
                    published: ScoringConfig | None = None, scope_column: str | None = "station_id",
                    movers: int = 20) -> ImpactPreview:
     """Score `frame` (households' answers, one per row, as for `assess_frame`) under the published
     configuration (the catalog default when None) and the draft, and compare the results."""
     published = published if published is not None else catalog.default_config()
-    if scope_column is not None and scope_column not in frame:
-        raise CoreError(Message(zh=f"缺少范围列 {scope_column}", en=f"missing the scope column {scope_column!r}"),
-                        path=scope_column, code="missing_column")
-    if isinstance(movers, bool) or not isinstance(movers, numbers.Integral) or movers < 0:
-        raise ConfigError("movers", f"must be a whole number of 0 or more, got {shown(movers)}",
-                          f"必须是不小于 0 的整数,实际为 {shown(movers)}", code="bad_value")
+    check_preview_arguments(frame.columns, scope_column, movers)
     prepared = prepare_frame(catalog, frame, passthrough=())  # the answers are read once for both
     before_batch = assess_prepared(prepared, config=published)
     after_batch = assess_prepared(prepared, config=draft)
@@ -293,30 +355,22 @@ def impact_preview(catalog: Catalog, frame: pd.DataFrame, *, draft: ScoringConfi
     ids = before_batch.household_id[both]
     before, after = _compared(before_batch, both), _compared(after_batch, both)
 
-    tiers = len(catalog.tier_ids)
-    table = np.bincount(before["tier"] * tiers + after["tier"], minlength=tiers * tiers).reshape(tiers, tiers)
-    tier_changes = pd.DataFrame(table, index=pd.Index(catalog.tier_ids, name="from"),
-                                columns=pd.Index(catalog.tier_ids, name="to"))
     rank_before = _ranks(catalog, ids, before["index"], before["tier"], before["completeness"])
     rank_after = _ranks(catalog, ids, after["index"], after["tier"], after["completeness"])
     change = np.abs(after["index"] - before["index"])
-    scope_table = None
+    by_scope = None
     if scope_column is not None:
-        scope_table = _by_scope(scope_column, frame[scope_column].to_numpy()[both], before["index"],
-                                after["index"], before["tier"], after["tier"], top=max(tiers - TOP_TIERS, 0))
-    return ImpactPreview(
-        catalog_id=catalog.id, catalog_version=catalog.version,
-        published=_describe(published), draft=_describe(draft),
-        compared=int(both.sum()), invalid=int((~both).sum()),
-        tier_changes=tier_changes,
-        changed_tier=int(np.count_nonzero(before["tier"] != after["tier"])),
-        tier_up=int(np.count_nonzero(after["tier"] > before["tier"])),
-        tier_down=int(np.count_nonzero(after["tier"] < before["tier"])),
+        top = max(len(catalog.tier_ids) - TOP_TIERS, 0)
+        by_scope = scope_table(scope_column, scope_sums(frame[scope_column].to_numpy()[both], before["index"],
+                                                        after["index"], before["tier"], after["tier"], top))
+    return preview_result(
+        catalog, published=published, draft=draft, compared=int(both.sum()), invalid=int((~both).sum()),
+        tier_counts=tier_change_counts(catalog, before["tier"], after["tier"]),
         spearman=_correlation("spearmanr", before["index"], after["index"]),
         kendall=_correlation("kendalltau", before["index"], after["index"]),
         mean_abs_index_change=float(change.mean()) if len(change) else math.nan,
         median_abs_index_change=float(np.median(change)) if len(change) else math.nan,
-        movers=_top_movers(catalog, ids, rank_before, rank_after, before["index"], after["index"],
-                           before["tier"], after["tier"], movers),
-        scope_column=scope_column, by_scope=scope_table,
+        movers=top_movers(catalog, ids, rank_before, rank_after, before["index"], after["index"],
+                          before["tier"], after["tier"], movers),
+        scope_column=scope_column, by_scope=by_scope,
     )

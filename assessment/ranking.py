@@ -125,8 +125,8 @@ def _tier_codes(scores: pd.DataFrame, tier_order: Sequence[str] | None) -> tuple
     return len(position) - 1 - level, max(len(position), 1)
 
 
-def _household_ids(scores: pd.DataFrame) -> pa.Array:
-    ids = _complete(scores, "household_id")
+def check_unique_ids(ids: pd.Series) -> None:
+    """Raise `duplicate_household_id` naming a few repeated ids, when `ids` repeats one."""
     if not ids.is_unique:
         repeated = ids[ids.duplicated()].unique()[:5].tolist()
         raise _column_error(
@@ -134,6 +134,11 @@ def _household_ids(scores: pd.DataFrame) -> pa.Array:
             f"household_id 必须唯一,重复的有:{repeated}",
             f"household_id must be unique; repeated: {repeated}",
         )
+
+
+def _household_ids(scores: pd.DataFrame) -> pa.Array:
+    ids = _complete(scores, "household_id")
+    check_unique_ids(ids)
     try:
         return pa.array(ids, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -147,6 +152,26 @@ def _scope_list(scope: str | list[str] | None) -> list[str]:
     if scope is None:
         return []
     return [scope] if isinstance(scope, str) else list(scope)
+
+
+def check_rankable(
+    scores: pd.DataFrame, *, scope: str | list[str] | None = None, tier_order: Sequence[str] | None = None
+) -> np.ndarray:
+    """The error `rank` raises for these columns, if any (a repeated id aside: see `check_unique_ids`);
+    else the index as floats. For callers that rank a data set in parts."""
+    scope = _scope_list(scope)
+    _require_columns(scores, ["household_id", "index", "tier", "completeness", *scope])
+    _complete(scores, "household_id")
+    for column in scope:
+        _complete(scores, column)
+    _tier_codes(scores, tier_order)
+    _numeric(scores, "completeness")
+    return _numeric(scores, "index")
+
+
+def percentiles(ranks: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """100 x (n - rank + 1) / n for ranks 1..n within scopes of n households."""
+    return 100.0 * (sizes - ranks + 1) / sizes
 
 
 def _ordering(
@@ -205,5 +230,5 @@ def rank(
 
     ranked = scores.copy()
     ranked["rank"] = ranks
-    ranked["percentile"] = 100.0 * (group_size - ranks + 1) / group_size
+    ranked["percentile"] = percentiles(ranks, group_size)
     return ranked

@@ -41,6 +41,38 @@ def _positions(catalog: Catalog, indicators: Sequence[str] | None) -> list[int]:
     return [position[i] for i in dict.fromkeys(indicators)]
 
 
+def weight_changes(catalog: Catalog, indicators: Sequence[str] | None = None) -> list[WeightChange]:
+    """The configuration as it is, then each indicator's weight (or those named), then each dimension's."""
+    return [WeightChange(), *(WeightChange(indicator=j) for j in _positions(catalog, indicators)),
+            *(WeightChange(dimension=k) for k in range(len(catalog.dimensions)))]
+
+
+def sensitivity_table(catalog: Catalog, config: ScoringConfig, factor: float, effects, *, households: int,
+                      invalid: int) -> pd.DataFrame:
+    """The table of `weight_sensitivity` from (change, effect) pairs, an effect being the figures of COLUMNS
+    from share_changing_tier on, however they were gathered (one frame, or a data set in parts)."""
+    rows = []
+    for change, effect in effects:
+        if change.indicator >= 0:
+            ind = catalog.indicators[change.indicator]
+            kind, item_id, dimension, weight = "indicator", ind.id, ind.dimension, config.indicator_weights[ind.id]
+        else:
+            dim = catalog.dimensions[change.dimension]
+            kind, item_id, dimension, weight = "dimension", dim.id, dim.id, config.dimension_weights[dim.id]
+        rows.append({"kind": kind, "id": item_id, "dimension": dimension, "weight": weight,
+                     "changed_weight": weight * factor, **effect})
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table.attrs.update({"households": households, "invalid": invalid, "factor": factor,
+                        "config_version": config.version})
+    return table
+
+
+def check_sensitivity_arguments(catalog: Catalog, config: ScoringConfig | None, factor: float,
+                                indicators: Sequence[str] | None) -> tuple[ScoringConfig, float, list[WeightChange]]:
+    """(configuration, factor, changes) checked as `weight_sensitivity` checks them."""
+    return resolve_config(catalog, config), _check_factor(factor), weight_changes(catalog, indicators)
+
+
 def weight_sensitivity(catalog: Catalog, frame: pd.DataFrame, *, config: ScoringConfig | None = None,
                        factor: float = 1.5, indicators: Sequence[str] | None = None) -> pd.DataFrame:
     """For each indicator (or those named) and each dimension: its weight times `factor`, and the effect.
@@ -50,13 +82,9 @@ def weight_sensitivity(catalog: Catalog, frame: pd.DataFrame, *, config: Scoring
     correlation of the changed index with the base index; NaN when either is constant) and the mean
     and largest absolute index change. `attrs` holds the counts of households compared and invalid.
     """
-    config = resolve_config(catalog, config)
-    factor = _check_factor(factor)
-    positions = _positions(catalog, indicators)
+    config, factor, changes = check_sensitivity_arguments(catalog, config, factor, indicators)
     prepared = prepare_frame(catalog, frame, passthrough=())
     valid = prepared.valid
-    changes = [WeightChange(), *(WeightChange(indicator=j) for j in positions),
-               *(WeightChange(dimension=k) for k in range(len(catalog.dimensions)))]
     results = reweighted(prepared, config, changes, factor)
     _, base_index, base_tier = next(results)
     from scipy.stats import rankdata  # imported here: it takes most of a second, and only this needs it
@@ -80,17 +108,5 @@ def weight_sensitivity(catalog: Catalog, frame: pd.DataFrame, *, config: Scoring
             "max_abs_index_change": math.nan if empty else float(change.max()),
         }
 
-    rows = []
-    for change, index, tier in results:
-        if change.indicator >= 0:
-            ind = catalog.indicators[change.indicator]
-            kind, item_id, dimension, weight = "indicator", ind.id, ind.dimension, config.indicator_weights[ind.id]
-        else:
-            dim = catalog.dimensions[change.dimension]
-            kind, item_id, dimension, weight = "dimension", dim.id, dim.id, config.dimension_weights[dim.id]
-        rows.append({"kind": kind, "id": item_id, "dimension": dimension, "weight": weight,
-                     "changed_weight": weight * factor, **effect(index, tier)})
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    table.attrs.update({"households": int(valid.sum()), "invalid": int((~valid).sum()), "factor": factor,
-                        "config_version": config.version})
-    return table
+    effects = ((change, effect(index, tier)) for change, index, tier in results)
+    return sensitivity_table(catalog, config, factor, effects, households=int(valid.sum()), invalid=int((~valid).sum()))

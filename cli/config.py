@@ -13,6 +13,7 @@ from assessment.catalog import Catalog, ScoringConfig
 from assessment.errors import ConfigError
 from assessment.impact import ImpactPreview, config_from_draft, impact_preview
 from assessment.sensitivity import weight_sensitivity
+from cli.engine import ENGINE_OPTION, SCHEDULER_OPTION, SCRATCH_OPTION, WORKERS_OPTION, EngineName, cluster_engine
 from cli.problems import reported
 from cli.tables import read_table, write_csv
 from indicators.loader import load_catalog
@@ -127,16 +128,26 @@ def preview(draft: Path = typer.Argument(..., help="The draft (YAML or JSON): ch
             scope: str = typer.Option("station_id", "--scope", help="Column for the per-scope table ('' for none)."),
             movers: int = typer.Option(20, "--movers", min=0, help="How many of the largest rank movers to list."),
             output: Path = typer.Option(None, "-o", "--output", help="Where to write the report as JSON."),
-            catalog_path: Path = CATALOG_OPTION):
-    """Compare a draft with the published configuration over the same households."""
+            catalog_path: Path = CATALOG_OPTION,
+            engine: EngineName = ENGINE_OPTION,
+            scheduler: str = SCHEDULER_OPTION,
+            workers: int = WORKERS_OPTION,
+            scratch: Path = SCRATCH_OPTION):
+    """Compare a draft with the published configuration over the same households. With --engine dask, over a
+    Parquet data set: ranks, rank correlations and the median over all of it."""
     with reported():
         catalog = load_catalog(catalog_path)
     base = config_file(published, catalog, catalog.default_config()) if published else catalog.default_config()
     changed = config_file(draft, catalog, base)
-    frame = read_table(households)
-    with reported(households):
-        result = impact_preview(catalog, frame, draft=changed, published=base, scope_column=scope or None,
-                                movers=movers)
+    if engine is EngineName.dask:
+        with cluster_engine(scheduler, workers) as (cluster, running), reported(households):
+            result = cluster.preview_dataset(running, households, catalog=catalog, draft=changed, published=base,
+                                             scope_column=scope or None, movers=movers, scratch=scratch)
+    else:
+        frame = read_table(households)
+        with reported(households):
+            result = impact_preview(catalog, frame, draft=changed, published=base, scope_column=scope or None,
+                                    movers=movers)
     print_preview(result)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -152,14 +163,24 @@ def sensitivity(households: Path = typer.Option(..., "--households", help="House
                 indicator: list[str] = typer.Option([], "--indicator", help="Only these indicators "
                                                     "(dimensions are always included)."),
                 output: Path = typer.Option(None, "-o", "--output", help="Where to write the table (.csv)."),
-                catalog_path: Path = CATALOG_OPTION):
-    """How tiers and ranking move when each indicator's and dimension's weight is scaled; most sensitive first."""
+                catalog_path: Path = CATALOG_OPTION,
+                engine: EngineName = ENGINE_OPTION,
+                scheduler: str = SCHEDULER_OPTION,
+                workers: int = WORKERS_OPTION,
+                scratch: Path = SCRATCH_OPTION):
+    """How tiers and ranking move when each indicator's and dimension's weight is scaled; most sensitive first.
+    With --engine dask, over a Parquet data set (a shuffle per group of weights for the rank correlations)."""
     with reported():
         catalog = load_catalog(catalog_path)
     base = config_file(config, catalog, catalog.default_config()) if config else catalog.default_config()
-    frame = read_table(households)
-    with reported(households):
-        table = weight_sensitivity(catalog, frame, config=base, factor=factor, indicators=indicator or None)
+    if engine is EngineName.dask:
+        with cluster_engine(scheduler, workers) as (cluster, running), reported(households):
+            table = cluster.sensitivity_dataset(running, households, catalog=catalog, config=base, factor=factor,
+                                                indicators=indicator or None, scratch=scratch)
+    else:
+        frame = read_table(households)
+        with reported(households):
+            table = weight_sensitivity(catalog, frame, config=base, factor=factor, indicators=indicator or None)
     table = table.sort_values(["share_changing_tier", "mean_abs_index_change"], ascending=False, kind="stable",
                               ignore_index=True)
     typer.echo(f"{table.attrs['households']} households ({table.attrs['invalid']} invalid), each weight x {factor:g}")

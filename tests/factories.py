@@ -116,3 +116,36 @@ def mini_documents() -> dict:
 
 def mini_catalog():
     return build_catalog(mini_documents())
+
+
+def partitioned_households(folder, *, households: int = 2600, parts: int = 22, seed: int = 5,
+                           bad_at: int | None = 7, empty_at: int | None = 15):
+    """A Parquet data set of synthetic households (default catalog) in `folder`, one file per partition
+    (`part-000.parquet`, ...): `parts` partitions of households, plus one of rows with invalid answers at
+    position `bad_at` and an empty one at `empty_at`. Returns the folder and the households of every
+    partition in order, as one frame (what one process scores)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from indicators import default_catalog
+    from indicators.synth import generate_households, load_spec
+
+    frame = generate_households(default_catalog(), load_spec(), households, seed=seed)
+    frame.loc[frame.index[::37], "year"] = 2031  # later than the catalog's last minimum-living standard: warned
+    cuts = np.linspace(0, households, parts + 1).astype(int)
+    pieces = [frame.iloc[a:b] for a, b in zip(cuts, cuts[1:])]
+    if bad_at is not None:
+        bad = frame.iloc[:5].copy()
+        bad["household_id"] = [f"bad-{k}" for k in range(5)]
+        bad["fam_disabled_count"] = pd.array([-5, 1, 0, 0, 0], dtype="Int64")  # out of range
+        bad["econ_savings"] = pd.array([0, 9, 0, 0, 0], dtype="Int64")  # no such level
+        bad["econ_assistance_status"] = pd.Categorical(["none", "none", "bogus", "none", "none"])  # no such option
+        bad["fam_household_size"] = pd.array([2, 2, 2, None, 2], dtype="Int64")  # a required answer missing
+        pieces.insert(bad_at, bad)
+    if empty_at is not None:
+        pieces.insert(empty_at, frame.iloc[:0])
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, piece in enumerate(pieces):
+        piece.to_parquet(folder / f"part-{number:03d}.parquet", index=False)
+    return folder, pq.read_table(folder).to_pandas()

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assessment.alkire_foster import alkire_foster, deprivation_counts
+from assessment.alkire_foster import af_from_sums, af_sums, alkire_foster, deprivation_counts
 from assessment.errors import CoreError
 
 
@@ -280,3 +280,40 @@ def test_groups_accept_a_pandas_series_and_numeric_labels():
     result = alkire_foster(NESTED_MATRIX, NESTED_WEIGHTS, k=1 / 3, groups=pd.Series([2, 2, 1, 1, 1, 1]))
     assert list(result.by_group.index) == [1, 2]
     np.testing.assert_allclose(result.by_group["M0"], [5 / 24, 1 / 3])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_parts_sums_give_the_measures_of_the_whole(data):
+    """A population cut in parts (partitions of a data set): the parts' sums added up give the measures of
+    the whole, with per-household weights and missing answers."""
+    n = data.draw(st.integers(1, 20))
+    m = data.draw(st.integers(1, 5))
+    cells = st.one_of(st.none(), st.sampled_from([0.0, 0.5, 1.0]))
+    rows = data.draw(st.lists(st.lists(cells, min_size=m, max_size=m), min_size=n, max_size=n))
+    scores = np.array([[np.nan if v is None else v for v in row] for row in rows])
+    raw = np.array(data.draw(st.lists(st.lists(st.integers(1, 9), min_size=m, max_size=m), min_size=n,
+                                      max_size=n)), dtype=float)
+    weights = raw / raw.sum(axis=1, keepdims=True)
+    groups = np.array(data.draw(st.lists(st.sampled_from(["p", "q", "r"]), min_size=n, max_size=n)), dtype=object)
+    k = data.draw(st.floats(0.05, 1.0))
+    names = [f"i{j}" for j in range(m)]
+    cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=4)))
+    bounds = [0, *cuts, n]
+    parts = [af_sums(scores[a:b], weights[a:b], k, cutoff=0.5, groups=groups[a:b], indicator_names=names)
+             for a, b in zip(bounds, bounds[1:])]
+    summed = pd.concat(parts).groupby(["kind", "key"], sort=False, as_index=False).sum()
+    try:
+        whole = alkire_foster(scores, weights, k, cutoff=0.5, groups=groups, indicator_names=names)
+    except CoreError as error:  # nothing observed anywhere: the same error from the sums
+        with pytest.raises(CoreError) as raised:
+            af_from_sums(summed, k, indicator_names=names)
+        assert raised.value.code == error.code == "no_households"
+        return
+    combined = af_from_sums(summed, k, indicator_names=names)
+    assert (combined.n, combined.n_unmeasured, combined.q) == (whole.n, whole.n_unmeasured, whole.q)
+    for name in ("H", "A", "M0"):
+        assert getattr(combined, name) == pytest.approx(getattr(whole, name), abs=1e-12)
+    pd.testing.assert_frame_equal(combined.to_frame(), whole.to_frame(), atol=1e-12, rtol=0)
+    pd.testing.assert_frame_equal(combined.by_group, whole.by_group, atol=1e-12, rtol=0)
+    assert combined.deprivation_score is None and combined.poor is None
