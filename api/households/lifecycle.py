@@ -65,10 +65,6 @@ def lifecycle() -> Lifecycle:
     return Lifecycle.model_validate(yaml.safe_load(Path(__file__).with_name("lifecycle.yaml").read_text(encoding="utf-8")))
 
 
-def exit_reasons() -> tuple[str, ...]:
-    return lifecycle().exit_reasons
-
-
 def _check_reason(reason: str, allowed: tuple[str, ...], what_en: str, what_zh: str) -> None:
     if reason not in allowed:
         raise Invalid(f"unknown_{what_en.replace(' ', '_')}_reason", f"reason must be one of {', '.join(allowed)}.",

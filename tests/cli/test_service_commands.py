@@ -86,8 +86,16 @@ def test_demo_city_gives_a_working_token_per_role(database_url):
             me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
             assert me["role"] == role
         caseworker = {"Authorization": f"Bearer {tokens['caseworker']}"}
+        supervisor = {"Authorization": f"Bearer {tokens['supervisor']}"}
         listed = client.get("/v1/households", headers=caseworker).json()
         assert listed["total"] >= 3 and all(h["personal_view"] == "full" for h in listed["items"])
+        # one of each review to try: a transfer for the caseworker's station, an appeal, an exit proposal, a check
+        [waiting] = client.get("/v1/transfers", params={"direction": "incoming"}, headers=caseworker).json()["items"]
+        assert waiting["status"] == "requested"
+        [appeal] = client.get("/v1/appeals", headers=supervisor).json()["items"]
+        assert appeal["status"] == "open"
+        assert client.get("/v1/exit-proposals", headers=caseworker).json()["total"] >= 1
+        assert count_rows(app, "tier_verifications") == 1
     with context.database.session(write=True) as session:  # a second run only issues new tokens
         again = seed(session=session, keys=context.keys, scorer=context.scorer, households=30, seed=3)
     assert set(again) == set(tokens) and again != tokens and count_rows(app, "households") == 30
