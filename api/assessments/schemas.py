@@ -130,7 +130,8 @@ class Assessment(View):
 
 
 class Difference(View):
-    path: str = Field(description="the indexed column (`index`, `tier`, ...) or the result's figure (`result.<key>...`)")
+    path: str = Field(description="the indexed column (`index`, `tier`, ...) or the result's figure "
+                                  "(`result.<key>...`)")
     stored: Any
     computed: Any
 

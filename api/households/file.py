@@ -51,4 +51,5 @@ def household_file(*, session: Session, caller: Caller, keys: Keys, catalog, hou
         audit.record(session, caller, "read_personal", household_id=household.id)
     return {"household": household_view(household, station.town_id, view, keys), "assessments": entries,
             "transfers": household_transfers(session, household_id),
-            "status_history": status_history(session, household_id), "appeals": household_appeals(session, household_id)}
+            "status_history": status_history(session, household_id),
+            "appeals": household_appeals(session, household_id)}

@@ -62,7 +62,8 @@ class Lifecycle(BaseModel):
 @lru_cache(maxsize=1)
 def lifecycle() -> Lifecycle:
     """api/households/lifecycle.yaml, validated."""
-    return Lifecycle.model_validate(yaml.safe_load(Path(__file__).with_name("lifecycle.yaml").read_text(encoding="utf-8")))
+    text = Path(__file__).with_name("lifecycle.yaml").read_text(encoding="utf-8")
+    return Lifecycle.model_validate(yaml.safe_load(text))
 
 
 def _check_reason(reason: str, allowed: tuple[str, ...], what_en: str, what_zh: str) -> None:

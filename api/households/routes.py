@@ -128,9 +128,9 @@ def exit_proposals(context: Context, caller: CurrentCaller, station_id: RowId | 
 
 @router.post("/exit-proposals/{household_id}", response_model=schemas.ProposalDecided,
              responses=problem_responses(403, 404, 409, 422), summary="Confirm or dismiss an exit proposal",
-             description="Supervisors: `confirm` exits the household (cancelling its open referrals); `dismiss` needs a "
-                         "reason and keeps it off the list until a new assessment. A household not proposed is a "
-                         "409 `not_proposed`.")
+             description="Supervisors: `confirm` exits the household (cancelling its open referrals); `dismiss` "
+                         "needs a reason and keeps it off the list until a new assessment. A household not proposed "
+                         "is a 409 `not_proposed`.")
 def decide_exit_proposal(household_id: RowId, body: ProposalDecision, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
         return proposals.decide(session=session, caller=caller, catalog=context.scorer.catalog,

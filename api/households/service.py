@@ -199,8 +199,9 @@ def _readable(caller: Caller) -> Select:
 
 def _views(caller: Caller, keys: Keys, rows) -> list[dict]:
     """Views of the (household, serving town, registered town) rows of `_readable`."""
-    return [household_view(household, town_id, personal_view(caller, household.station_id, town_id, also=(
-        (household.registered_station_id, registered_town_id),)), keys) for household, town_id, registered_town_id in rows]
+    return [household_view(household, town_id, personal_view(
+        caller, household.station_id, town_id, also=((household.registered_station_id, registered_town_id),)), keys)
+        for household, town_id, registered_town_id in rows]
 
 
 def list_households(*, session: Session, caller: Caller, keys: Keys, station_id: int | None = None,

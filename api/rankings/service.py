@@ -32,8 +32,9 @@ RANK_ORDER = (HouseholdLatest.index.desc(), HouseholdLatest.tier_code.desc(), Ho
 COLUMNS = (HouseholdLatest.household_id, HouseholdLatest.station_id, HouseholdLatest.town_id,
            HouseholdLatest.region_id, HouseholdLatest.status, HouseholdLatest.assessment_id,
            HouseholdLatest.assessed_on, HouseholdLatest.index, HouseholdLatest.tier, TierVerification.verified_tier,
-           HouseholdLatest.completeness, HouseholdLatest.provisional, HouseholdLatest.critical, HouseholdLatest.services,
-           HouseholdLatest.dimension_scores, HouseholdLatest.config_version, HouseholdLatest.due_on)
+           HouseholdLatest.completeness, HouseholdLatest.provisional, HouseholdLatest.critical,
+           HouseholdLatest.services, HouseholdLatest.dimension_scores, HouseholdLatest.config_version,
+           HouseholdLatest.due_on)
 MEDIA = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 EXPORT_ROLES_PERSONAL = {Role.caseworker: PersonalView.full, Role.supervisor: PersonalView.full,
@@ -100,7 +101,8 @@ def _items(session: Session, caller: Caller, keys: Keys, catalog, rows, first_ra
             item.update(_personal(view, keys, personal[row.household_id]))
         item.update({"station_id": row.station_id, "town_id": row.town_id, "status": row.status,
                      "assessed_on": row.assessed_on.isoformat(), "index": row.index, "tier": row.tier,
-                     "verified_tier": row.verified_tier, "completeness": row.completeness, "provisional": row.provisional, "critical": row.critical,
+                     "verified_tier": row.verified_tier, "completeness": row.completeness,
+                     "provisional": row.provisional, "critical": row.critical,
                      "recommended_services": [s for s in row.services.split(";") if s]})
         for dimension in catalog.dimensions:
             item[f"dim_{dimension.id}"] = row.dimension_scores.get(dimension.id)

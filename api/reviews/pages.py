@@ -31,7 +31,8 @@ def result_reviews(session: Session, caller: Caller, stored: dict) -> dict:
     writes = in_scope(caller, station.id, station.town_id)
     current = session.scalar(select(Assessment.id).where(Assessment.corrects_id == stored["id"])) is None
     listed = session.scalars(select(Appeal.id).where(Appeal.assessment_id == stored["id"]).order_by(Appeal.id)).all()
-    open_appeal = session.scalar(select(Appeal.id).where(Appeal.assessment_id == stored["id"], Appeal.open_slot.is_(True)))
+    open_appeal = session.scalar(select(Appeal.id).where(Appeal.assessment_id == stored["id"],
+                                                         Appeal.open_slot.is_(True)))
     return {"verification": checks_in_force(session, [stored["id"]]).get(stored["id"]), "appeals": list(listed),
             "can_verify": writes and current and caller.role is Role.supervisor,
             "can_appeal": writes and current and open_appeal is None}

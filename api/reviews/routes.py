@@ -30,7 +30,8 @@ def verify(assessment_id: RowId, body: VerificationRequest, context: Context, ca
                                         assessment_id=assessment_id, tier=body.tier, reason=body.reason)
 
 
-@router.get("/verified-labels", response_model=schemas.LabelPage, responses={**LABEL_FILE, **problem_responses(403, 422)},
+@router.get("/verified-labels", response_model=schemas.LabelPage,
+            responses={**LABEL_FILE, **problem_responses(403, 422)},
             summary="Verified tiers as labels for the learning side (analysts)",
             description="Each assessment of the catalog in use with a verified tier in force: its stored answers and "
                         "the tier. `format=csv` gives every label as the table `assess train --input` reads "

@@ -153,7 +153,8 @@ def list_transfers(*, session: Session, caller: Caller, direction: str | None = 
     """Transfers the caller's scope sends (`outgoing`) or receives (`incoming`), or both; newest first. Admins see
     every transfer (they hold no personal data)."""
     _require_reader(caller)
-    query = select(Transfer).join(_FROM, Transfer.from_station_id == _FROM.id).join(_TO, Transfer.to_station_id == _TO.id)
+    query = (select(Transfer).join(_FROM, Transfer.from_station_id == _FROM.id)
+             .join(_TO, Transfer.to_station_id == _TO.id))
     if caller.role is not Role.admin:
         query = query.where(_visible(caller))
     if direction is not None:

@@ -28,7 +28,8 @@ def test_patched_members_are_stored_whole(client, city):
     for url in (f"/v1/households/{household}", f"/v1/households/{household}/file"):
         shown = client.get(url, headers=auth)
         assert shown.status_code == 200, shown.text
-        assert [_without_id(member) for member in (shown.json().get("household") or shown.json())["members"]] == expected
+        members = (shown.json().get("household") or shown.json())["members"]
+        assert [_without_id(member) for member in members] == expected
 
 
 def _without_id(member: dict) -> dict:

@@ -152,7 +152,8 @@ def test_members_become_rows_in_order_and_come_back_on_downgrade(tmp_path, backe
             assert [tuple(row) for row in rows] == [(1, 0, "head", 1950, "female", None, None),
                                                     (1, 1, "child", None, None, None, None),
                                                     (3, 0, "spouse", 1952, "male", None, None)]
-            places = connection.execute(text("SELECT id, station_id, registered_station_id FROM households ORDER BY id"))
+            places = connection.execute(text("SELECT id, station_id, registered_station_id FROM households "
+                                             "ORDER BY id"))
             assert [tuple(row) for row in places] == [(1, 2, 2), (2, 1, 1), (3, 2, 2)]
         db.downgrade(url, "0006")
         with engine.connect() as connection:

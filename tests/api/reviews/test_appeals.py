@@ -32,7 +32,8 @@ def publish(city, version: str, economy: float, published_at: datetime | None = 
     draft = city.client.post("/v1/configs", json={"version": version, "dimension_weights": {"econ": economy}},
                              headers=city.auth("analyst"))
     assert draft.status_code == 201, draft.text
-    assert city.client.post(f"/v1/configs/{draft.json()['id']}/publish", headers=city.auth("analyst")).status_code == 200
+    published = city.client.post(f"/v1/configs/{draft.json()['id']}/publish", headers=city.auth("analyst"))
+    assert published.status_code == 200, published.text
     if published_at is not None:
         with city.app.state.context.database.session(write=True) as session:
             session.execute(update(ScoringConfigRecord).where(ScoringConfigRecord.version == version)

@@ -56,8 +56,9 @@ def test_a_verified_tier_is_shown_beside_the_computed_one_everywhere(client, cit
     [item] = client.get("/v1/rankings", headers=city.auth("supervisor_t1")).json()["items"]
     assert item["verified_tier"] == "severe"
     entries = client.get("/v1/audit", params={"action": "verify_tier"}, headers=city.auth("admin")).json()
-    assert [(e["assessment_id"], e["details"]["verified_tier"], e["details"]["decision"]) for e in reversed(entries)] == [
-        (first, "moderate", "confirmed"), (latest, "moderate", "overridden"), (latest, "severe", "confirmed")]
+    checks = [(e["assessment_id"], e["details"]["verified_tier"], e["details"]["decision"]) for e in reversed(entries)]
+    assert checks == [(first, "moderate", "confirmed"), (latest, "moderate", "overridden"),
+                      (latest, "severe", "confirmed")]
 
 
 def test_who_may_verify_and_what_is_refused(client, city, catalog, assessed, app):

@@ -87,7 +87,8 @@ def test_a_transfer_refused_then_accepted_with_both_stations_views(client, city,
     assert household in due(client, city, "caseworker_s3") and household not in due(client, city, "caseworker_s1")
     assess(client, city, "caseworker_s3", household, calm_answers(app.state.context.scorer.catalog), "2026-04-01")
     # the registered station still sees it, read-only
-    assert client.get(f"/v1/households/{household}", headers=city.auth("caseworker_s1")).json()["personal_view"] == "full"
+    registered_view = client.get(f"/v1/households/{household}", headers=city.auth("caseworker_s1")).json()
+    assert registered_view["personal_view"] == "full"
     file = client.get(f"/v1/households/{household}/file", headers=city.auth("caseworker_s1"))
     assert file.status_code == 200
     assert [(t["id"], t["status"]) for t in file.json()["transfers"]] == [(first["id"], "refused"),
