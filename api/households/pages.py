@@ -34,7 +34,7 @@ PERSONAL_ROLES = (Role.caseworker, Role.supervisor)
 def household_list(request: Request, context: Context, caller: PageCaller, page: int = 1):
     page = max(page, 1)
     with context.database.session(write=True) as session:  # listing personal data is audited
-        stations = geography.stations_in_scope(session=session, caller=caller)
+        stations = _station_names(session)
         listed = households.list_households(session=session, caller=caller, keys=context.keys, limit=PAGE_SIZE,
                                             offset=(page - 1) * PAGE_SIZE)
     return _households_page(request, caller, stations, listed["items"], total=listed["total"], page=page,
@@ -51,7 +51,7 @@ def household_search(request: Request, context: Context, caller: PageCaller, q: 
         return RedirectResponse(f"{PAGES}/households", status_code=303)
     truncated = False
     with context.database.session(write=True) as session:  # the households found are audited as read
-        stations = geography.stations_in_scope(session=session, caller=caller)
+        stations = _station_names(session)
         if id_numbers.has_shape(id_numbers.normalise(q)):
             items = households.find_by_id_number(session=session, caller=caller, keys=context.keys, id_number=q)
         else:
@@ -59,6 +59,11 @@ def household_search(request: Request, context: Context, caller: PageCaller, q: 
                                               limit=SEARCH_LIMIT)
             items, truncated = found["items"], found["truncated"]
     return _households_page(request, caller, stations, items, q=q, truncated=truncated, total=len(items))
+
+
+def _station_names(session) -> dict:
+    """Every station by id: a list shows households registered in the caller's scope but served elsewhere too."""
+    return {station["id"]: station for station in geography.list_stations(session=session)}
 
 
 def _households_page(request: Request, caller: Caller, stations: dict, items: list[dict], *, total: int,
@@ -81,7 +86,7 @@ def household_file_page(request: Request, household_id: int, context: Context, c
     with context.database.session(write=True) as session:
         file = household_file_of(session=session, caller=caller, keys=context.keys, catalog=context.scorer.catalog,
                                  household_id=household_id)
-        stations = {s["id"]: s for s in geography.list_stations(session=session)}
+        stations = _station_names(session)
     lang = language(request)
     catalog = context.scorer.catalog
     current = [a for a in file["assessments"] if a["corrected_by"] is None]
