@@ -21,6 +21,7 @@ from api.web.templating import render
 
 router = APIRouter()
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000  # keeps the offset a number the database takes
 
 
 def result_reviews(session: Session, caller: Caller, stored: dict) -> dict:
@@ -54,7 +55,7 @@ def appeal_form(request: Request, assessment_id: int, context: Context, caller: 
 
 @router.get("/appeals")
 def appeal_list(request: Request, context: Context, caller: PageCaller, page: int = 1):
-    page = max(page, 1)
+    page = min(max(page, 1), MAX_PAGE)
     with context.database.session() as session:
         listed = appeals.list_appeals(session=session, caller=caller, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render(request, "appeals.html", caller=caller, listed=listed, page=page,
