@@ -15,6 +15,7 @@ from api.assessments import routes as assessments
 from api.audit import routes as audit
 from api.auth import routes as users
 from api.configs import routes as configs
+from api.configs.versions import remember_catalog
 from api.context import ServiceContext
 from api.db import upgrade
 from api.geography import routes as geography
@@ -24,12 +25,15 @@ from api.households.service import run_pending_maintenance
 from api.rankings import routes as rankings
 from api.referrals import routes as referrals
 from api.request_checks import BodyLimit
+from api.reviews import routes as reviews
 from api.schemas import Health
 from api.schemas import problem_responses
 from api.settings import Settings
+from api.transfers import routes as transfers
 
 # Matched in this order: the busiest first (FastAPI tries each route of the routers before it, about 10 µs each)
-ROUTERS = (assessments, households, rankings, referrals, alerts, configs, audit, geography, users)
+ROUTERS = (assessments, households, rankings, referrals, alerts, transfers, reviews, configs, audit, geography,
+           users)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     context = ServiceContext.from_settings(settings)
     with context.database.session(write=True) as session:
         sync_regions(session=session, catalog=context.scorer.catalog)
+        remember_catalog(session=session, catalog=context.scorer.catalog, texts=context.scorer.catalog_texts)
         run_pending_maintenance(session=session, keys=context.keys)
 
     @asynccontextmanager

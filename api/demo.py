@@ -1,7 +1,9 @@
 """`assess serve --demo`: a synthetic city to try every role at once.
 
 Towns and stations under each of the catalog's lowest regions, a few thousand households with invented
-personal data and one or two assessments each (with their ranking rows), a provider of each kind, and one user per role. Nothing here is real data.
+personal data and one or two assessments each (with their ranking rows), a provider of each kind, one user per
+role, and one of each review to try: a transfer waiting for the caseworker's station, an open appeal and a
+verified tier in the supervisor's towns, and a household proposed for exit. Nothing here is real data.
 """
 
 from __future__ import annotations
@@ -17,15 +19,18 @@ from api import id_numbers
 from api.assessments.scoring import Scorer
 from api.assessments.store import refresh_latest
 from api.assessments.submission import request_hash
-from api.assessments.tables import Assessment
+from api.assessments.tables import Assessment, HouseholdLatest
 from api.auth.access import Caller, Role
 from api.auth.service import create_user, issue_token
 from api.auth.tables import User
 from api.geography.tables import Station, Town
-from api.households.tables import Household
+from api.households.tables import Household, HouseholdMember
 from api.referrals.service import create_provider
 from api.referrals.workflow import workflow
+from api.reviews.appeals import lodge
+from api.reviews.verification import verify_tier
 from api.security import Keys, encrypt_json, id_number_hash
+from api.transfers.service import request_transfer
 from assessment import AnswersInvalid
 from indicators.synth import generate_households, load_spec
 
@@ -100,30 +105,38 @@ def seed(*, session: Session, keys: Keys, scorer: Scorer, households: int = 3000
     first_station, _, first_region = stations[0]
     scopes = {Role.caseworker: {"station_id": first_station},
               Role.supervisor: {"town_ids": sorted({t for _, t, r in stations if r == first_region})}}
+    users = {}
     for role, name in DEMO_USERS.items():
-        user, token = create_user(session=session, caller=None, name=name, role=role, valid_days=valid_days,
-                                  **scopes.get(role, {}))
+        users[role], token = create_user(session=session, caller=None, name=name, role=role, valid_days=valid_days,
+                                         **scopes.get(role, {}))
         tokens[role.value] = token["token"]
     creator = session.scalar(select(User.id).where(User.name == DEMO_USERS[Role.caseworker]))
 
-    household_rows, visits = [], []
+    household_rows, heads, visits = [], [], []
     drawn = generated_answers(catalog, households * 2, seed)
+    calm = _calm(scorer, first_region, today.year, rng)
     for number in range(households):
         station_id, _, region_id = stations[0] if number % 10 == 0 else rng.choice(stations)
         id_number = fake_id_number(rng)
         name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2))
         phone = f"13{rng.randint(0, 999999999):09d}"
+        exited = rng.random() >= 0.95 and number > 0
         household_rows.append({
-            "station_id": station_id, "status": "active" if rng.random() < 0.95 else "exited",
+            "station_id": station_id, "status": "exited" if exited else "active",
             "personal": encrypt_json(keys, {"name": name, "id_number": id_number, "phone": phone}),
-            "id_number_hash": id_number_hash(keys, id_number), "created_by": creator,
-            "members": [{"relation": "head", "birth_year": int(id_number[6:10]), "sex": rng.choice(["female", "male"])}]})
+            "id_number_hash": id_number_hash(keys, id_number), "created_by": creator})
+        heads.append({"position": 0, "relation": "head", "birth_year": int(id_number[6:10]),
+                      "sex": rng.choice(["female", "male"])})
         latest_visit = today - timedelta(days=rng.randint(0, LATEST_VISIT_DAYS))
         dates = ([latest_visit - timedelta(days=rng.randint(90, 300))] if rng.random() < 0.4 else []) + [latest_visit]
+        if number == 0:  # assessed twice without hardship: proposed for exit
+            dates = [today - timedelta(days=120), today - timedelta(days=10)]
         for visit, assessed_on in enumerate(dates):
-            visits.append((number, region_id, assessed_on, drawn[2 * number + visit]))
+            visits.append((number, region_id, assessed_on, calm[visit] if number == 0 else drawn[2 * number + visit]))
     ids = session.scalars(insert(Household).returning(Household.id, sort_by_parameter_order=True),
                           household_rows).all()
+    session.execute(insert(HouseholdMember), [{**head, "household_id": household_id}
+                                              for household_id, head in zip(ids, heads)])
 
     assessment_rows = []
     for number, region_id, assessed_on, answers in visits:
@@ -144,4 +157,46 @@ def seed(*, session: Session, keys: Keys, scorer: Scorer, households: int = 3000
     session.execute(insert(Assessment), assessment_rows)
     refresh_latest(session, household_ids=ids, catalog=catalog)
     _providers(session, catalog)
+    _reviews(session, scorer, users, proposed=ids[0])
     return tokens
+
+
+def _caller(user: dict) -> Caller:
+    return Caller(id=user["id"], name=user["name"], role=Role(user["role"]), station_id=user["station_id"],
+                  town_ids=frozenset(user["town_ids"]))
+
+
+def _calm(scorer: Scorer, region: str, year: int, rng: random.Random) -> list[dict]:
+    """Two answer sets from the synthetic generator that score the lowest tier (no hardship)."""
+    catalog = scorer.catalog
+    return [answers for answers in generated_answers(catalog, 60, rng.randint(0, 10**6))
+            if _tier(scorer, answers, region, year) == catalog.tier_ids[0]][:2]
+
+
+def _reviews(session: Session, scorer: Scorer, users: dict[Role, dict], *, proposed: int) -> None:
+    """One of each review to try, through the service functions (the household `proposed` for exit is seeded with
+    the others): a verified tier and an open appeal at the caseworker's station, and a transfer from another
+    station of the supervisor's towns waiting for the caseworker's station to accept it."""
+    caseworker, supervisor = _caller(users[Role.caseworker]), _caller(users[Role.supervisor])
+    catalog = scorer.catalog
+    latest = select(HouseholdLatest).order_by(HouseholdLatest.household_id)
+    here = session.scalars(latest.where(HouseholdLatest.station_id == caseworker.station_id,
+                                        HouseholdLatest.household_id != proposed).limit(2)).all() \
+        or session.scalars(latest.where(HouseholdLatest.household_id == proposed)).all()
+    verify_tier(session=session, caller=supervisor, catalog=catalog, assessment_id=here[0].assessment_id,
+                tier=next(tier for tier in catalog.tier_ids if tier != here[0].tier),
+                reason="入户核查:家庭实际情况与问卷不同(示例)")
+    lodge(session=session, caller=caseworker, catalog=catalog, assessment_id=here[-1].assessment_id,
+          reason="申请人称收入已减少(示例)")
+    elsewhere = session.scalars(select(HouseholdLatest).order_by(HouseholdLatest.household_id.desc()).where(
+        HouseholdLatest.station_id != caseworker.station_id, HouseholdLatest.town_id.in_(supervisor.town_ids))).first()
+    if elsewhere is not None:
+        request_transfer(session=session, caller=supervisor, household_id=elsewhere.household_id,
+                         to_station_id=caseworker.station_id, kind="residence", reason="随子女居住,户籍不变(示例)")
+
+
+def _tier(scorer: Scorer, answers: dict, region: str, year: int) -> str | None:
+    try:
+        return scorer.score(answers, region=region, year=year).result["tier"]
+    except AnswersInvalid:
+        return None

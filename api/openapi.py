@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.households.lifecycle import exit_reasons
+from api.households.lifecycle import lifecycle
 from api.referrals.workflow import workflow
 from api.schemas import problem_schemas
 
@@ -17,6 +17,8 @@ BODY_CHOICES = {
     "ProviderCreate": {"services": "services", "kind": "provider_kinds"},
     "Transition": {"to": "referral_statuses"},
     "Exit": {"reason": "exit_reasons"},
+    "Reentry": {"reason": "reentry_reasons"},
+    "VerificationRequest": {"tier": "tiers"},
     "ScorePreview": {"region_id": "regions"},
     "TownCreate": {"region_id": "regions"},
     "RankingFilters": {"region_id": "regions", "tier": "tiers", "dimension": "dimensions", "service": "services"},
@@ -30,7 +32,8 @@ def choices(catalog) -> dict[str, list[str]]:
     return {"services": [service.id for service in catalog.services], "tiers": list(catalog.tier_ids),
             "dimensions": [dimension.id for dimension in catalog.dimensions],
             "regions": [region.id for region in catalog.regions], "provider_kinds": list(rules.provider_kinds),
-            "exit_reasons": list(exit_reasons()), "referral_statuses": list(rules.statuses)}
+            "exit_reasons": list(lifecycle().exit_reasons), "reentry_reasons": list(lifecycle().reentry_reasons),
+            "referral_statuses": list(rules.statuses)}
 
 
 def _restrict(schema: dict[str, Any], values: list[str]) -> None:

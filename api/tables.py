@@ -10,5 +10,7 @@ from api.geography import tables as _geography  # noqa: F401
 from api.households import tables as _households  # noqa: F401
 from api.rankings import tables as _rankings  # noqa: F401
 from api.referrals import tables as _referrals  # noqa: F401
+from api.reviews import tables as _reviews  # noqa: F401
+from api.transfers import tables as _transfers  # noqa: F401
 
 metadata = Base.metadata

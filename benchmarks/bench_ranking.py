@@ -103,8 +103,8 @@ def tables(catalog, scores: pd.DataFrame, answers: list[str], personal: str, sta
     version = catalog.default_config().version
     due = schedule().due_dates(pd.Series([ASSESSED_ON] * n), scores["tier"].to_numpy(),
                                 scores["provisional"].to_numpy())
-    households = pd.DataFrame({"id": ids, "station_id": stations, "status": "active", "personal": personal,
-                               "id_number_hash": [f"{i:064x}" for i in ids], "members": "[]", "created_by": 1,
+    households = pd.DataFrame({"id": ids, "station_id": stations, "registered_station_id": stations, "status": "active",
+                               "personal": personal, "id_number_hash": [f"{i:064x}" for i in ids], "created_by": 1,
                                "created_at": "2026-03-01T00:00:00+00:00", "updated_at": "2026-03-01T00:00:00+00:00"})
     assessments = pd.DataFrame({
         "id": ids, "household_id": ids, "assessed_on": ASSESSED_ON.isoformat(), "region_id": scores["region"],

@@ -16,6 +16,7 @@ def service_context():
     """The service's database (migrated) and catalog; a service or core error ends the command with the
     field it names, in English and Chinese (exit 2); the connections are closed either way."""
     from api import db
+    from api.configs.versions import remember_catalog
     from api.context import ServiceContext
     from api.errors import ServiceError
     from api.settings import Settings
@@ -25,6 +26,8 @@ def service_context():
     db.upgrade(settings.database_url)
     context = ServiceContext.from_settings(settings)
     try:
+        with context.database.session(write=True) as session:  # what it stores names a kept catalog
+            remember_catalog(session=session, catalog=context.scorer.catalog, texts=context.scorer.catalog_texts)
         yield context
     except (ServiceError, CoreError) as exc:
         if isinstance(exc, ServiceError):

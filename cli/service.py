@@ -148,7 +148,7 @@ def keys_rotate() -> None:
     from api.households.service import rotate_keys
 
     done = _in_write_session(lambda session, settings: rotate_keys(session=session, keys=resolve_keys(settings)))
-    typer.echo(f"{done['households']} households re-encrypted with the first data key; "
+    typer.echo(f"{done['households']} households and {done['members']} members re-encrypted with the first data key; "
                f"{done['rehashed']} ID number hashes changed; {done['normalised']} ID numbers rewritten in the "
                "normal form")
 

@@ -14,20 +14,35 @@ from assessment.errors import CatalogError, CatalogErrors, ConfigError
 DEFAULT_CATALOG_DIR = Path(__file__).parent / "default"
 
 
-def read_documents(folder: Path) -> dict:
-    """Parse every YAML file of a catalog folder; a file that does not parse is a CatalogError."""
+def read_texts(folder: Path) -> dict[str, str]:
+    """The text of every YAML file of a catalog folder, by file name: what a catalog is kept as."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CatalogErrors([CatalogError(str(folder), "(folder)", "is not a folder", code="missing_folder")])
+    return {path.name: path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.y*ml"))}
+
+
+def parse_texts(texts: dict[str, str]) -> dict:
+    """Parse a catalog's file texts (`read_texts`); a file that does not parse is a CatalogError."""
     documents, errors = {}, []
-    for path in sorted(folder.glob("*.y*ml")):
+    for name, text in texts.items():
         try:
-            documents[path.name] = yaml.safe_load(path.read_text(encoding="utf-8"))
+            documents[name] = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            errors.append(CatalogError(path.name, "(file)", f"not valid YAML: {exc}", code="bad_yaml"))
+            errors.append(CatalogError(name, "(file)", f"not valid YAML: {exc}", code="bad_yaml"))
     if errors:
         raise CatalogErrors(errors)
     return documents
+
+
+def read_documents(folder: Path) -> dict:
+    """Parse every YAML file of a catalog folder; a file that does not parse is a CatalogError."""
+    return parse_texts(read_texts(folder))
+
+
+def catalog_from_texts(texts: dict[str, str]) -> Catalog:
+    """Validate and build the catalog whose files' texts these are (`read_texts`)."""
+    return build_catalog(parse_texts(texts))
 
 
 def load_catalog(folder: Path | str | None = None) -> Catalog:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from api.schemas import Day, View
 
 # Responses
@@ -17,6 +19,7 @@ class LatestRow(View):
     assessed_on: Day
     index: float
     tier: str
+    verified_tier: str | None = Field(description="the tier a supervisor verified for the assessment, if any")
     completeness: float
     provisional: bool
     critical: bool

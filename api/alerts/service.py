@@ -16,10 +16,13 @@ from sqlalchemy.orm import Session
 from api.assessments.scope import latest_scope
 from api.assessments.tables import Assessment, HouseholdLatest
 from api.auth.access import Caller
+from api.reviews.tables import TierVerification
+from api.reviews.verification import verified_latest
 
 LATEST_COLUMNS = (HouseholdLatest.household_id, HouseholdLatest.station_id, HouseholdLatest.town_id,
                   HouseholdLatest.assessment_id, HouseholdLatest.assessed_on, HouseholdLatest.index,
-                  HouseholdLatest.tier, HouseholdLatest.tier_code, HouseholdLatest.completeness,
+                  HouseholdLatest.tier, TierVerification.verified_tier, HouseholdLatest.tier_code,
+                  HouseholdLatest.completeness,
                   HouseholdLatest.provisional, HouseholdLatest.critical, HouseholdLatest.previous_assessment_id,
                   HouseholdLatest.previous_index, HouseholdLatest.previous_tier_code, HouseholdLatest.due_on)
 
@@ -27,7 +30,8 @@ LATEST_COLUMNS = (HouseholdLatest.household_id, HouseholdLatest.station_id, Hous
 def _row(row, tier_ids) -> dict:
     return {"household_id": row.household_id, "station_id": row.station_id, "town_id": row.town_id,
             "assessment_id": row.assessment_id, "assessed_on": row.assessed_on.isoformat(), "index": row.index,
-            "tier": row.tier, "completeness": row.completeness, "provisional": row.provisional,
+            "tier": row.tier, "verified_tier": row.verified_tier, "completeness": row.completeness,
+            "provisional": row.provisional,
             "critical": row.critical, "previous_assessment_id": row.previous_assessment_id,
             "previous_index": row.previous_index,
             "previous_tier": None if row.previous_tier_code is None else tier_ids[row.previous_tier_code],
@@ -51,7 +55,8 @@ def alerts(*, session: Session, caller: Caller, catalog, index_rise: float, stat
     total = session.scalar(select(func.count()).select_from(HouseholdLatest).join(Assessment, its_assessment)
                            .where(condition))
     rows = session.execute(select(*LATEST_COLUMNS, Assessment.needs_review, Assessment.model_version)
-                           .join(Assessment, its_assessment).where(condition)
+                           .join(Assessment, its_assessment).outerjoin(TierVerification, verified_latest())
+                           .where(condition)
                            .order_by(HouseholdLatest.index.desc(), HouseholdLatest.household_id)
                            .limit(limit).offset(offset)).all()
     items = []
@@ -77,7 +82,7 @@ def reassessments(*, session: Session, caller: Caller, catalog, due_before: date
     if station_id is not None:
         condition = and_(condition, HouseholdLatest.station_id == station_id)
     total = session.scalar(select(func.count()).select_from(HouseholdLatest).where(condition))
-    rows = session.execute(select(*LATEST_COLUMNS).where(condition)
+    rows = session.execute(select(*LATEST_COLUMNS).outerjoin(TierVerification, verified_latest()).where(condition)
                            .order_by(HouseholdLatest.due_on, HouseholdLatest.household_id)
                            .limit(limit).offset(offset)).all()
     return {"due_before": due_before.isoformat(), "total": total, "limit": limit, "offset": offset,

@@ -13,6 +13,7 @@ from api.deps import Context, PageCaller
 from api.geography import service as geography
 from api.households import service as households
 from api.referrals import service as referrals
+from api.reviews.pages import result_reviews
 from api.web.charts import Bar, bar_chart
 from api.web.i18n import translate
 from api.web.session import language
@@ -54,6 +55,7 @@ def assessment_result(request: Request, assessment_id: int, context: Context, ca
             listed = referrals.list_referrals(session=session, caller=caller, household_id=stored["household_id"],
                                               limit=500)
             open_referrals = {r["service_id"]: r for r in listed["items"] if r["open"]}
+        reviews = result_reviews(session, caller, stored)
     lang = language(request)
     catalog = context.scorer.catalog
     result = stored["result"]
@@ -61,4 +63,4 @@ def assessment_result(request: Request, assessment_id: int, context: Context, ca
                        for d in catalog.dimensions], title=translate("dimension_scores", lang))
     return render(request, "result.html", caller=caller, stored=stored, result=result, chart=chart,
                   tiers={t.id: t for t in catalog.tiers}, indicators=catalog.indicator_by_id,
-                  can_refer=can_refer, providers=providers, referrals=open_referrals)
+                  can_refer=can_refer, providers=providers, referrals=open_referrals, reviews=reviews)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.assessments import schemas, service, submission
+from api.assessments import reproduction, schemas, service, submission
 from api.assessments.schemas import AssessmentSubmission, ScorePreview
 from api.deps import Context, CurrentCaller
 from api.encoding import FastJSONResponse
@@ -34,6 +34,17 @@ async def submit(household_id: RowId, body: AssessmentSubmission, context: Conte
 def get_assessment(assessment_id: RowId, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session() as session:
         return service.get_assessment(session=session, caller=caller, assessment_id=assessment_id)
+
+
+@router.get("/assessments/{assessment_id}/reproduction", response_model=schemas.Reproduction,
+            responses=problem_responses(403, 404, 409, 422), summary="Compute a stored result again and compare",
+            description="From the stored answers, under the catalog and configuration versions the result recorded "
+                        "(every catalog the service used is kept): `reproduced`, and each figure that differs. A "
+                        "version that is not kept is a 409 (`catalog_unknown`, `config_unknown`).")
+def reproduce(assessment_id: RowId, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session() as session:
+        return reproduction.reproduce(session=session, caller=caller, catalog=context.scorer.catalog,
+                                      assessment_id=assessment_id)
 
 
 @router.post("/score", response_model=schemas.Preview, responses=problem_responses(422),

@@ -127,3 +127,29 @@ class Assessment(View):
     result: Result
     created_by: int
     created_at: Timestamp
+
+
+class Difference(View):
+    path: str = Field(description="the indexed column (`index`, `tier`, ...) or the result's figure "
+                                  "(`result.<key>...`)")
+    stored: Any
+    computed: Any
+
+
+class Headline(View):
+    index: float
+    tier: str
+    completeness: float
+    provisional: bool
+
+
+class Reproduction(View):
+    """A stored assessment computed again from its stored answers under its own catalog and configuration."""
+
+    assessment_id: int
+    catalog: CatalogVersion
+    config_version: str
+    reproduced: bool = Field(description="true when the computed result equals the stored one (figures to 1e-9)")
+    differences: list[Difference]
+    stored: Headline
+    computed: Headline

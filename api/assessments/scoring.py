@@ -78,9 +78,11 @@ class Scorer:
 
     def __init__(self, *, catalog_dir: Path | None = None, model=None):
         """`model`: the settings of the optional model (api.settings.Settings); None for no model."""
-        from indicators import default_catalog, load_catalog
+        from indicators import DEFAULT_CATALOG_DIR, default_catalog
+        from indicators.loader import catalog_from_texts, read_texts
 
-        self.catalog = load_catalog(catalog_dir) if catalog_dir else default_catalog()
+        self.catalog_texts = read_texts(catalog_dir or DEFAULT_CATALOG_DIR)  # what api.configs.versions keeps
+        self.catalog = catalog_from_texts(self.catalog_texts) if catalog_dir else default_catalog()
         self.config = self.catalog.default_config()
         self.champion = ChampionCache(model) if model is not None else None
 

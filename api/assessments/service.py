@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 
 from api.assessments.scoring import Scorer
 from api.assessments.tables import Assessment
-from api.auth.access import Caller, personal_view, require_household_reader
+from api.auth.access import Caller, require_household_reader
 from api.configs.records import published_config
 from api.encoding import iso
 from api.errors import Invalid, not_found
-from api.households.service import load_household
+from api.households.service import load_household, reader_view
 
 CLOCK_SKEW = timedelta(days=1)  # a device's date may run a day ahead of the server's
 
@@ -57,14 +57,21 @@ def assessment_view(assessment) -> dict:
     }
 
 
-def get_assessment(*, session: Session, caller: Caller, assessment_id: int) -> dict:
-    require_household_reader(caller)
+def readable_assessment(session: Session, caller: Caller | None, assessment_id: int) -> Assessment:
+    """A stored assessment the caller may read (its household's scope; None: the command line), else 403/404."""
+    if caller is not None:
+        require_household_reader(caller)
     assessment = session.get(Assessment, assessment_id)
     if assessment is None:
         raise not_found(f"Assessment {assessment_id}", f"评估 {assessment_id}")
-    _, station = load_household(session, assessment.household_id)
-    personal_view(caller, station.id, station.town_id)  # scope check; assessments hold no personal data
-    return assessment_view(assessment)
+    if caller is not None:
+        household, station = load_household(session, assessment.household_id)
+        reader_view(session, caller, household, station)  # scope check; assessments hold no personal data
+    return assessment
+
+
+def get_assessment(*, session: Session, caller: Caller, assessment_id: int) -> dict:
+    return assessment_view(readable_assessment(session, caller, assessment_id))
 
 
 def preview(*, session: Session, scorer: Scorer, answers: dict, region_id: str, assessed_on: date | None,

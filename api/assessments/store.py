@@ -273,10 +273,11 @@ def _staging() -> Table:
                  prefixes=["TEMPORARY"])
 
 
-def store_rescored(session: Session, *, staged: pd.DataFrame, config_version: str, job_id: int) -> int:
-    """Write a batch re-scored under `config_version`: `staged` holds assessment_id and the columns of
-    api.assessments.latest.scored_columns. Results go beside the originals in `assessment_rescores`
-    (never twice for one assessment and version); the latest rows of those assessments take the new figures,
+def store_rescored(session: Session, *, staged: pd.DataFrame, config_version: str, catalog, job_id: int) -> int:
+    """Write a batch re-scored under `config_version` and `catalog`: `staged` holds assessment_id and the columns
+    of api.assessments.latest.scored_columns. Results go beside the originals in `assessment_rescores` with the
+    versions that made them (never twice for one assessment and configuration version); the latest rows of
+    those assessments take the new figures,
     and the rows whose previous assessment they are take its new index and tier. Returns how many results
     were new."""
     staging = _staging()
@@ -294,8 +295,9 @@ def store_rescored(session: Session, *, staged: pd.DataFrame, config_version: st
         AssessmentRescore.assessment_id.in_(select(staging.c.assessment_id))))
     results = ("index", "tier", "completeness", "provisional", "critical", "services")
     session.execute(dialect_insert(AssessmentRescore).from_select(
-        ["assessment_id", "config_version", "job_id", *results, "dimension_scores"],
-        select(staging.c.assessment_id, literal(config_version), literal(job_id),
+        ["assessment_id", "config_version", "catalog_version", "catalog_hash", "job_id", *results, "dimension_scores"],
+        select(staging.c.assessment_id, literal(config_version), literal(catalog.version),
+               literal(catalog.content_hash), literal(job_id),
                *(staging.c[name] for name in results), dimension_scores)
         .where(true())  # SQLite reads ON CONFLICT after a bare FROM as a join's
     ).on_conflict_do_nothing(index_elements=["assessment_id", "config_version"]))

@@ -25,11 +25,12 @@ from api.assessments.tables import Assessment
 from api.audit import service as audit
 from api.auth.access import Caller, require_write
 from api.configs.records import published_id, record_config
-from api.db import bound_connection, roll_back
+from api.db import begin, bound_connection, roll_back
 from api.db.base import utcnow
 from api.db.statements import driver_statement
 from api.errors import Conflict, not_found
 from api.geography.tables import Station, Town
+from api.households.lifecycle import NEW_ASSESSMENT, set_status
 from api.households.tables import Household
 
 PREVIOUS = ("id", "assessed_on", "index", "tier", "config_version")
@@ -166,6 +167,9 @@ def submit(*, session: Session, caller: Caller, scorer: Scorer, household_id: in
         model_opinion=scored.model_opinion, needs_review=scored.needs_review, corrects_id=corrects,
         idempotency_key=submission_id, request_hash=request_hash(**request), created_by=caller.id,
         created_at=utcnow())
+    reenters = household.status == "exited" and corrects is None
+    if reenters:  # the assessment and the re-entry are stored together
+        begin(session)
     try:
         assessment.id = store_assessment(session, assessment=assessment, household=household,
                                          previous=context.previous, catalog=scorer.catalog)
@@ -181,12 +185,23 @@ def submit(*, session: Session, caller: Caller, scorer: Scorer, household_id: in
     if corrects is not None:
         audit.record(session, caller, "correct_assessment", household_id=household.id,
                      assessment_id=assessment.id, corrects=corrects)
+    if reenters:
+        _reenter(session, caller, scorer.catalog, household.id, assessment.id)
     return assessment_view(assessment)
+
+
+def _reenter(session: Session, caller: Caller, catalog, household_id: int, assessment_id: int) -> None:
+    """A new assessment of an exited household brings it back into the programme (its history stays)."""
+    set_status(session, caller, session.get(Household, household_id), "active", catalog=catalog,
+               reason=NEW_ASSESSMENT, assessment_id=assessment_id)
+    audit.record(session, caller, "reenter_household", household_id=household_id, reason=NEW_ASSESSMENT,
+                 assessment_id=assessment_id)
 
 
 def _replay(session: Session, caller: Caller, stored: Assessment, request: dict) -> dict:
     """The first response to a submission, for a retry with the same key and payload."""
-    station_id, town_id = session.execute(select(Station.id, Station.town_id).join(Household)
+    station_id, town_id = session.execute(select(Station.id, Station.town_id)
+                                          .join(Household, Household.station_id == Station.id)
                                           .where(Household.id == stored.household_id)).one()
     require_write(caller, station_id, town_id)
     if stored.request_hash not in (request_hash(**request), _standard_library_hash(_payload(**request))):

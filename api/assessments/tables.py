@@ -99,6 +99,8 @@ class AssessmentRescore(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"))
     config_version: Mapped[str] = mapped_column(String(128))
+    catalog_version: Mapped[str | None] = mapped_column(String(64))  # null: re-scored before 0008 recorded it
+    catalog_hash: Mapped[str | None] = mapped_column(String(64))
     job_id: Mapped[int | None] = mapped_column(ForeignKey("rescoring_jobs.id"))
     index: Mapped[float] = mapped_column(Float)
     tier: Mapped[str] = mapped_column(String(64))

@@ -51,12 +51,15 @@ def require_household_reader(caller: Caller) -> None:
                         "分析员只能查看汇总数据和假名化的记录,不能查看单个家庭。")
 
 
-def personal_view(caller: Caller, station_id: int, town_id: int) -> PersonalView:
-    """How much personal data the caller sees of a household; 403 when they may not see it at all (out of
-    scope, or an analyst)."""
+def personal_view(caller: Caller, station_id: int, town_id: int, *,
+                  also: tuple[tuple[int, int], ...] = ()) -> PersonalView:
+    """How much personal data the caller sees of a household served by that station; 403 when they may not see
+    it at all (out of scope, or an analyst). `also`: other (station, town) places whose scope may read it (where
+    it is registered, the receiving side of a transfer waiting for a decision); writing stays with the serving
+    station's (`require_write`)."""
     require_household_reader(caller)
     if caller.role in (Role.caseworker, Role.supervisor):
-        if not in_scope(caller, station_id, town_id):
+        if not any(in_scope(caller, station, town) for station, town in ((station_id, town_id), *also)):
             raise forbidden()
         return PersonalView.full
     return PersonalView.masked

@@ -26,8 +26,9 @@ from api.assessments.latest import scored_columns
 from api.assessments.store import store_rescored
 from api.assessments.tables import Assessment
 from api.auth.access import Caller, Role, require_role
-from api.configs.records import as_config, published_config
-from api.configs.tables import RescoringJob, ScoringConfigRecord
+from api.configs.records import published_config
+from api.configs.tables import RescoringJob
+from api.configs.versions import config_by_version
 from api.db import Database
 from api.db.base import utcnow
 from api.encoding import iso
@@ -88,13 +89,10 @@ def check_resumable(*, session: Session, caller: Caller | None, job_id: int) -> 
 
 
 def _config(session: Session, catalog, version: str):
-    record = session.scalar(select(ScoringConfigRecord).where(ScoringConfigRecord.version == version))
-    if record is not None:
-        return as_config(record)
-    default = catalog.default_config()
-    if default.version != version:
+    config = config_by_version(session=session, catalog=catalog, version=version)
+    if config is None:
         raise not_found(f"Scoring configuration {version!r}", f"评分配置 {version!r}")
-    return default
+    return config
 
 
 def _score_batch(catalog, config, rows) -> pd.DataFrame:
@@ -151,7 +149,7 @@ def run_job(database: Database, catalog, job_id: int, *, batch_size: int = 50000
                         return job_view(job)
                     pending = reader.submit(_next_batch, database, catalog, config, batch.last, batch_size)
                     job.written += store_rescored(session, staged=batch.staged, config_version=job.config_version,
-                                                  job_id=job.id)
+                                                  catalog=catalog, job_id=job.id)
                     job.done += batch.size
                     job.cursor = batch.last
                     done = job.done

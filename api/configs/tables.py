@@ -1,4 +1,4 @@
-"""Scoring configurations and re-scoring jobs."""
+"""Scoring configurations, every catalog the service has used, and re-scoring jobs."""
 
 from __future__ import annotations
 
@@ -42,3 +42,16 @@ class RescoringJob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class CatalogVersion(Base):
+    """A catalog the service has used, by its content hash: its files' text as read (`documents`, file name ->
+    YAML text), kept when the service first starts with it, so that a result stored under it can be computed
+    again after the catalog on disk has changed (api.configs.versions)."""
+
+    __tablename__ = "catalog_versions"
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    catalog_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    documents: Mapped[dict] = mapped_column()
+    first_used_at: Mapped[datetime] = mapped_column(default=utcnow)

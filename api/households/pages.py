@@ -11,11 +11,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
 from api import id_numbers
-from api.auth.access import Caller, Role
+from api.auth.access import Caller, Role, in_scope
 from api.deps import Context, PageCaller
 from api.geography import service as geography
+from api.households import proposals
 from api.households import service as households
 from api.households.file import household_file as household_file_of
+from api.households.lifecycle import lifecycle
 from api.web.charts import line_chart
 from api.web.i18n import translate
 from api.web.session import PAGES, check_csrf, language
@@ -24,6 +26,7 @@ from api.web.templating import pick_label, render
 router = APIRouter()
 PAGE_SIZE = 20
 SEARCH_LIMIT = 100
+MAX_PAGE = 1_000_000  # keeps the offset a number the database takes
 PERSONAL_ROLES = (Role.caseworker, Role.supervisor)
 
 
@@ -31,7 +34,7 @@ PERSONAL_ROLES = (Role.caseworker, Role.supervisor)
 def household_list(request: Request, context: Context, caller: PageCaller, page: int = 1):
     page = max(page, 1)
     with context.database.session(write=True) as session:  # listing personal data is audited
-        stations = geography.stations_in_scope(session=session, caller=caller)
+        stations = _station_names(session)
         listed = households.list_households(session=session, caller=caller, keys=context.keys, limit=PAGE_SIZE,
                                             offset=(page - 1) * PAGE_SIZE)
     return _households_page(request, caller, stations, listed["items"], total=listed["total"], page=page,
@@ -48,7 +51,7 @@ def household_search(request: Request, context: Context, caller: PageCaller, q: 
         return RedirectResponse(f"{PAGES}/households", status_code=303)
     truncated = False
     with context.database.session(write=True) as session:  # the households found are audited as read
-        stations = geography.stations_in_scope(session=session, caller=caller)
+        stations = _station_names(session)
         if id_numbers.has_shape(id_numbers.normalise(q)):
             items = households.find_by_id_number(session=session, caller=caller, keys=context.keys, id_number=q)
         else:
@@ -56,6 +59,11 @@ def household_search(request: Request, context: Context, caller: PageCaller, q: 
                                               limit=SEARCH_LIMIT)
             items, truncated = found["items"], found["truncated"]
     return _households_page(request, caller, stations, items, q=q, truncated=truncated, total=len(items))
+
+
+def _station_names(session) -> dict:
+    """Every station by id: a list shows households registered in the caller's scope but served elsewhere too."""
+    return {station["id"]: station for station in geography.list_stations(session=session)}
 
 
 def _households_page(request: Request, caller: Caller, stations: dict, items: list[dict], *, total: int,
@@ -78,14 +86,40 @@ def household_file_page(request: Request, household_id: int, context: Context, c
     with context.database.session(write=True) as session:
         file = household_file_of(session=session, caller=caller, keys=context.keys, catalog=context.scorer.catalog,
                                  household_id=household_id)
-        station = geography.list_stations(session=session, town_id=file["household"]["town_id"])
+        stations = _station_names(session)
     lang = language(request)
     catalog = context.scorer.catalog
     current = [a for a in file["assessments"] if a["corrected_by"] is None]
     chart = line_chart([(date.fromisoformat(a["assessed_on"]), a["index"]) for a in current],
                        title=translate("index_over_time", lang),
                        guides=[(t.min_index, pick_label(t.label, lang)) for t in catalog.tiers if t.min_index > 0])
-    return render(request, "household_file.html", caller=caller, file=file, household=file["household"],
-                  chart=chart, tiers={t.id: t for t in catalog.tiers},
-                  station={s["id"]: s for s in station}.get(file["household"]["station_id"]),
-                  can_assess=caller.role in PERSONAL_ROLES)
+    household = file["household"]
+    can_write = in_scope(caller, household["station_id"], household["town_id"])  # not where it is only registered
+    return render(request, "household_file.html", caller=caller, file=file, household=household,
+                  chart=chart, tiers={t.id: t for t in catalog.tiers}, stations=stations,
+                  station=stations.get(household["station_id"]), can_write=can_write,
+                  can_assess=caller.role in PERSONAL_ROLES and can_write)
+
+
+@router.get("/households/{household_id}/exit")
+def exit_page(request: Request, household_id: int, context: Context, caller: PageCaller):
+    """Exit with a reason, or, for an exited household, bring it back."""
+    with context.database.session(write=True) as session:  # showing the household is audited
+        household = households.get_household(session=session, caller=caller, keys=context.keys,
+                                             household_id=household_id)
+    rules = lifecycle()
+    return render(request, "exit.html", caller=caller, household=household, exit_reasons=rules.exit_reasons,
+                  reentry_reasons=rules.reentry_reasons,
+                  can_write=in_scope(caller, household["station_id"], household["town_id"]))
+
+
+@router.get("/exit-proposals")
+def exit_proposal_list(request: Request, context: Context, caller: PageCaller, page: int = 1):
+    page = min(max(page, 1), MAX_PAGE)
+    with context.database.session() as session:
+        listed = proposals.exit_proposals(session=session, caller=caller, catalog=context.scorer.catalog,
+                                          limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        stations = geography.stations_in_scope(session=session, caller=caller)
+    return render(request, "exit_proposals.html", caller=caller, listed=listed, stations=stations, page=page,
+                  pages=max(1, math.ceil(listed["total"] / PAGE_SIZE)),
+                  tiers={t.id: t for t in context.scorer.catalog.tiers}, can_decide=caller.role is Role.supervisor)

@@ -1,4 +1,4 @@
-"""Households, their files, and exits."""
+"""Households, their files, exits and re-entries, and exit proposals."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Literal
 from fastapi import APIRouter
 
 from api.deps import Context, CurrentCaller
-from api.households import file, lifecycle, schemas
+from api.households import file, lifecycle, proposals, schemas
 from api.households import service as households
-from api.households.schemas import Exit, HouseholdCreate, HouseholdUpdate, IdNumberLookup, NameSearch
+from api.households.schemas import (Exit, HouseholdCreate, HouseholdUpdate, IdNumberLookup, NameSearch,
+                                    ProposalDecision, Reentry)
 from api.request_checks import CheckedRoute
 from api.schemas import Offset, RowId, page_limit, problem_responses
 
@@ -18,8 +19,9 @@ router = APIRouter(tags=["households"], responses=problem_responses(401, 413), r
 
 @router.post("/households", status_code=201, response_model=schemas.Household,
              responses=problem_responses(403, 404, 409, 422), summary="Register a household",
-             description="The same ID number at another station is a 409 naming the existing household; "
-                         "a supervisor may override with a reason, which is audited.")
+             description="An ID number (the household's or a member's) that another household holds, as its own or "
+                         "a member's, is a 409 naming that household and the field; a supervisor may override one "
+                         "held at another station with a reason, which is audited.")
 def create_household(body: HouseholdCreate, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
         return households.create_household(
@@ -67,8 +69,9 @@ def get_household(household_id: RowId, context: Context, caller: CurrentCaller) 
                                         household_id=household_id)
 
 
-@router.patch("/households/{household_id}", response_model=schemas.Household, responses=problem_responses(403, 404, 422),
-              summary="Change name, phone, status or members")
+@router.patch("/households/{household_id}", response_model=schemas.Household,
+              responses=problem_responses(403, 404, 409, 422), summary="Change name, phone, status or members",
+              description="Members' ID numbers are checked as at registration (409, with the same override).")
 def update_household(household_id: RowId, body: HouseholdUpdate, context: Context, caller: CurrentCaller) -> dict:
     changes = body.model_dump(exclude_unset=True)
     changes.pop("members", None)
@@ -81,8 +84,9 @@ def update_household(household_id: RowId, body: HouseholdUpdate, context: Contex
 
 @router.get("/households/{household_id}/file", response_model=schemas.HouseholdFile,
             responses=problem_responses(403, 404, 422), summary="The household's file: assessments over time",
-            description="Each current assessment with the change in index and tier since the previous one; "
-                        "corrected assessments stay listed with `corrected_by`.")
+            description="Each current assessment with the change in index and tier since the previous one and its "
+                        "verified tier; corrected assessments stay listed with `corrected_by`. Then the household's "
+                        "transfers, exits and re-entries, and appeals.")
 def household_file(household_id: RowId, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
         return file.household_file(session=session, caller=caller, keys=context.keys,
@@ -90,9 +94,44 @@ def household_file(household_id: RowId, context: Context, caller: CurrentCaller)
 
 
 @router.post("/households/{household_id}/exit", response_model=schemas.Exited,
-             responses=problem_responses(403, 404, 422), summary="A household leaves the programme",
-             description="Sets the status to exited and cancels its open referrals with the reason.")
+             responses=problem_responses(403, 404, 409, 422), summary="A household leaves the programme",
+             description="Sets the status to exited and cancels its open referrals with the reason; kept in the "
+                         "household's history. An exited household is a 409 `already_exited`.")
 def exit_household(household_id: RowId, body: Exit, context: Context, caller: CurrentCaller) -> dict:
     with context.database.session(write=True) as session:
         return lifecycle.exit_household(session=session, caller=caller, catalog=context.scorer.catalog,
                                         household_id=household_id, reason=body.reason, note=body.note)
+
+
+@router.post("/households/{household_id}/reentry", response_model=schemas.Reentered,
+             responses=problem_responses(403, 404, 409, 422), summary="An exited household enters the programme again",
+             description="Its history stays. A new assessment of an exited household brings it back by itself. "
+                         "A household in the programme is a 409 `not_exited`.")
+def reenter(household_id: RowId, body: Reentry, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session(write=True) as session:
+        return lifecycle.reenter_household(session=session, caller=caller, catalog=context.scorer.catalog,
+                                           household_id=household_id, reason=body.reason, note=body.note)
+
+
+@router.get("/exit-proposals", response_model=schemas.ProposalPage, responses=problem_responses(403, 422),
+            summary="Households proposed for exit (应退尽退)",
+            description="Active households in scope whose last two current assessments are both below the entry "
+                        "threshold (api/households/lifecycle.yaml; a verified tier counts instead of the computed "
+                        "one), not dismissed since their latest assessment; lowest index first. Caseworkers, "
+                        "supervisors, admins.")
+def exit_proposals(context: Context, caller: CurrentCaller, station_id: RowId | None = None,
+                   limit: page_limit(500) = 100, offset: Offset = 0) -> dict:
+    with context.database.session() as session:
+        return proposals.exit_proposals(session=session, caller=caller, catalog=context.scorer.catalog,
+                                        station_id=station_id, limit=limit, offset=offset)
+
+
+@router.post("/exit-proposals/{household_id}", response_model=schemas.ProposalDecided,
+             responses=problem_responses(403, 404, 409, 422), summary="Confirm or dismiss an exit proposal",
+             description="Supervisors: `confirm` exits the household (cancelling its open referrals); `dismiss` "
+                         "needs a reason and keeps it off the list until a new assessment. A household not proposed "
+                         "is a 409 `not_proposed`.")
+def decide_exit_proposal(household_id: RowId, body: ProposalDecision, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session(write=True) as session:
+        return proposals.decide(session=session, caller=caller, catalog=context.scorer.catalog,
+                                household_id=household_id, decision=body.decision, reason=body.reason)

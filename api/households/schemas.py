@@ -6,7 +6,9 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
+from api.reviews.schemas import Appeal, Verification
 from api.schemas import Day, RowId, Strict, Timestamp, View, page_limit
+from api.transfers.schemas import Transfer
 
 
 class Personal(Strict):
@@ -19,6 +21,10 @@ class Member(Strict):
     relation: str = Field(max_length=40, examples=["spouse"])
     birth_year: int | None = Field(None, ge=1900, le=2100)
     sex: Literal["female", "male"] | None = None
+    name: str | None = Field(None, max_length=100, description="encrypted like the household's name")
+    id_number: str | None = Field(None, max_length=32, examples=["110101198001011234"],
+                                  description="the member's own ID number: encrypted, and its keyed hash finds the "
+                                              "same person in another household (a 409 like a duplicate household)")
 
 
 class Override(Strict):
@@ -45,6 +51,8 @@ class HouseholdUpdate(Strict):
     phone: str | None = Field(None, max_length=32)
     status: Literal["active", "exited"] = None
     members: list[Member] | None = Field(None, max_length=30)
+    override: Override | None = Field(None, description="supervisors only: keep members whose ID numbers another "
+                                                        "household holds (audited)")
 
 
 class IdNumberLookup(Strict):
@@ -62,6 +70,17 @@ class Exit(Strict):
     note: str | None = Field(None, max_length=500)
 
 
+class Reentry(Strict):
+    reason: str = Field(examples=["hardship_again"], description="hardship_again, exited_by_mistake or "
+                                                                 "returned_to_area (api/households/lifecycle.yaml)")
+    note: str | None = Field(None, max_length=500)
+
+
+class ProposalDecision(Strict):
+    decision: Literal["confirm", "dismiss"]
+    reason: str | None = Field(None, max_length=500, description="required to dismiss; a note to a confirmation")
+
+
 # Responses
 
 
@@ -74,15 +93,19 @@ class PersonalData(View):
 
 
 class MemberView(View):
+    id: int
     relation: str
-    birth_year: int | None = None  # members patched before every field was stored lack it
-    sex: Literal["female", "male"] | None = None
+    birth_year: int | None
+    sex: Literal["female", "male"] | None
+    name: str | None = Field(description="in full or masked like the household's personal data")
+    id_number: str | None = Field(description="in full or masked like the household's personal data")
 
 
 class Household(View):
     id: int
-    station_id: int
+    station_id: int = Field(description="the station that serves it (where it lives)")
     town_id: int
+    registered_station_id: int = Field(description="where it is registered (户籍); it reads the household too")
     status: Literal["active", "exited"]
     members: list[MemberView]
     personal: PersonalData | None = Field(description="null when withheld (analysts)")
@@ -117,6 +140,7 @@ class FileEntry(View):
     assessed_on: Day
     index: float
     tier: str
+    verification: Verification | None = Field(description="the supervisor's check of the tier in force, if any")
     completeness: float
     provisional: bool
     corrects: int | None
@@ -129,9 +153,23 @@ class FileEntry(View):
     change: Change | None = Field(description="null for the first current assessment and for corrected ones")
 
 
+class StatusEvent(View):
+    id: int
+    status: Literal["active", "exited"]
+    reason: str = Field(description="an exit or re-entry reason; `new_assessment` when an assessment brought it "
+                                    "back, `unspecified` for a status set by PATCH")
+    note: str | None
+    assessment_id: int | None
+    user_id: int | None
+    at: Timestamp
+
+
 class HouseholdFile(View):
     household: Household
     assessments: list[FileEntry]
+    transfers: list[Transfer]
+    status_history: list[StatusEvent] = Field(description="exits and re-entries, oldest first")
+    appeals: list[Appeal]
 
 
 class Exited(View):
@@ -139,3 +177,46 @@ class Exited(View):
     status: Literal["exited"]
     reason: str
     closed_referrals: list[int] = Field(description="the open referrals cancelled with the reason")
+
+
+class Reentered(View):
+    household_id: int
+    status: Literal["active"]
+    reason: str
+
+
+class Threshold(View):
+    tier: str | None = Field(description="below this tier (the verified tier counting where there is one)")
+    index: float | None = Field(description="below this index (when the threshold is an index cut-off)")
+
+
+class Proposal(View):
+    household_id: int
+    station_id: int
+    town_id: int
+    assessment_id: int
+    assessed_on: Day
+    index: float
+    tier: str
+    verified_tier: str | None
+    previous_assessment_id: int
+    previous_index: float
+    previous_tier: str
+    previous_verified_tier: str | None
+
+
+class ProposalPage(View):
+    threshold: Threshold
+    total: int
+    limit: int
+    offset: int
+    items: list[Proposal]
+
+
+class ProposalDecided(View):
+    household_id: int
+    assessment_id: int = Field(description="the latest assessment the decision was taken on")
+    decision: Literal["confirm", "dismiss"]
+    reason: str | None
+    status: Literal["active", "exited"]
+    closed_referrals: list[int]

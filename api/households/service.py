@@ -8,35 +8,26 @@ import re
 import unicodedata
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import Select, bindparam, delete, func, select, text, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, bindparam, delete, func, or_, select, text, update
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from api import id_numbers
 from api.audit import service as audit
 from api.auth.access import Caller, PersonalView, Role, personal_view, require_household_reader, require_write
+from api.db.base import utcnow
 from api.encoding import iso
 from api.errors import Conflict, Forbidden, Invalid, not_found
 from api.geography.tables import Station
-from api.households.scope import household_scope, scoped_households
-from api.households.tables import Household, MaintenanceTask
+from api.households.members import check_id_number, checked_members, member_hashes, member_view, write_members
+from api.households.scope import household_read_scope, readable_households
+from api.households.tables import Household, HouseholdMember, MaintenanceTask
 from api.security import Keys, decrypt_json, encrypt_json, id_number_hash, masked_personal
+from api.transfers.tables import Transfer
 
 PHONE_SHAPE = re.compile(r"\+?[0-9]+(?:[ -][0-9]+)*")
 PHONE_DIGITS = (5, 15)  # a short service number to E.164's longest
 NORMALISE_ID_NUMBERS = "normalise_id_numbers"
 log = logging.getLogger(__name__)
-
-
-def check_id_number(id_number: str, path: str = "personal.id_number") -> str:
-    """The normalised ID number (`api.id_numbers`), or Invalid naming what is wrong."""
-    number = id_numbers.normalise(id_number)
-    if not id_numbers.has_shape(number):
-        raise Invalid("invalid_id_number", "The ID number must be 18 characters: 17 digits and a digit or X.",
-                      "身份证号码须为 18 位:17 位数字加 1 位数字或 X。", path=path)
-    if not id_numbers.is_valid(number):
-        raise Invalid("invalid_id_number", "The ID number's check character is wrong.",
-                      "身份证号码校验位错误。", path=path)
-    return number
 
 
 def check_name(name, path: str = "personal.name") -> str:
@@ -69,7 +60,8 @@ def household_view(household: Household, town_id: int, view: PersonalView, keys:
     if view is PersonalView.masked:
         personal = masked_personal(personal)
     return {"id": household.id, "station_id": household.station_id, "town_id": town_id,
-            "status": household.status, "members": household.members, "personal": personal,
+            "registered_station_id": household.registered_station_id, "status": household.status,
+            "members": [member_view(member, view, keys) for member in household.members], "personal": personal,
             "personal_view": view.value, "created_at": iso(household.created_at),
             "updated_at": iso(household.updated_at)}
 
@@ -91,17 +83,77 @@ def load_household(session: Session, household_id: int) -> tuple[Household, Stat
     return row[0], row[1]
 
 
-def _lock_id_number(session: Session, hashed: str) -> None:
-    """On PostgreSQL, serialise creations with the same ID number (SQLite already writes one at a time)."""
+def reading_places(session: Session, household: Household) -> tuple[tuple[int, int], ...]:
+    """The (station, town) places besides the serving station whose scope may read a household: where it is
+    registered, and the receiving station of a transfer waiting for a decision (which reads what it accepts)."""
+    waiting = select(Transfer.to_station_id).where(Transfer.household_id == household.id, Transfer.open_slot.is_(True))
+    rows = session.execute(select(Station.id, Station.town_id).where(or_(
+        Station.id == household.registered_station_id, Station.id.in_(waiting)), Station.id != household.station_id))
+    return tuple((row.id, row.town_id) for row in rows)
+
+
+def reader_view(session: Session, caller: Caller, household: Household, station: Station) -> PersonalView:
+    """How much of a household the caller sees (api.auth.access.personal_view), from any place that may read it."""
+    require_household_reader(caller)
+    return personal_view(caller, station.id, station.town_id, also=reading_places(session, household))
+
+
+def _lock_id_numbers(session: Session, hashes) -> None:
+    """On PostgreSQL, serialise registrations and changes that bring in the same ID numbers (SQLite already
+    writes one at a time); in one order, so two never wait for each other."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int(hashed[:15], 16)})
+        for hashed in sorted(set(hashes)):
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int(hashed[:15], 16)})
+
+
+def _holders(session: Session, hashed: str, other_than: int | None) -> list:
+    """The households (id, station) whose own ID number, or a member's, has this hash; but `other_than`."""
+    own = select(Household.id, Household.station_id).where(Household.id_number_hash == hashed)
+    member = (select(Household.id, Household.station_id)
+              .join(HouseholdMember, HouseholdMember.household_id == Household.id)
+              .where(HouseholdMember.id_number_hash == hashed))
+    found = {row.id: row for row in session.execute(own.union(member).subquery().select())}
+    return [found[key] for key in sorted(found) if key != other_than]
+
+
+def check_duplicates(session: Session, caller: Caller, *, station: Station, hashes: dict[str, str],
+                     household_id: int | None = None, override_reason: str | None = None) -> list[int]:
+    """The households other than `household_id` that already hold one of these ID numbers (their keyed hashes,
+    by the field's path) as their own or a member's: a 409 naming the first such field and household, unless a
+    supervisor overrides with a reason. A number held at the same station is never overridden (it is the same
+    household twice). Returns the households overridden, for the audit log."""
+    _lock_id_numbers(session, hashes.values())
+    existing: list[int] = []
+    for path, hashed in hashes.items():
+        holders = _holders(session, hashed, household_id)
+        if not holders:
+            continue
+        same_station = [row for row in holders if row.station_id == station.id]
+        if override_reason is None or same_station:
+            raise _duplicate(path, (same_station or holders)[0])
+        existing.extend(row.id for row in holders if row.id not in existing)
+    if existing and caller.role is not Role.supervisor:
+        raise Forbidden("override_not_allowed", "Only a supervisor may override a duplicate ID number.",
+                        "只有督导可以越过身份证号码重复的限制。", path="override")
+    return existing
+
+
+def _duplicate(path: str, first) -> Conflict:
+    where_en, where_zh = f"household {first.id} at station {first.station_id}", f"驿站 {first.station_id} 的家庭 {first.id}"
+    if path == "personal.id_number":
+        en, zh = f"A household with this ID number is registered as {where_en}.", f"该身份证号码已登记为{where_zh}。"
+    else:
+        en, zh = f"A person with this ID number is already in {where_en}.", f"该身份证号码的人员已在{where_zh}中。"
+    return Conflict("duplicate_id_number", en, zh, path=path, extra={
+        "existing_household_id": first.id, "existing_station_id": first.station_id,
+        "existing_household": f"/v1/households/{first.id}"})
 
 
 def create_household(*, session: Session, caller: Caller, keys: Keys, name: str, id_number: str,
                      phone: str | None = None, station_id: int | None = None, members: list[dict] | None = None,
                      override_reason: str | None = None) -> dict:
-    """Register a household. The same ID number elsewhere is a 409 pointing to the existing household,
-    unless a supervisor overrides with a reason (audited)."""
+    """Register a household. Its ID number, or a member's, held already by another household (as its own or a
+    member's) is a 409 pointing to that household, unless a supervisor overrides with a reason (audited)."""
     station_id = station_id if station_id is not None else caller.station_id
     if station_id is None:
         raise Invalid("missing_station", "station_id is required.", "必须指定驿站(station_id)。", path="station_id")
@@ -109,72 +161,76 @@ def create_household(*, session: Session, caller: Caller, keys: Keys, name: str,
     require_write(caller, station.id, station.town_id)
     name, phone = check_name(name), check_phone(phone)
     number = check_id_number(id_number)
+    members = checked_members(members or [])
     hashed = id_number_hash(keys, number)
-    _lock_id_number(session, hashed)
-    existing = session.execute(select(Household.id, Household.station_id)
-                               .where(Household.id_number_hash == hashed).order_by(Household.id)).all()
-    if existing:
-        same_station = [row for row in existing if row.station_id == station.id]
-        if override_reason is None or same_station:
-            first = (same_station or existing)[0]
-            raise Conflict("duplicate_id_number",
-                           f"A household with this ID number is registered as household {first.id} at station "
-                           f"{first.station_id}.",
-                           f"该身份证号码已登记为驿站 {first.station_id} 的家庭 {first.id}。",
-                           path="personal.id_number",
-                           extra={"existing_household_id": first.id, "existing_station_id": first.station_id,
-                                  "existing_household": f"/v1/households/{first.id}"})
-        if caller.role is not Role.supervisor:
-            raise Forbidden("override_not_allowed", "Only a supervisor may override a duplicate ID number.",
-                            "只有督导可以越过身份证号码重复的限制。", path="override")
-    household = Household(station_id=station.id, status="active", id_number_hash=hashed, members=members or [],
-                          personal=encrypt_json(keys, {"name": name, "id_number": number, "phone": phone}),
-                          created_by=caller.id)
+    hashes = {"personal.id_number": hashed,  # the applicant may be listed among the members too
+              **{path: other for path, other in member_hashes(keys, members).items() if other != hashed}}
+    existing = check_duplicates(session, caller, station=station, hashes=hashes, override_reason=override_reason)
+    household = Household(station_id=station.id, registered_station_id=station.id, status="active",
+                          id_number_hash=hashed, created_by=caller.id,
+                          personal=encrypt_json(keys, {"name": name, "id_number": number, "phone": phone}))
     session.add(household)
     session.flush()
+    write_members(session, keys, household, members)
     audit.record(session, caller, "create_household", household_id=household.id, station_id=station.id)
     if existing:
         audit.record(session, caller, "override_duplicate_id_number", household_id=household.id,
-                     reason=override_reason, existing_household_ids=[row.id for row in existing])
+                     reason=override_reason, existing_household_ids=existing)
     return household_view(household, station.town_id, PersonalView.full, keys)
 
 
 def get_household(*, session: Session, caller: Caller, keys: Keys, household_id: int) -> dict:
     require_household_reader(caller)
     household, station = load_household(session, household_id)
-    view = personal_view(caller, station.id, station.town_id)
+    view = reader_view(session, caller, household, station)
     if view is PersonalView.full:
         audit.record(session, caller, "read_personal", household_id=household.id)
     return household_view(household, station.town_id, view, keys)
 
 
+_REGISTERED = aliased(Station)
+
+
+def _readable(caller: Caller) -> Select:
+    """The caller's readable households with the towns of their serving and registered stations."""
+    return (readable_households(caller).add_columns(Station.town_id, _REGISTERED.town_id)
+            .join(_REGISTERED, Household.registered_station_id == _REGISTERED.id))
+
+
+def _views(caller: Caller, keys: Keys, rows) -> list[dict]:
+    """Views of the (household, serving town, registered town) rows of `_readable`."""
+    return [household_view(household, town_id, personal_view(
+        caller, household.station_id, town_id, also=((household.registered_station_id, registered_town_id),)), keys)
+        for household, town_id, registered_town_id in rows]
+
+
 def list_households(*, session: Session, caller: Caller, keys: Keys, station_id: int | None = None,
                     status: str | None = None, limit: int = 50, offset: int = 0) -> dict:
-    """The households in the caller's scope, newest first, with a total for paging."""
+    """The households in the caller's scope (those it serves and those registered in it but living elsewhere),
+    newest first, with a total for paging; `station_id` is the serving station."""
     require_household_reader(caller)
-    query = scoped_households(caller)
-    if station_id is not None:
-        query = query.where(Household.station_id == station_id)
-    if status is not None:
-        query = query.where(Household.status == status)
+    query = readable_households(caller)
+    for column, value in ((Household.station_id, station_id), (Household.status, status)):
+        if value is not None:
+            query = query.where(column == value)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.execute(query.add_columns(Station.town_id).order_by(Household.id.desc())
-                           .limit(limit).offset(offset)).all()
-    items = []
-    for household, town_id in rows:
-        view = personal_view(caller, household.station_id, town_id)
-        items.append(household_view(household, town_id, view, keys))
+    page = query.with_only_columns(Household.id).order_by(Household.id.desc()).limit(limit).offset(offset)
+    rows = session.execute(_readable(caller).where(Household.id.in_(page.scalar_subquery()))
+                           .order_by(Household.id.desc())).all()
+    items = _views(caller, keys, rows)
     audit.record_reads(session, caller, [item["id"] for item in items if item["personal_view"] == "full"])
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
 def find_by_id_number(*, session: Session, caller: Caller, keys: Keys, id_number: str) -> list[dict]:
-    """The caller's households with this ID number (the number itself is never stored or logged)."""
+    """The caller's households with this ID number as their own or a member's (the number itself is never
+    stored or logged)."""
     require_household_reader(caller)
     hashed = id_number_hash(keys, check_id_number(id_number, path="id_number"))
-    rows = session.execute(scoped_households(caller).add_columns(Station.town_id)
-                           .where(Household.id_number_hash == hashed).order_by(Household.id)).all()
-    items = [household_view(h, town_id, personal_view(caller, h.station_id, town_id), keys) for h, town_id in rows]
+    with_member = select(HouseholdMember.household_id).where(HouseholdMember.id_number_hash == hashed)
+    rows = session.execute(_readable(caller).where(or_(Household.id_number_hash == hashed,
+                                                       Household.id.in_(with_member))).order_by(Household.id)).all()
+    items = _views(caller, keys, rows)
     audit.record(session, caller, "lookup_id_number", matches=[item["id"] for item in items])
     audit.record_reads(session, caller, [item["id"] for item in items if item["personal_view"] == "full"])
     return items
@@ -184,7 +240,7 @@ def scoped_names(caller: Caller) -> Select:
     """Id and encrypted personal data of the caller's households, newest first: no ORM objects, since a
     search reads them all."""
     return (select(Household.id, Household.personal).join(Station, Household.station_id == Station.id)
-            .where(household_scope(caller)).order_by(Household.id.desc()))
+            .where(household_read_scope(caller)).order_by(Household.id.desc()))
 
 
 def search_by_name(*, session: Session, caller: Caller, keys: Keys, name: str, limit: int = 50) -> dict:
@@ -208,20 +264,20 @@ def search_by_name(*, session: Session, caller: Caller, keys: Keys, name: str, l
                 break
             matches.append(household_id)
     result.close()
-    rows = session.execute(scoped_households(caller).add_columns(Station.town_id)
-                           .where(Household.id.in_(matches)).order_by(Household.id.desc())).all()
-    items = [household_view(household, town_id, PersonalView.full, keys) for household, town_id in rows]
+    items = _views(caller, keys, session.execute(_readable(caller).where(Household.id.in_(matches))
+                                                .order_by(Household.id.desc())).all())
     audit.record(session, caller, "search_name", matches=matches, truncated=truncated)
     audit.record_reads(session, caller, matches)
     return {"items": items, "limit": limit, "truncated": truncated}
 
 
 def update_household(*, session: Session, caller: Caller, keys: Keys, household_id: int, changes: dict,
-                     status: str | None = None) -> tuple[dict, bool]:
-    """Change name, phone, members or status; the ID number is fixed (register a new household instead) and
-    the name cannot be cleared. The response shows the personal data in full, so it is audited as a read.
-    Returns the view and whether the status changed: api.households.lifecycle, which calls this, then does
-    what a status change involves."""
+                     override_reason: str | None = None, also_changed: tuple[str, ...] = ()) -> dict:
+    """Change name, phone or members; the ID number is fixed (register a new household instead) and the name
+    cannot be cleared. A member's ID number held by another household is a 409 unless a supervisor overrides
+    with a reason (audited), as at registration. The response shows the personal data in full, so it is
+    audited as a read. `also_changed`: fields the caller changed already (api.households.lifecycle: the
+    status), for the audit entry."""
     household, station = load_household(session, household_id)
     require_write(caller, station.id, station.town_id)
     personal_changes = {}
@@ -229,57 +285,77 @@ def update_household(*, session: Session, caller: Caller, keys: Keys, household_
         personal_changes["name"] = check_name(changes["name"], path="name")
     if "phone" in changes:
         personal_changes["phone"] = check_phone(changes["phone"], path="phone")
+    if "members" in changes:
+        members = checked_members(changes["members"])
+        hashes = {path: hashed for path, hashed in member_hashes(keys, members).items()
+                  if hashed != household.id_number_hash}
+        existing = check_duplicates(session, caller, station=station, hashes=hashes, household_id=household.id,
+                                    override_reason=override_reason)
+        write_members(session, keys, household, members)
+        if existing:
+            audit.record(session, caller, "override_duplicate_id_number", household_id=household.id,
+                         reason=override_reason, existing_household_ids=existing)
     if personal_changes:
         household.personal = encrypt_json(keys, {**decrypt_json(keys, household.personal), **personal_changes})
-    if "members" in changes:
-        household.members = changes["members"]
-    status_changed = status is not None and status != household.status
-    if status is not None:
-        household.status = status
+    household.updated_at = utcnow()
     session.flush()
     audit.record(session, caller, "update_household", household_id=household.id,
-                 fields=sorted([*changes, *(["status"] if status is not None else [])]))
+                 fields=sorted([*changes, *also_changed]))
     audit.record(session, caller, "read_personal", household_id=household.id)
-    return household_view(household, station.town_id, PersonalView.full, keys), status_changed
+    return household_view(household, station.town_id, PersonalView.full, keys)
 
 
 class KeysDoNotFit(RuntimeError):
     """Stored personal data that none of the configured data keys decrypts."""
 
 
-def rotate_keys(*, session: Session, keys: Keys, batch_size: int = 2000, action: str = "rotate_keys") -> dict:
-    """Re-encrypt every household's personal data with the first data key, its ID number in the normal form
-    (`api.id_numbers.normalise`), and re-hash that number with the hash key, in the session's one
-    transaction: all households or none. Run it after putting a new data key first (keeping the old ones
-    after it) or changing the hash key; then the old data keys may go. It also does the pending keyed step
-    of migration 0006 (`run_pending_maintenance`). Returns how many households were re-encrypted, how many
-    hashes changed and how many stored numbers were rewritten in the normal form; audited as `action`."""
-    cipher, table = keys.cipher, Household.__table__
+def _rotate(session: Session, keys: Keys, table, owner: str, batch_size: int) -> tuple[int, int, int]:
+    """Re-encrypt and re-hash the personal data of `table` (households or their members) in batches of rows by
+    id; rows without personal data are left alone. Returns rows, hashes changed and numbers normalised."""
+    cipher = keys.cipher
     rewrite = (update(table).where(table.c.id == bindparam("row_id"))
                .values(personal=bindparam("row_personal"), id_number_hash=bindparam("row_hash")))
-    households = rehashed = normalised = last = 0
+    rows_done = rehashed = normalised = last = 0
     while rows := session.execute(select(table.c.id, table.c.personal, table.c.id_number_hash)
-                                  .where(table.c.id > last).order_by(table.c.id).limit(batch_size)).all():
+                                  .where(table.c.id > last, table.c.personal.isnot(None))
+                                  .order_by(table.c.id).limit(batch_size)).all():
         changes = []
-        for household_id, personal, old_hash in rows:
+        for row_id, personal, old_hash in rows:
             try:
                 plain = cipher.decrypt(personal.encode("ascii"))
             except InvalidToken:
-                raise KeysDoNotFit(f"household {household_id}: no configured data key decrypts its personal data; "
+                raise KeysDoNotFit(f"{owner} {row_id}: no configured data key decrypts its personal data; "
                                    "put the key it was written with after the new one") from None
             values = json.loads(plain)
-            number = id_numbers.normalise(values["id_number"])
-            if number != values["id_number"]:
-                normalised += 1
-                values["id_number"] = number
-            hashed = id_number_hash(keys, number)
+            hashed = None
+            if values.get("id_number") is not None:
+                number = id_numbers.normalise(values["id_number"])
+                if number != values["id_number"]:
+                    normalised += 1
+                    values["id_number"] = number
+                hashed = id_number_hash(keys, number)
             rehashed += hashed != old_hash
-            changes.append({"row_id": household_id, "row_personal": encrypt_json(keys, values), "row_hash": hashed})
+            changes.append({"row_id": row_id, "row_personal": encrypt_json(keys, values), "row_hash": hashed})
         session.connection().execute(rewrite, changes)
-        households, last = households + len(rows), rows[-1][0]
+        rows_done, last = rows_done + len(rows), rows[-1][0]
+    return rows_done, rehashed, normalised
+
+
+def rotate_keys(*, session: Session, keys: Keys, batch_size: int = 2000, action: str = "rotate_keys") -> dict:
+    """Re-encrypt every household's and member's personal data with the first data key, the ID numbers in the
+    normal form (`api.id_numbers.normalise`), and re-hash them with the hash key, in the session's one
+    transaction: all or none. Run it after putting a new data key first (keeping the old ones after it) or
+    changing the hash key; then the old data keys may go. It also does the pending keyed step of migration 0006
+    (`run_pending_maintenance`). Returns how many households and members were re-encrypted, how many hashes
+    changed and how many stored numbers were rewritten in the normal form; audited as `action`."""
+    households, rehashed, normalised = _rotate(session, keys, Household.__table__, "household", batch_size)
+    members, member_rehashed, member_normalised = _rotate(session, keys, HouseholdMember.__table__, "member",
+                                                          batch_size)
+    done = {"households": households, "members": members, "rehashed": rehashed + member_rehashed,
+            "normalised": normalised + member_normalised}
     session.execute(delete(MaintenanceTask).where(MaintenanceTask.name == NORMALISE_ID_NUMBERS))
-    audit.record(session, None, action, households=households, rehashed=rehashed, normalised=normalised)
-    return {"households": households, "rehashed": rehashed, "normalised": normalised}
+    audit.record(session, None, action, **done)
+    return done
 
 
 def run_pending_maintenance(*, session: Session, keys: Keys) -> dict | None:
@@ -293,6 +369,6 @@ def run_pending_maintenance(*, session: Session, keys: Keys) -> dict | None:
         return None
     log.warning("re-hashing every household's ID number in its normal form (migration 0006), once")
     done = rotate_keys(session=session, keys=keys, action=NORMALISE_ID_NUMBERS)
-    log.warning("%(households)d households re-encrypted, %(rehashed)d hashes changed, %(normalised)d ID numbers "
-                "rewritten in the normal form", done)
+    log.warning("%(households)d households and %(members)d members re-encrypted, %(rehashed)d hashes changed, "
+                "%(normalised)d ID numbers rewritten in the normal form", done)
     return done

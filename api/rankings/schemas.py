@@ -50,6 +50,7 @@ class RankingItem(View):
     assessed_on: Day
     index: float
     tier: str
+    verified_tier: str | None = Field(description="the tier a supervisor verified for the assessment, if any")
     completeness: float
     provisional: bool
     critical: bool

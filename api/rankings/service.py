@@ -23,15 +23,18 @@ from api.errors import Invalid, forbidden, not_found
 from api.households.tables import Household
 from api.rankings.schemas import RankingFilters
 from api.rankings.tables import RankingSnapshot
+from api.reviews.tables import TierVerification
+from api.reviews.verification import verified_latest
 from api.security import Keys, decrypt_json, masked_personal
 
 RANK_ORDER = (HouseholdLatest.index.desc(), HouseholdLatest.tier_code.desc(), HouseholdLatest.completeness.desc(),
               HouseholdLatest.household_id.asc())
 COLUMNS = (HouseholdLatest.household_id, HouseholdLatest.station_id, HouseholdLatest.town_id,
            HouseholdLatest.region_id, HouseholdLatest.status, HouseholdLatest.assessment_id,
-           HouseholdLatest.assessed_on, HouseholdLatest.index, HouseholdLatest.tier, HouseholdLatest.completeness,
-           HouseholdLatest.provisional, HouseholdLatest.critical, HouseholdLatest.services,
-           HouseholdLatest.dimension_scores, HouseholdLatest.config_version, HouseholdLatest.due_on)
+           HouseholdLatest.assessed_on, HouseholdLatest.index, HouseholdLatest.tier, TierVerification.verified_tier,
+           HouseholdLatest.completeness, HouseholdLatest.provisional, HouseholdLatest.critical,
+           HouseholdLatest.services, HouseholdLatest.dimension_scores, HouseholdLatest.config_version,
+           HouseholdLatest.due_on)
 MEDIA = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 EXPORT_ROLES_PERSONAL = {Role.caseworker: PersonalView.full, Role.supervisor: PersonalView.full,
@@ -98,7 +101,8 @@ def _items(session: Session, caller: Caller, keys: Keys, catalog, rows, first_ra
             item.update(_personal(view, keys, personal[row.household_id]))
         item.update({"station_id": row.station_id, "town_id": row.town_id, "status": row.status,
                      "assessed_on": row.assessed_on.isoformat(), "index": row.index, "tier": row.tier,
-                     "completeness": row.completeness, "provisional": row.provisional, "critical": row.critical,
+                     "verified_tier": row.verified_tier, "completeness": row.completeness,
+                     "provisional": row.provisional, "critical": row.critical,
                      "recommended_services": [s for s in row.services.split(";") if s]})
         for dimension in catalog.dimensions:
             item[f"dim_{dimension.id}"] = row.dimension_scores.get(dimension.id)
@@ -109,7 +113,8 @@ def _items(session: Session, caller: Caller, keys: Keys, catalog, rows, first_ra
 
 
 def _query(caller: Caller, catalog, filters: RankingFilters):
-    return select(*COLUMNS).where(latest_scope(caller), filter_condition(filters, catalog))
+    return (select(*COLUMNS).outerjoin(TierVerification, verified_latest())
+            .where(latest_scope(caller), filter_condition(filters, catalog)))
 
 
 def ranking_page(*, session: Session, caller: Caller, keys: Keys, catalog, filters: RankingFilters,
@@ -164,7 +169,7 @@ def export(*, session: Session, caller: Caller, keys: Keys, catalog, filters: Ra
 def export_header(caller: Caller, catalog) -> list[str]:
     personal = ["name", "phone"] if EXPORT_ROLES_PERSONAL[caller.role] is not PersonalView.withheld else []
     return (["rank", "household_id", *personal, "station_id", "town_id", "status", "assessed_on", "index", "tier",
-             "completeness", "provisional", "critical", "recommended_services"]
+             "verified_tier", "completeness", "provisional", "critical", "recommended_services"]
             + [f"dim_{d.id}" for d in catalog.dimensions] + ["config_version", "due_on", "assessment_id"])
 
 

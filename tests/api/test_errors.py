@@ -84,7 +84,7 @@ def test_unexpected_error_is_500_without_stack_trace(client, city, app):
     with app.state.context.database.session(write=True) as session:
         household_id = session.scalar(insert(Household).returning(Household.id), [{
             "station_id": city.stations["S1"], "status": "active", "personal": foreign,
-            "id_number_hash": "0" * 64, "members": [], "created_by": city.user_ids["caseworker_s1"]}])
+            "id_number_hash": "0" * 64, "created_by": city.user_ids["caseworker_s1"]}])
     before = snapshot(app)
     response = client.get(f"/v1/households/{household_id}", headers=city.auth("caseworker_s1"))
     body = assert_problem(response, 500)

@@ -47,7 +47,8 @@ def seeded(client, city, app, catalog):
 
 def seed(client, city, app, catalog) -> None:
     """Households at three stations with assessments (one corrected), a provider, referrals in several
-    statuses with feedback, a published configuration and a draft, a ranking snapshot and an export."""
+    statuses with feedback, a published configuration and a draft, a ranking snapshot and an export, a transfer
+    waiting, a verified tier, an open appeal and a household proposed for exit."""
     publish_test_cutoffs(app)
     caseworker, supervisor = city.auth("caseworker_s1"), city.auth("supervisor_t1")
     households = [_created(client.post("/v1/households", json=household_payload(city.stations[station]),
@@ -79,6 +80,15 @@ def seed(client, city, app, catalog) -> None:
                          headers=city.auth("analyst")))
     _created(client.post("/v1/rankings/snapshots", json={}, headers=supervisor))
     assert client.get("/v1/rankings", params={"format": "csv"}, headers=supervisor).status_code == 200
+    _created(client.post(f"/v1/households/{households[1]}/transfers", headers=caseworker,
+                         json={"to_station_id": city.stations["S3"], "kind": "residence", "reason": "迁居"}))
+    _created(client.post(f"/v1/assessments/{latest[1]}/verification", json={"tier": "light", "reason": "入户核查"},
+                         headers=supervisor))
+    _created(client.post(f"/v1/assessments/{latest[2]}/appeals", json={"reason": "收入有误"}, headers=supervisor))
+    calm = _created(client.post("/v1/households", json=household_payload(city.stations["S1"]), headers=caseworker))
+    for assessed_on in ("2025-09-01", "2026-03-01"):  # twice below the entry threshold: proposed for exit
+        _created(client.post(f"/v1/households/{calm['id']}/assessments", headers=caseworker,
+                             json=submission(deprived(catalog, 0), assessed_on=assessed_on)))
 
 
 def _fresh_token(app, user: str) -> str:

@@ -106,7 +106,7 @@ def _undecryptable_household(app, city) -> int:
     with app.state.context.database.session(write=True) as session:
         return session.scalar(insert(Household).returning(Household.id), [{
             "station_id": city.stations["S1"], "status": "active", "personal": foreign,
-            "id_number_hash": "0" * 64, "members": [], "created_by": city.user_ids["caseworker_s1"]}])
+            "id_number_hash": "0" * 64, "created_by": city.user_ids["caseworker_s1"]}])
 
 
 def test_a_keep_alive_connection_serves_the_next_request_after_any_error(server, city, app):

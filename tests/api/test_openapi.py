@@ -89,6 +89,8 @@ def test_ids_of_the_catalog_and_the_workflow_tables_are_listed_as_choices(docume
     assert schemas["ProviderCreate"]["properties"]["services"]["items"]["enum"] == services
     assert "charity" in schemas["ProviderCreate"]["properties"]["kind"]["enum"]
     assert "moved" in schemas["Exit"]["properties"]["reason"]["enum"]
+    assert "returned_to_area" in schemas["Reentry"]["properties"]["reason"]["enum"]
+    assert schemas["VerificationRequest"]["properties"]["tier"]["enum"] == list(catalog.tier_ids)
     ranking = {p["name"]: p["schema"] for p in document["paths"]["/v1/rankings"]["get"]["parameters"]}
     assert ranking["tier"]["anyOf"][0]["enum"] == list(catalog.tier_ids)
     assert ranking["dimension"]["anyOf"][0]["enum"] == [dimension.id for dimension in catalog.dimensions]

@@ -1,17 +1,13 @@
 import pytest
-import yaml
 
+from tests.api.mini_city import write_catalog
 from tests.factories import mini_documents
 
 
 @pytest.fixture
 def mini_dir(tmp_path):
     """The mini catalog written out as a catalog folder."""
-    folder = tmp_path / "mini"
-    folder.mkdir()
-    for name, document in mini_documents().items():
-        (folder / name).write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-    return folder
+    return write_catalog(tmp_path / "mini", mini_documents())
 
 
 # The service's commands are tried against the same databases as the service itself.

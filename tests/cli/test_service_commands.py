@@ -86,8 +86,16 @@ def test_demo_city_gives_a_working_token_per_role(database_url):
             me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
             assert me["role"] == role
         caseworker = {"Authorization": f"Bearer {tokens['caseworker']}"}
+        supervisor = {"Authorization": f"Bearer {tokens['supervisor']}"}
         listed = client.get("/v1/households", headers=caseworker).json()
         assert listed["total"] >= 3 and all(h["personal_view"] == "full" for h in listed["items"])
+        # one of each review to try: a transfer for the caseworker's station, an appeal, an exit proposal, a check
+        [waiting] = client.get("/v1/transfers", params={"direction": "incoming"}, headers=caseworker).json()["items"]
+        assert waiting["status"] == "requested"
+        [appeal] = client.get("/v1/appeals", headers=supervisor).json()["items"]
+        assert appeal["status"] == "open"
+        assert client.get("/v1/exit-proposals", headers=caseworker).json()["total"] >= 1
+        assert count_rows(app, "tier_verifications") == 1
     with context.database.session(write=True) as session:  # a second run only issues new tokens
         again = seed(session=session, keys=context.keys, scorer=context.scorer, households=30, seed=3)
     assert set(again) == set(tokens) and again != tokens and count_rows(app, "households") == 30
@@ -132,7 +140,8 @@ def test_keys_rotate_re_encrypts_with_the_first_key_and_re_hashes_id_numbers(app
 
     done = runner.invoke(cli, ["keys", "rotate"])
     assert done.exit_code == 0, done.output
-    assert done.stdout.startswith("3 households re-encrypted") and "3 ID number hashes changed" in done.stdout
+    assert done.stdout.startswith("3 households and 0 members re-encrypted")  # their members have no ID numbers
+    assert "3 ID number hashes changed" in done.stdout
     for token in personal_column(app):  # the new key alone reads every household now
         assert json.loads(Fernet(new_key).decrypt(token.encode()))["id_number"] in id_numbers
 
@@ -145,7 +154,8 @@ def test_keys_rotate_re_encrypts_with_the_first_key_and_re_hashes_id_numbers(app
                                headers=city.auth("caseworker_s3"))
         assert duplicate.status_code == 409  # duplicates are still found under the new hash key
         [entry] = after.get("/v1/audit", params={"action": "rotate_keys"}, headers=city.auth("admin")).json()
-        assert entry["details"] == {"households": 3, "rehashed": 3, "normalised": 0} and entry["user_id"] is None
+        assert entry["details"] == {"households": 3, "members": 0, "rehashed": 3, "normalised": 0}
+        assert entry["user_id"] is None
     rotated.state.context.database.dispose()
 
 

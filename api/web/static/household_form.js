@@ -35,6 +35,8 @@
         relation: row.querySelector('[name="relation"]').value,
         birth_year: number(row.querySelector('[name="birth_year"]').value),
         sex: row.querySelector('[name="sex"]').value || null,
+        name: row.querySelector('[name="member_name"]').value.trim() || null,
+        id_number: row.querySelector('[name="member_id_number"]').value.trim() || null,
       })),
     };
     if (form.elements.station_id) payload.station_id = Number(value("station_id"));

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, insert, inspect, text
+from sqlalchemy import JSON, column, create_engine, insert, inspect, table, text
 
 from api import db
 from api.app import create_app
@@ -21,6 +21,10 @@ from tests.api.factories import resident_id_number
 from tests.api.support import HASH_KEY, settings_for
 
 TABLES = {t.name for t in metadata.sorted_tables}
+# The households table as it was before 0008 (members a JSON list, no registered station).
+OLD_HOUSEHOLDS = table("households", *(column(name) for name in (
+    "id", "station_id", "status", "personal", "id_number_hash", "created_by", "created_at", "updated_at")),
+    column("members", JSON))
 
 
 def table_names(url: str) -> set[str]:
@@ -79,7 +83,7 @@ def test_id_numbers_stored_before_0006_are_rewritten_and_re_hashed_when_the_serv
             connection.execute(insert(tables["stations"]), [{"id": 1, "town_id": 1, "name": "S"}])
             connection.execute(insert(tables["users"]), [{"id": 1, "name": "u", "role": "caseworker", "station_id": 1,
                                                           "active": True, "created_at": datetime.now(timezone.utc)}])
-            connection.execute(insert(tables["households"]), [
+            connection.execute(insert(OLD_HOUSEHOLDS), [
                 {"id": household_id, "station_id": 1, "status": "active", "members": [], "created_by": 1,
                  "personal": encrypt_json(keys, {"name": "王", "id_number": typed, "phone": None}),
                  "id_number_hash": _old_hash(typed), "created_at": datetime.now(timezone.utc),
@@ -101,7 +105,7 @@ def test_id_numbers_stored_before_0006_are_rewritten_and_re_hashed_when_the_serv
         assert stored == {1: (ascii_number, id_number_hash(keys, ascii_number)),
                           2: (other, id_number_hash(keys, other))}
         assert stored[2][1] == _old_hash(other)  # an ASCII number hashes as it did
-        assert details == {"households": 2, "rehashed": 1, "normalised": 1}
+        assert details == {"households": 2, "members": 0, "rehashed": 1, "normalised": 1}
     finally:
         drop()
 
@@ -113,3 +117,50 @@ def test_a_new_database_has_no_pending_step(tmp_path):
     with engine.connect() as connection:
         assert connection.execute(text("SELECT COUNT(*) FROM maintenance_tasks")).scalar_one() == 0
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_members_become_rows_in_order_and_come_back_on_downgrade(tmp_path, backend):
+    """0008 turns each household's JSON list of members into rows (same order, fields as stored) and records every
+    household as registered where it is served; downgrading puts the lists back."""
+    if backend == "postgresql" and not POSTGRES_URL:
+        pytest.skip("ASSESS_TEST_DATABASE_URL is not set")
+    url, drop = (f"sqlite:///{tmp_path / 'members.db'}", lambda: None) if backend == "sqlite" else \
+        fresh_postgres_database()
+    listed = {1: [{"relation": "head", "birth_year": 1950, "sex": "female"}, {"relation": "child"}],
+              2: [], 3: [{"relation": "spouse", "birth_year": 1952, "sex": "male"}]}
+    now = datetime.now(timezone.utc)
+    try:
+        db.upgrade(url, "0006")
+        engine = create_engine(db.normalise_url(url))
+        tables = metadata.tables
+        with engine.begin() as connection:
+            connection.execute(insert(tables["regions"]), [{"id": "r", "name_zh": "区", "name_en": "R"}])
+            connection.execute(insert(tables["towns"]), [{"id": 1, "region_id": "r", "name": "T"}])
+            connection.execute(insert(tables["stations"]), [{"id": station, "town_id": 1, "name": f"S{station}"}
+                                                            for station in (1, 2)])
+            connection.execute(insert(tables["users"]), [{"id": 1, "name": "u", "role": "caseworker", "station_id": 1,
+                                                          "active": True, "created_at": now}])
+            connection.execute(insert(OLD_HOUSEHOLDS), [
+                {"id": household_id, "station_id": 1 + household_id % 2, "status": "active", "members": members,
+                 "created_by": 1, "personal": "x", "id_number_hash": f"{household_id:064x}", "created_at": now,
+                 "updated_at": now} for household_id, members in listed.items()])
+        db.upgrade(url)
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT household_id, position, relation, birth_year, sex, personal, "
+                                           "id_number_hash FROM household_members ORDER BY household_id, position"))
+            assert [tuple(row) for row in rows] == [(1, 0, "head", 1950, "female", None, None),
+                                                    (1, 1, "child", None, None, None, None),
+                                                    (3, 0, "spouse", 1952, "male", None, None)]
+            places = connection.execute(text("SELECT id, station_id, registered_station_id FROM households "
+                                             "ORDER BY id"))
+            assert [tuple(row) for row in places] == [(1, 2, 2), (2, 1, 1), (3, 2, 2)]
+        db.downgrade(url, "0006")
+        with engine.connect() as connection:
+            back = {row.id: json.loads(row.members) if isinstance(row.members, str) else row.members
+                    for row in connection.execute(text("SELECT id, members FROM households"))}
+        assert back == {1: [{"relation": "head", "birth_year": 1950, "sex": "female"},
+                            {"relation": "child", "birth_year": None, "sex": None}], 2: [], 3: listed[3]}
+        engine.dispose()
+    finally:
+        drop()
