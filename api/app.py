@@ -24,6 +24,7 @@ from api.households import routes as households
 from api.households.service import run_pending_maintenance
 from api.rankings import routes as rankings
 from api.referrals import routes as referrals
+from api.referrals.reasons import sync_reasons
 from api.request_checks import BodyLimit
 from api.reviews import routes as reviews
 from api.schemas import Health
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     with context.database.session(write=True) as session:
         sync_regions(session=session, catalog=context.scorer.catalog)
         remember_catalog(session=session, catalog=context.scorer.catalog, texts=context.scorer.catalog_texts)
+        sync_reasons(session=session)
         run_pending_maintenance(session=session, keys=context.keys)
 
     @asynccontextmanager

@@ -2,17 +2,19 @@
 
 Towns and stations under each of the catalog's lowest regions, a few thousand households with invented
 personal data and one or two assessments each (with their ranking rows), a provider of each kind, one user per
-role, and one of each review to try: a transfer waiting for the caseworker's station, an open appeal and a
-verified tier in the supervisor's towns, and a household proposed for exit. Nothing here is real data.
+role (the provider's user acts for the first provider), and one of each thing to try: referrals at the
+caseworker's station in every status (a few of them overdue), a transfer waiting for the caseworker's station,
+an open appeal and a verified tier in the supervisor's towns, and a household proposed for exit. Nothing here is
+real data.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from api import id_numbers
@@ -25,7 +27,10 @@ from api.auth.service import create_user, issue_token
 from api.auth.tables import User
 from api.geography.tables import Station, Town
 from api.households.tables import Household, HouseholdMember
-from api.referrals.service import create_provider
+from api.referrals import service as referrals
+from api.referrals.providers import create_provider
+from api.referrals.reasons import sync_reasons
+from api.referrals.tables import Referral
 from api.referrals.workflow import workflow
 from api.reviews.appeals import lodge
 from api.reviews.verification import verify_tier
@@ -38,7 +43,7 @@ SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "秀兰建国桂英玉梅志强海燕红霞明德淑珍春华文静家豪子涵欣怡"
 TOWN_SUFFIXES = ("街道", "镇", "乡")
 DEMO_USERS = {Role.admin: "demo-admin", Role.analyst: "demo-analyst", Role.supervisor: "demo-supervisor",
-              Role.caseworker: "demo-caseworker"}
+              Role.caseworker: "demo-caseworker", Role.provider: "demo-provider"}
 LATEST_VISIT_DAYS = 200
 PROVIDER_NAMES = {"government_department": "区民政局社会救助科", "social_organisation": "社区社会工作服务站",
                   "volunteer_team": "邻里志愿服务队", "charity": "慈善总会救助部"}
@@ -52,15 +57,65 @@ def generated_answers(catalog, n: int, seed: int) -> list[dict]:
             for row in frame[columns].astype(object).to_dict(orient="records")]
 
 
-def _providers(session: Session, catalog) -> None:
-    """One provider of each kind, each offering a share of the catalog's service items, so referrals can be
-    tried at once."""
+def _providers(session: Session, catalog) -> list[dict]:
+    """One provider of each kind, each offering two shares of the catalog's service items (so every item has
+    two providers, and a declined referral can go elsewhere), so referrals can be tried at once."""
     services = [service.id for service in catalog.services]
-    kinds = workflow().provider_kinds
-    for position, kind in enumerate(kinds):
-        offered = services[position::len(kinds)] or services
-        create_provider(session=session, caller=None, catalog=catalog, name=f"示范{PROVIDER_NAMES.get(kind, kind)}",
-                        kind=kind, services=offered, capacity=50)
+    kinds = list(workflow().provider_kinds)
+    shares = [services[position::len(kinds)] for position in range(len(kinds))]
+    return [create_provider(session=session, caller=None, catalog=catalog, name=f"示范{PROVIDER_NAMES.get(kind, kind)}",
+                            kind=kind, services=(shares[position] + shares[(position + 1) % len(kinds)]) or services,
+                            capacity=50)
+            for position, kind in enumerate(kinds)]
+
+
+# How a demo referral reaches each status: the moves after it is requested of the demo provider, by side.
+DEMO_PATHS = {"draft": [], "requested": [], "received": [("received", "provider")],
+              "accepted": [("accepted", "provider")], "rejected": [("rejected", "provider")],
+              "in-progress": [("accepted", "provider"), ("in-progress", "provider")],
+              "on-hold": [("accepted", "provider"), ("in-progress", "provider"), ("on-hold", "provider")],
+              "completed": [("accepted", "provider"), ("in-progress", "provider"), ("completed", "provider")],
+              "cancelled": [("cancelled", "station")],
+              "failed": [("accepted", "provider"), ("in-progress", "provider"), ("failed", "provider")]}
+
+
+def _referrals(session: Session, keys: Keys, catalog, rng: random.Random, households: list[int],
+               callers: dict[str, Caller], providers: list[dict]) -> None:
+    """Two referrals in every status at the caseworker's station, most of them sent to the demo provider (whose
+    user sees them in its inbox): a delivery recorded where one is in progress, feedback on the completed ones,
+    a declined one referred elsewhere, and a few with no move for long enough to be overdue."""
+    rules, own = workflow(), providers[0]
+    first_reason = {status: next(iter(reasons)) for status, reasons in rules.reasons.items()}
+    pairs = [(household, service_id) for service_id in own["services"] for household in households]
+    created = []
+    for (household, service_id), status in zip(pairs, (status for status in DEMO_PATHS for _ in range(2))):
+        referral = referrals.create_referral(
+            session=session, caller=callers["station"], keys=keys, catalog=catalog, household_id=household,
+            service_id=service_id, provider_id=None if status == "draft" else own["id"])
+        for to, side in DEMO_PATHS[status]:
+            current = session.get(Referral, referral["id"])
+            referrals.move_referral(session=session, caller=callers[side], keys=keys, referral_id=referral["id"],
+                                    version=current.version, to=to, reason=first_reason.get(to),
+                                    outcome="needs_met" if to == "completed" else None)
+        current = session.get(Referral, referral["id"])
+        if status == "in-progress":
+            referrals.record_delivery(session=session, caller=callers["provider"], keys=keys,
+                                      referral_id=referral["id"], version=current.version,
+                                      delivered_on=datetime.now(timezone.utc).date(),
+                                      description="上门服务 2 小时", units=2)
+        elif status == "completed":
+            referrals.add_feedback(session=session, caller=callers["station"], keys=keys, referral_id=referral["id"],
+                                   version=current.version, satisfaction=rng.randint(3, 5), outcome="needs_met")
+        elif status == "rejected" and len(created) % 2 == 0:
+            other = next(p for p in providers[1:] if service_id in p["services"])
+            referrals.refer_elsewhere(session=session, caller=callers["station"], keys=keys, catalog=catalog,
+                                      referral_id=referral["id"], version=current.version, provider_id=other["id"])
+        created.append(referral["id"])
+    now = datetime.now(timezone.utc)
+    late = session.scalars(select(Referral.id).where(Referral.id.in_(created), Referral.open_slot.is_(True))
+                           .order_by(Referral.id)).all()[::3]
+    session.execute(update(Referral).where(Referral.id.in_(late)).values(changed_at=now - timedelta(days=40),
+                                                                         due_at=now - timedelta(days=5)))
 
 
 def fake_id_number(rng: random.Random) -> str:
@@ -100,16 +155,19 @@ def seed(*, session: Session, keys: Keys, scorer: Scorer, households: int = 3000
                 for role, user in existing.items()}
     rng = random.Random(seed)
     catalog = scorer.catalog
+    sync_reasons(session=session)
     stations = _geography(session, catalog, rng)
-    tokens = {}
+    providers = _providers(session, catalog)
+    tokens, callers = {}, {}
     first_station, _, first_region = stations[0]
     scopes = {Role.caseworker: {"station_id": first_station},
-              Role.supervisor: {"town_ids": sorted({t for _, t, r in stations if r == first_region})}}
-    users = {}
+              Role.supervisor: {"town_ids": sorted({t for _, t, r in stations if r == first_region})},
+              Role.provider: {"provider_id": providers[0]["id"]}}
     for role, name in DEMO_USERS.items():
-        users[role], token = create_user(session=session, caller=None, name=name, role=role, valid_days=valid_days,
-                                         **scopes.get(role, {}))
+        user, token = create_user(session=session, caller=None, name=name, role=role, valid_days=valid_days,
+                                  **scopes.get(role, {}))
         tokens[role.value] = token["token"]
+        callers[role] = _caller(user)
     creator = session.scalar(select(User.id).where(User.name == DEMO_USERS[Role.caseworker]))
 
     household_rows, heads, visits = [], [], []
@@ -156,14 +214,17 @@ def seed(*, session: Session, keys: Keys, scorer: Scorer, households: int = 3000
             "request_hash": request_hash(ids[number], answers, assessed_on, None), "created_by": creator})
     session.execute(insert(Assessment), assessment_rows)
     refresh_latest(session, household_ids=ids, catalog=catalog)
-    _providers(session, catalog)
-    _reviews(session, scorer, users, proposed=ids[0])
+    at_station = [household_id for household_id, row in zip(ids, household_rows)
+                  if row["station_id"] == first_station and row["status"] == "active"]
+    _referrals(session, keys, catalog, rng, at_station, {"station": callers[Role.caseworker],
+                                                         "provider": callers[Role.provider]}, providers)
+    _reviews(session, scorer, callers, proposed=ids[0])
     return tokens
 
 
 def _caller(user: dict) -> Caller:
     return Caller(id=user["id"], name=user["name"], role=Role(user["role"]), station_id=user["station_id"],
-                  town_ids=frozenset(user["town_ids"]))
+                  town_ids=frozenset(user["town_ids"]), provider_id=user["provider_id"])
 
 
 def _calm(scorer: Scorer, region: str, year: int, rng: random.Random) -> list[dict]:
@@ -173,11 +234,11 @@ def _calm(scorer: Scorer, region: str, year: int, rng: random.Random) -> list[di
             if _tier(scorer, answers, region, year) == catalog.tier_ids[0]][:2]
 
 
-def _reviews(session: Session, scorer: Scorer, users: dict[Role, dict], *, proposed: int) -> None:
+def _reviews(session: Session, scorer: Scorer, callers: dict[Role, Caller], *, proposed: int) -> None:
     """One of each review to try, through the service functions (the household `proposed` for exit is seeded with
     the others): a verified tier and an open appeal at the caseworker's station, and a transfer from another
     station of the supervisor's towns waiting for the caseworker's station to accept it."""
-    caseworker, supervisor = _caller(users[Role.caseworker]), _caller(users[Role.supervisor])
+    caseworker, supervisor = callers[Role.caseworker], callers[Role.supervisor]
     catalog = scorer.catalog
     latest = select(HouseholdLatest).order_by(HouseholdLatest.household_id)
     here = session.scalars(latest.where(HouseholdLatest.station_id == caseworker.station_id,

@@ -15,7 +15,10 @@ from api.schemas import problem_schemas
 BODY_CHOICES = {
     "ReferralCreate": {"service_id": "services"},
     "ProviderCreate": {"services": "services", "kind": "provider_kinds"},
-    "Transition": {"to": "referral_statuses"},
+    "ProviderUpdate": {"services": "services", "kind": "provider_kinds"},
+    "Transition": {"to": "referral_statuses", "outcome": "referral_outcomes"},
+    "Feedback": {"outcome": "referral_outcomes"},
+    "ReasonCreate": {"status": "reason_statuses"},
     "Exit": {"reason": "exit_reasons"},
     "Reentry": {"reason": "reentry_reasons"},
     "VerificationRequest": {"tier": "tiers"},
@@ -24,7 +27,8 @@ BODY_CHOICES = {
     "RankingFilters": {"region_id": "regions", "tier": "tiers", "dimension": "dimensions", "service": "services"},
 }
 QUERY_CHOICES = {"region_id": "regions", "tier": "tiers", "dimension": "dimensions", "service": "services",
-                 "service_id": "services", ("/v1/referrals", "status"): "referral_statuses"}
+                 "service_id": "services", ("/v1/referrals", "status"): "referral_statuses",
+                 ("/v1/referral-reasons", "status"): "reason_statuses", "default_kind": "provider_kinds"}
 
 
 def choices(catalog) -> dict[str, list[str]]:
@@ -33,7 +37,8 @@ def choices(catalog) -> dict[str, list[str]]:
             "dimensions": [dimension.id for dimension in catalog.dimensions],
             "regions": [region.id for region in catalog.regions], "provider_kinds": list(rules.provider_kinds),
             "exit_reasons": list(lifecycle().exit_reasons), "reentry_reasons": list(lifecycle().reentry_reasons),
-            "referral_statuses": list(rules.statuses)}
+            "referral_statuses": list(rules.statuses), "referral_outcomes": list(rules.outcomes),
+            "reason_statuses": sorted(rules.reason_required)}
 
 
 def _restrict(schema: dict[str, Any], values: list[str]) -> None:

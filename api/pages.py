@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from api import problems
 from api.alerts import pages as alerts
 from api.assessments import pages as assessments
+from api.audit import pages as audit
 from api.auth import pages as account
 from api.configs import pages as configs
 from api.deps import page_caller
@@ -22,7 +23,7 @@ from api.transfers import pages as transfers
 from api.web.session import PAGES, CookieBearer, SignInRequired
 from api.web.templating import STATIC_DIR, render
 
-ROUTERS = (account, households, assessments, rankings, alerts, referrals, transfers, reviews, configs)
+ROUTERS = (account, households, assessments, rankings, alerts, referrals, transfers, reviews, configs, audit)
 
 
 async def sign_in_first(request: Request, exc: SignInRequired) -> RedirectResponse:

@@ -44,6 +44,8 @@ VALIDATION_ZH = {
     "literal_error": "不是允许的取值",
     "greater_than_equal": "数值太小",
     "less_than_equal": "数值太大",
+    "greater_than": "数值太小",
+    "less_than": "数值太大",
     "json_invalid": "请求体不是有效的 JSON",
     "model_attributes_type": "格式无效",
     "invalid_text": "文本含有空字符(NUL)或孤立的代理码位,无法保存",

@@ -126,6 +126,12 @@ def mask(value, keep_start: int, keep_end: int) -> str | None:
     return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[len(value) - keep_end:]
 
 
+def listed_id_number(id_number: str | None) -> str | None:
+    """An ID number as lists show it: its first 4 characters (the region) and its last 4, the rest masked
+    (`3710**********6433`). The whole number is shown on request, audited."""
+    return mask(id_number, 4, 4)
+
+
 def masked_personal(personal: dict) -> dict:
     """The masked form of a household's personal data: surname, last 4 of ID number and phone."""
     return {"name": mask(personal.get("name"), 1, 0),

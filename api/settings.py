@@ -59,5 +59,4 @@ class Settings(BaseSettings):
         date(2000, 1, 1), description="The earliest interview date (`assessed_on`) a submission or a score preview "
                                       "may give; a later date than tomorrow is refused as well.")
     alert_index_rise: float = Field(10.0, description="Index rise (points) between assessments that raises an alert.")
-    referral_overdue_days: int = Field(14, description="An open referral with no change for this long is overdue.")
     rescoring_batch_size: int = Field(20000, description="Assessments re-scored per committed batch.")

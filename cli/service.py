@@ -1,7 +1,8 @@
-"""`assess` commands: serve, db upgrade, user add / token / revoke, keys rotate."""
+"""`assess` commands: serve, db upgrade, user add / token / revoke, keys rotate, providers import / export."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -109,16 +110,18 @@ def _print_token(token: dict) -> None:
 
 
 def user_add(name: str = typer.Argument(..., help="Unique user name."),
-             role: Role = typer.Option(..., "--role", help="caseworker, supervisor, analyst or admin."),
+             role: Role = typer.Option(..., "--role", help="caseworker, supervisor, analyst, admin or provider."),
              station: Optional[int] = typer.Option(None, "--station", help="The caseworker's station id."),
              town: Optional[list[int]] = typer.Option(None, "--town", help="A supervisor's town id (repeatable)."),
+             provider: Optional[int] = typer.Option(None, "--provider", help="The provider a provider's user acts "
+                                                                             "for (its id)."),
              valid_days: Optional[int] = VALID_DAYS) -> None:
     """Add a user and print their bearer token (stored only as a hash; shown this once)."""
     from api.auth.service import create_user
 
     _, token = _in_write_session(lambda session, settings: create_user(
         session=session, caller=None, name=name, role=role, station_id=station, town_ids=town or [],
-        valid_days=settings.token_valid_days if valid_days is None else valid_days))
+        provider_id=provider, valid_days=settings.token_valid_days if valid_days is None else valid_days))
     _print_token(token)
 
 
@@ -153,6 +156,53 @@ def keys_rotate() -> None:
                "normal form")
 
 
+def providers_import(path: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                                help="An Open Referral HSDS 3 directory (JSON)."),
+                     default_kind: Optional[str] = typer.Option(
+                         None, "--default-kind", help="The kind of an organization that names none "
+                                                      "(government_department, social_organisation, volunteer_team, "
+                                                      "charity).")) -> None:
+    """Add or update providers from an HSDS 3 directory; prints what was added, changed and refused (exit code
+    3 when an entry was refused). The same file twice adds nothing."""
+    import json
+
+    from api.assessments.scoring import Scorer
+    from api.referrals.directory import import_directory
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        typer.echo(f"error: {path}: not a JSON document ({exc})", err=True)
+        raise typer.Exit(2) from None
+    if not isinstance(document, dict):
+        typer.echo(f"error: {path}: an HSDS directory is a JSON object with `organizations` and `services`", err=True)
+        raise typer.Exit(2)
+    report = _in_write_session(lambda session, settings: import_directory(
+        session=session, caller=None, catalog=Scorer(catalog_dir=settings.catalog_dir).catalog, document=document,
+        default_kind=default_kind))
+    typer.echo(f"{len(report['added'])} provider(s) added, {len(report['updated'])} changed, "
+               f"{len(report['unchanged'])} unchanged, {len(report['refused'])} entr(ies) refused")
+    for entry in report["refused"]:
+        typer.echo(f"refused: {entry['entry']}: {entry['code']}: {entry['message_en']} / {entry['message_zh']}",
+                   err=True)
+    if report["refused"]:
+        raise typer.Exit(3)
+
+
+def providers_export(output: Path = typer.Option(..., "-o", "--output", help="The JSON file to write.")) -> None:
+    """Write the providers and the service catalog as an Open Referral HSDS 3 directory (JSON, UTF-8)."""
+    import json
+
+    from api.assessments.scoring import Scorer
+    from api.referrals.directory import export_directory
+
+    document = _in_write_session(lambda session, settings: export_directory(
+        session=session, catalog=Scorer(catalog_dir=settings.catalog_dir).catalog))
+    output.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+    typer.echo(f"{len(document['organizations'])} provider(s), {len(document['services'])} service(s) written to "
+               f"{output}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `assess` app."""
     app.command("serve")(serve)
@@ -167,3 +217,7 @@ def register(app: typer.Typer) -> None:
     keys = typer.Typer(help="The keys that protect personal data.", no_args_is_help=True)
     keys.command("rotate")(keys_rotate)
     app.add_typer(keys, name="keys")
+    directory = typer.Typer(help="Service providers in an Open Referral HSDS 3 directory.", no_args_is_help=True)
+    directory.command("import")(providers_import)
+    directory.command("export")(providers_export)
+    app.add_typer(directory, name="providers")

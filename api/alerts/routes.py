@@ -15,7 +15,7 @@ router = APIRouter(tags=["alerts"], responses=problem_responses(401, 413), route
 
 
 
-@router.get("/alerts", response_model=schemas.AlertPage, responses=problem_responses(422),
+@router.get("/alerts", response_model=schemas.AlertPage, responses=problem_responses(403, 422),
             summary="Households whose index rose, whose tier worsened, or with a critical indicator")
 def list_alerts(context: Context, caller: CurrentCaller, station_id: RowId | None = None,
                 limit: page_limit(500) = 100, offset: Offset = 0) -> dict:
@@ -25,7 +25,7 @@ def list_alerts(context: Context, caller: CurrentCaller, station_id: RowId | Non
                              offset=offset)
 
 
-@router.get("/reassessments", response_model=schemas.DuePage, responses=problem_responses(422),
+@router.get("/reassessments", response_model=schemas.DuePage, responses=problem_responses(403, 422),
             summary="Households due for re-assessment before a date (default: today = overdue)")
 def due(context: Context, caller: CurrentCaller, due_before: date | None = None, station_id: RowId | None = None,
         limit: page_limit(500) = 100, offset: Offset = 0) -> dict:
@@ -36,6 +36,7 @@ def due(context: Context, caller: CurrentCaller, due_before: date | None = None,
 
 
 @router.get("/reassessments/overdue", response_model=list[schemas.StationOverdue],
+            responses=problem_responses(403),
             summary="Overdue re-assessments per station in scope")
 def overdue(context: Context, caller: CurrentCaller) -> list[dict]:
     with context.database.session() as session:

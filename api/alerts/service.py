@@ -99,3 +99,8 @@ def overdue_by_station(*, session: Session, caller: Caller, today: date) -> list
                            .order_by(HouseholdLatest.station_id)).all()
     return [{"station_id": r.station_id, "town_id": r.town_id, "households": r.households,
              "overdue": int(r.overdue or 0), "as_of": today.isoformat()} for r in rows]
+
+
+def next_due(*, session: Session, household_id: int) -> date | None:
+    """When the household's next assessment is due (None before its first assessment)."""
+    return session.scalar(select(HouseholdLatest.due_on).where(HouseholdLatest.household_id == household_id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timezone
+
 from sqlalchemy import JSON, Integer, String, bindparam, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -10,6 +12,7 @@ from api.audit.tables import AuditEntry
 from api.auth.access import Caller, Role, require_role
 from api.db.base import utcnow
 from api.encoding import iso
+from api.errors import Invalid
 
 
 def record(session: Session, caller: Caller | None, action: str, *, household_id: int | None = None,
@@ -41,12 +44,19 @@ def audit_view(entry: AuditEntry) -> dict:
 
 
 def list_entries(*, session: Session, caller: Caller, household_id: int | None = None, user_id: int | None = None,
-                 action: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
-    """Newest first; admins only."""
+                 action: str | None = None, date_from: date | None = None, date_to: date | None = None,
+                 limit: int = 100, offset: int = 0) -> list[dict]:
+    """Newest first; admins only. `date_from` and `date_to` are days (UTC), both included."""
     require_role(caller, Role.admin)
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise Invalid("invalid_range", "date_from is after date_to.", "开始日期晚于结束日期。", path="date_from")
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
     for column, value in ((AuditEntry.household_id, household_id), (AuditEntry.user_id, user_id),
                           (AuditEntry.action, action)):
         if value is not None:
             query = query.where(column == value)
+    if date_from is not None:
+        query = query.where(AuditEntry.at >= datetime.combine(date_from, time(), timezone.utc))
+    if date_to is not None:
+        query = query.where(AuditEntry.at <= datetime.combine(date_to, time.max, timezone.utc))
     return [audit_view(entry) for entry in session.scalars(query)]

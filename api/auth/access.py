@@ -14,6 +14,7 @@ class Role(str, Enum):
     supervisor = "supervisor"
     analyst = "analyst"
     admin = "admin"
+    provider = "provider"
 
 
 class PersonalView(str, Enum):
@@ -31,6 +32,7 @@ class Caller:
     role: Role
     station_id: int | None = None
     town_ids: frozenset[int] = field(default_factory=frozenset)
+    provider_id: int | None = None  # a provider's user: the provider organisation they act for
 
 
 def in_scope(caller: Caller, station_id: int, town_id: int) -> bool:
@@ -44,11 +46,20 @@ def in_scope(caller: Caller, station_id: int, town_id: int) -> bool:
 
 def require_household_reader(caller: Caller) -> None:
     """Analysts see aggregates and pseudonymised rows (rankings, alerts, impact previews) only: no single
-    household, its file, answers or referrals, and no look-up, which would tie a person to a household id."""
+    household, its file, answers or referrals, and no look-up, which would tie a person to a household id.
+    Providers see the referrals sent to them, and nothing else of any household."""
     if caller.role is Role.analyst:
         raise Forbidden("household_reads_not_allowed",
                         "Analysts see aggregates and pseudonymised rows only, not single households.",
                         "分析员只能查看汇总数据和假名化的记录,不能查看单个家庭。")
+    require_not_provider(caller)
+
+
+def require_not_provider(caller: Caller) -> None:
+    """A provider's users see the referrals sent to their provider only: no household list, ranking or alert."""
+    if caller.role is Role.provider:
+        raise Forbidden("household_reads_not_allowed", "Providers see only the referrals sent to them.",
+                        "服务机构只能查看转给本机构的转介。")
 
 
 def personal_view(caller: Caller, station_id: int, town_id: int, *,

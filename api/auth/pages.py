@@ -1,4 +1,5 @@
-"""The pages' shell: signing in and out, the language switch, and each role's start page."""
+"""The pages' shell: signing in and out, the language switch, each role's start page; and the admin's users
+and tokens page (its forms post to the JSON API)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
-from api.auth.access import Role
-from api.auth.service import authenticate
+from api.auth.access import Role, require_role
+from api.auth.service import authenticate, list_users
 from api.deps import Context, PageCaller
 from api.errors import Unauthorized
+from api.geography import service as geography
+from api.referrals.providers import list_providers
 from api.web.session import LANGUAGE_COOKIE, LANGUAGES, PAGES, SESSION_COOKIE, check_csrf, safe_next
 from api.web.templating import render
 
 router = APIRouter()
 START_PAGES = {Role.caseworker: "/households", Role.supervisor: "/ranking", Role.analyst: "/configurations",
-               Role.admin: "/households"}
+               Role.admin: "/households", Role.provider: "/inbox"}
 
 
 @router.get("/")
@@ -58,3 +61,16 @@ def switch_language(code: str, next: str | None = None) -> RedirectResponse:
     if code in LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, code, samesite="lax", max_age=365 * 24 * 3600, path="/")
     return response
+
+
+@router.get("/admin/users")
+def users_page(request: Request, context: Context, caller: PageCaller):
+    """Users with their scope; add one (its token shown once), issue another token, revoke every token."""
+    require_role(caller, Role.admin)
+    with context.database.session() as session:
+        users = list_users(session=session, caller=caller)
+        stations = {s["id"]: s for s in geography.list_stations(session=session)}
+        towns = {t["id"]: t for t in geography.list_towns(session=session)}
+        providers = {p["id"]: p for p in list_providers(session=session)}
+    return render(request, "users.html", caller=caller, users=users, stations=stations, towns=towns,
+                  providers=providers, roles=[role.value for role in Role])

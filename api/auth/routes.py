@@ -20,7 +20,7 @@ def me(context: Context, caller: CurrentCaller, token: BearerToken) -> dict:
     with context.database.session() as session:
         expires_at = users.token_expiry(session=session, token=token)
     return {"id": caller.id, "name": caller.name, "role": caller.role.value, "station_id": caller.station_id,
-            "town_ids": sorted(caller.town_ids), "token_expires_at": expires_at}
+            "town_ids": sorted(caller.town_ids), "provider_id": caller.provider_id, "token_expires_at": expires_at}
 
 
 @router.get("/users", response_model=list[schemas.User], responses=problem_responses(403),
@@ -37,7 +37,7 @@ def create_user(body: UserCreate, context: Context, caller: CurrentCaller) -> di
     with context.database.session(write=True) as session:
         user, token = users.create_user(session=session, caller=caller, name=body.name, role=body.role,
                                         valid_days=context.settings.token_valid_days, station_id=body.station_id,
-                                        town_ids=body.town_ids)
+                                        town_ids=body.town_ids, provider_id=body.provider_id)
     return {"user": user, "token": token["token"], "token_expires_at": token["expires_at"]}
 
 

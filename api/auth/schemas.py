@@ -11,8 +11,9 @@ from api.schemas import RowId, Strict, Timestamp, View
 class UserCreate(Strict):
     name: str = Field(min_length=1, max_length=200, examples=["li.na"])
     role: Role
-    station_id: RowId | None = None
-    town_ids: list[RowId] = Field(default_factory=list, max_length=1000)
+    station_id: RowId | None = Field(None, description="a caseworker's station")
+    town_ids: list[RowId] = Field(default_factory=list, max_length=1000, description="a supervisor's towns")
+    provider_id: RowId | None = Field(None, description="the provider a provider's user acts for")
 
 
 # Responses
@@ -24,6 +25,7 @@ class User(View):
     role: Role
     station_id: int | None
     town_ids: list[int]
+    provider_id: int | None
     active: bool
     created_at: Timestamp
 
@@ -34,6 +36,7 @@ class Me(View):
     role: Role
     station_id: int | None
     town_ids: list[int]
+    provider_id: int | None
     token_expires_at: Timestamp | None = Field(description="null: valid until revoked")
 
 

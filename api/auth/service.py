@@ -16,6 +16,7 @@ from api.db.statements import driver_statement
 from api.encoding import iso
 from api.errors import Conflict, Invalid, Unauthorized, not_found
 from api.geography.tables import Station, Town
+from api.referrals.tables import Provider
 from api.security import new_token, token_hash
 
 
@@ -25,7 +26,7 @@ def _token_user():
     expired (the database's clock decides). Columns, not the User entity: every request runs this, and
     only a supervisor has towns to load."""
     expired = case((Token.expires_at <= func.current_timestamp(), 1), else_=0)
-    return (select(User.id, User.name, User.role, User.station_id, expired.label("expired"))
+    return (select(User.id, User.name, User.role, User.station_id, User.provider_id, expired.label("expired"))
             .join(Token, Token.user_id == User.id)
             .where(Token.token_hash == bindparam("token_hash"), Token.revoked_at.is_(None), User.active.is_(True)))
 
@@ -47,7 +48,8 @@ def authenticate(*, session: Session, token: str | None) -> Caller:
     role = Role(row.role)
     town_ids = session.scalars(select(UserTown.town_id).where(UserTown.user_id == row.id)) \
         if role is Role.supervisor else ()
-    return Caller(id=row.id, name=row.name, role=role, station_id=row.station_id, town_ids=frozenset(town_ids))
+    return Caller(id=row.id, name=row.name, role=role, station_id=row.station_id, town_ids=frozenset(town_ids),
+                  provider_id=row.provider_id)
 
 
 def token_expiry(*, session: Session, token: str) -> str | None:
@@ -57,40 +59,47 @@ def token_expiry(*, session: Session, token: str) -> str | None:
 
 def user_view(user: User) -> dict:
     return {"id": user.id, "name": user.name, "role": user.role, "station_id": user.station_id,
-            "town_ids": sorted(user.town_ids), "active": user.active, "created_at": iso(user.created_at)}
+            "town_ids": sorted(user.town_ids), "provider_id": user.provider_id, "active": user.active,
+            "created_at": iso(user.created_at)}
 
 
-def _check_scope(session: Session, role: Role, station_id: int | None, town_ids: list[int]) -> None:
-    if role is Role.caseworker:
-        if station_id is None or town_ids:
-            raise Invalid("scope_required", "A caseworker needs exactly one station and no towns.",
-                          "社工必须且只能指定一个驿站,不能指定镇街。", path="station_id")
-        if session.get(Station, station_id) is None:
-            raise not_found(f"Station {station_id}", f"驿站 {station_id}", "station_id")
-    elif role is Role.supervisor:
-        if not town_ids or station_id is not None:
-            raise Invalid("scope_required", "A supervisor needs one or more towns and no station.",
-                          "督导必须指定一个或多个镇街,不能指定驿站。", path="town_ids")
-        for town_id in town_ids:
-            if session.get(Town, town_id) is None:
-                raise not_found(f"Town {town_id}", f"镇街 {town_id}", "town_ids")
-    elif station_id is not None or town_ids:
-        raise Invalid("scope_not_allowed", f"A user with role {role.value} has no station or town.",
-                      f"角色 {role.value} 不设驿站或镇街。", path="station_id" if station_id else "town_ids")
+def _check_scope(session: Session, role: Role, station_id: int | None, town_ids: list[int],
+                 provider_id: int | None) -> None:
+    """A caseworker has one station, a supervisor one or more towns, a provider's user one provider; the other
+    roles none of these."""
+    given = {"station_id": station_id is not None, "town_ids": bool(town_ids), "provider_id": provider_id is not None}
+    needed = {Role.caseworker: "station_id", Role.supervisor: "town_ids", Role.provider: "provider_id"}.get(role)
+    if needed is not None and not given[needed]:
+        what = {"station_id": ("exactly one station", "一个驿站"), "town_ids": ("one or more towns", "一个或多个镇街"),
+                "provider_id": ("the provider they act for", "所属的服务机构")}[needed]
+        raise Invalid("scope_required", f"A user with role {role.value} needs {what[0]}.",
+                      f"角色 {role.value} 必须指定{what[1]}。", path=needed)
+    extra = [field for field, present in given.items() if present and field != needed]
+    if extra:
+        raise Invalid("scope_not_allowed", f"A user with role {role.value} has no {extra[0]}.",
+                      f"角色 {role.value} 不设 {extra[0]}。", path=extra[0])
+    if role is Role.caseworker and session.get(Station, station_id) is None:
+        raise not_found(f"Station {station_id}", f"驿站 {station_id}", "station_id")
+    for town_id in town_ids:
+        if session.get(Town, town_id) is None:
+            raise not_found(f"Town {town_id}", f"镇街 {town_id}", "town_ids")
+    if provider_id is not None and session.get(Provider, provider_id) is None:
+        raise not_found(f"Provider {provider_id}", f"服务机构 {provider_id}", "provider_id")
 
 
 def create_user(*, session: Session, caller: Caller | None, name: str, role: Role, valid_days: int,
-                station_id: int | None = None, town_ids: list[int] | None = None) -> tuple[dict, dict]:
+                station_id: int | None = None, town_ids: list[int] | None = None,
+                provider_id: int | None = None) -> tuple[dict, dict]:
     """Create a user and a first token valid for `valid_days` (0: until revoked); returns the user and the
     token (`token`, shown only this once, and `expires_at`). `caller` None means the command line, which
     acts as the system."""
     if caller is not None:
         require_role(caller, Role.admin)
     town_ids = sorted(set(town_ids or []))
-    _check_scope(session, role, station_id, town_ids)
+    _check_scope(session, role, station_id, town_ids, provider_id)
     if session.scalar(select(User.id).where(User.name == name)) is not None:
         raise Conflict("duplicate_user", f"A user named {name!r} exists.", f"用户 {name!r} 已存在。", path="name")
-    user = User(name=name, role=role.value, station_id=station_id, active=True,
+    user = User(name=name, role=role.value, station_id=station_id, provider_id=provider_id, active=True,
                 towns=[UserTown(town_id=t) for t in town_ids])
     session.add(user)
     session.flush()

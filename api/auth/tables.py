@@ -16,6 +16,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))  # a provider's user
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     towns: Mapped[list[UserTown]] = relationship(cascade="all, delete-orphan", lazy="selectin")

@@ -88,6 +88,8 @@ def stations_in_scope(*, session: Session, caller: Caller) -> dict[int, dict]:
         return {caller.station_id: stations[caller.station_id]}
     if caller.role is Role.supervisor:
         return {i: s for i, s in stations.items() if s["town_id"] in caller.town_ids}
+    if caller.role is Role.provider:
+        return {}
     return stations
 
 
@@ -99,6 +101,8 @@ def towns_in_scope(*, session: Session, caller: Caller) -> dict[int, dict]:
         return {station.town_id: towns[station.town_id]}
     if caller.role is Role.supervisor:
         return {i: t for i, t in towns.items() if i in caller.town_ids}
+    if caller.role is Role.provider:
+        return {}
     return towns
 
 

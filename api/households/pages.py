@@ -1,5 +1,6 @@
 """Household pages for caseworkers (supervisors use them too, within their towns): the list, the search,
-registration and the household's file. Reads call the service functions; scripts post to the JSON API."""
+registration, the household's file with its referrals and actions, its print view, and editing it. Reads call
+the service functions; scripts post to the JSON API."""
 
 from __future__ import annotations
 
@@ -7,17 +8,23 @@ import math
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
 
 from api import id_numbers
+from api.alerts.service import next_due
 from api.auth.access import Caller, Role, in_scope
 from api.deps import Context, PageCaller
+from api.errors import Invalid
 from api.geography import service as geography
 from api.households import proposals
 from api.households import service as households
 from api.households.file import household_file as household_file_of
 from api.households.lifecycle import lifecycle
+from api.referrals import service as referrals
+from api.referrals.pages import referral_context
+from api.schemas import RowId
+from api.security import listed_id_number
 from api.web.charts import line_chart
 from api.web.i18n import translate
 from api.web.session import PAGES, check_csrf, language
@@ -28,6 +35,10 @@ PAGE_SIZE = 20
 SEARCH_LIMIT = 100
 MAX_PAGE = 1_000_000  # keeps the offset a number the database takes
 PERSONAL_ROLES = (Role.caseworker, Role.supervisor)
+PRINT_LIMIT = 50
+# Templates of more sections of the household's file, included in this order after its referrals (each gets
+# the page's context: `file`, `household`, `caller`...).
+FILE_SECTIONS: list[str] = []
 
 
 @router.get("/households")
@@ -68,9 +79,13 @@ def _station_names(session) -> dict:
 
 def _households_page(request: Request, caller: Caller, stations: dict, items: list[dict], *, total: int,
                      q: str = "", truncated: bool = False, page: int = 1, pages: int = 1):
+    """A list shows ID numbers masked (`3710**********6433`); the whole number is shown on request, audited."""
+    for item in items:
+        if item["personal"] is not None and item["personal_view"] == "full":
+            item["personal"] = {**item["personal"], "id_number": listed_id_number(item["personal"]["id_number"])}
     return render(request, "households.html", caller=caller, items=items, q=q, truncated=truncated, total=total,
                   page=page, pages=pages, searchable=caller.role in PERSONAL_ROLES, stations=stations,
-                  can_register=caller.role in PERSONAL_ROLES)
+                  can_register=caller.role in PERSONAL_ROLES, can_print=caller.role in PERSONAL_ROLES and bool(items))
 
 
 @router.get("/households/new")
@@ -81,28 +96,66 @@ def new_household(request: Request, context: Context, caller: PageCaller):
                   can_register=caller.role in PERSONAL_ROLES)
 
 
+def _file(session, context: Context, caller: Caller, household_id: int) -> dict:
+    """What the file page and its print view show: the file (an audited read), the station, the next
+    re-assessment date, the referrals with their history, and the latest current assessment."""
+    file = household_file_of(session=session, caller=caller, keys=context.keys, catalog=context.scorer.catalog,
+                             household_id=household_id)
+    household = file["household"]
+    stations = _station_names(session)
+    listed = referrals.list_referrals(session=session, caller=caller, keys=context.keys, household_id=household_id,
+                                      limit=500, with_contact=False)["items"]
+    history = referrals.histories(session=session, referral_ids=[r["id"] for r in listed])
+    current = [a for a in file["assessments"] if a["corrected_by"] is None]
+    return {"file": file, "household": household, "stations": stations,
+            "station": stations.get(household["station_id"]),
+            "can_write": in_scope(caller, household["station_id"], household["town_id"]),  # not where only registered
+            "due_on": next_due(session=session, household_id=household_id),
+            "referrals": [{**r, "history": history[r["id"]]} for r in listed],
+            "current": current, "last": max(current, key=lambda a: (a["assessed_on"], a["id"]), default=None)}
+
+
+@router.get("/households/print")
+def print_files(request: Request, context: Context, caller: PageCaller, id: Annotated[list[RowId], Query()] = ()):
+    """Household files to print, each on a page of its own, without the navigation."""
+    if not id or len(id) > PRINT_LIMIT:
+        raise Invalid("invalid_print", f"Give 1 to {PRINT_LIMIT} households to print.",
+                      f"请选择 1 至 {PRINT_LIMIT} 户打印。", path="id")
+    with context.database.session(write=True) as session:  # each file is an audited read
+        files = [_file(session, context, caller, household_id) for household_id in dict.fromkeys(id)]
+        parts = referral_context(session, context.scorer.catalog)
+    return render(request, "household_print.html", caller=caller, files=files, today=date.today().isoformat(),
+                  tiers={t.id: t for t in context.scorer.catalog.tiers}, **parts)
+
+
 @router.get("/households/{household_id}")
-def household_file_page(request: Request, household_id: int, context: Context, caller: PageCaller):
+def household_file_page(request: Request, household_id: RowId, context: Context, caller: PageCaller):
     with context.database.session(write=True) as session:
-        file = household_file_of(session=session, caller=caller, keys=context.keys, catalog=context.scorer.catalog,
-                                 household_id=household_id)
-        stations = _station_names(session)
+        shown = _file(session, context, caller, household_id)
+        parts = referral_context(session, context.scorer.catalog)
     lang = language(request)
     catalog = context.scorer.catalog
-    current = [a for a in file["assessments"] if a["corrected_by"] is None]
-    chart = line_chart([(date.fromisoformat(a["assessed_on"]), a["index"]) for a in current],
+    chart = line_chart([(date.fromisoformat(a["assessed_on"]), a["index"]) for a in shown["current"]],
                        title=translate("index_over_time", lang),
                        guides=[(t.min_index, pick_label(t.label, lang)) for t in catalog.tiers if t.min_index > 0])
-    household = file["household"]
-    can_write = in_scope(caller, household["station_id"], household["town_id"])  # not where it is only registered
-    return render(request, "household_file.html", caller=caller, file=file, household=household,
-                  chart=chart, tiers={t.id: t for t in catalog.tiers}, stations=stations,
-                  station=stations.get(household["station_id"]), can_write=can_write,
-                  can_assess=caller.role in PERSONAL_ROLES and can_write)
+    return render(request, "household_file.html", caller=caller, chart=chart, tiers={t.id: t for t in catalog.tiers},
+                  can_assess=caller.role in PERSONAL_ROLES and shown["can_write"], today=date.today(),
+                  sections=FILE_SECTIONS, **shown, **parts)
+
+
+@router.get("/households/{household_id}/edit")
+def edit_household(request: Request, household_id: RowId, context: Context, caller: PageCaller):
+    """Name, phone and members, sent to PATCH /v1/households/{id} (the ID number is fixed)."""
+    with context.database.session(write=True) as session:  # the form shows the personal data: an audited read
+        household = households.get_household(session=session, caller=caller, keys=context.keys,
+                                             household_id=household_id)
+    return render(request, "household_edit.html", caller=caller, household=household,
+                  can_edit=caller.role in PERSONAL_ROLES and household["personal_view"] == "full"
+                  and in_scope(caller, household["station_id"], household["town_id"]))
 
 
 @router.get("/households/{household_id}/exit")
-def exit_page(request: Request, household_id: int, context: Context, caller: PageCaller):
+def exit_page(request: Request, household_id: RowId, context: Context, caller: PageCaller):
     """Exit with a reason, or, for an exited household, bring it back."""
     with context.database.session(write=True) as session:  # showing the household is audited
         household = households.get_household(session=session, caller=caller, keys=context.keys,

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter
 
 from api.deps import Context, CurrentCaller
-from api.households import file, lifecycle, proposals, schemas
+from api.households import file, lifecycle, proposals, reveal, schemas
 from api.households import service as households
 from api.households.schemas import (Exit, HouseholdCreate, HouseholdUpdate, IdNumberLookup, NameSearch,
                                     ProposalDecision, Reentry)
@@ -135,3 +135,10 @@ def decide_exit_proposal(household_id: RowId, body: ProposalDecision, context: C
     with context.database.session(write=True) as session:
         return proposals.decide(session=session, caller=caller, catalog=context.scorer.catalog,
                                 household_id=household_id, decision=body.decision, reason=body.reason)
+@router.post("/households/{household_id}/id-number", response_model=schemas.RevealedIdNumber,
+             responses=problem_responses(403, 404, 422), summary="Show a household's whole ID number (audited)",
+             description="For the caseworkers and supervisors the household belongs to; lists show the number "
+                         "masked. POST, so the number is never in a URL.")
+def reveal_id_number(household_id: RowId, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session(write=True) as session:
+        return reveal.reveal_id_number(session=session, caller=caller, keys=context.keys, household_id=household_id)

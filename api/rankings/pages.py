@@ -12,11 +12,11 @@ from pydantic import ValidationError
 from api.auth.access import Role, require_role
 from api.deps import Context, PageCaller
 from api.errors import Invalid
+from api.exports import MEDIA
 from api.geography import service as geography
 from api.problems import validation_problems
 from api.rankings import service as rankings
 from api.rankings.schemas import RankingFilters
-from api.rankings.service import MEDIA
 from api.web.templating import render
 
 router = APIRouter()

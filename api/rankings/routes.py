@@ -10,10 +10,10 @@ from fastapi.responses import Response
 
 from api.deps import Context, CurrentCaller
 from api.encoding import FastJSONResponse
+from api.exports import MEDIA
 from api.rankings import schemas
 from api.rankings import service as rankings
 from api.rankings.schemas import RankingFilters
-from api.rankings.service import MEDIA
 from api.request_checks import CheckedRoute
 from api.schemas import Offset, RowId, page_limit, problem_responses
 
@@ -33,7 +33,7 @@ def _filters(town_id, station_id, region_id, tier, dimension, min_score, service
 
 
 # A page is sent as orjson renders it, its keys in the export's column order (`response_model` documents it).
-@router.get("/rankings", response_model=schemas.RankingPage, responses={**EXPORTS, **problem_responses(422)},
+@router.get("/rankings", response_model=schemas.RankingPage, responses={**EXPORTS, **problem_responses(403, 422)},
             summary="Households ranked by their latest assessment, within the caller's scope",
             description="Order: index, tier, completeness (all descending), then household id ascending. "
                         "`format=csv|xlsx` exports the whole filtered ranking with exactly the JSON items' "

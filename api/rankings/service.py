@@ -8,9 +8,6 @@ ranking is stored as a snapshot (who, when, filters, versions, the rows in rank 
 
 from __future__ import annotations
 
-import csv
-import io
-
 from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
 
@@ -20,6 +17,7 @@ from api.audit import service as audit
 from api.auth.access import Caller, PersonalView, Role
 from api.encoding import iso
 from api.errors import Invalid, forbidden, not_found
+from api.exports import table_file
 from api.households.tables import Household
 from api.rankings.schemas import RankingFilters
 from api.rankings.tables import RankingSnapshot
@@ -35,8 +33,6 @@ COLUMNS = (HouseholdLatest.household_id, HouseholdLatest.station_id, HouseholdLa
            HouseholdLatest.completeness, HouseholdLatest.provisional, HouseholdLatest.critical,
            HouseholdLatest.services, HouseholdLatest.dimension_scores, HouseholdLatest.config_version,
            HouseholdLatest.due_on)
-MEDIA = {"csv": "text/csv; charset=utf-8",
-         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 EXPORT_ROLES_PERSONAL = {Role.caseworker: PersonalView.full, Role.supervisor: PersonalView.full,
                          Role.admin: PersonalView.masked, Role.analyst: PersonalView.withheld}
 
@@ -163,7 +159,7 @@ def export(*, session: Session, caller: Caller, keys: Keys, catalog, filters: Ra
         audit.record_reads(session, caller, [item["household_id"] for item in items], snapshot_id=snapshot.id)
     header = export_header(caller, catalog)
     table = [[_cell(item.get(column)) for column in header] for item in items]
-    return (to_csv(header, table) if fmt == "csv" else to_xlsx(header, table)), snapshot.id
+    return table_file(fmt, header, table, sheet="ranking"), snapshot.id
 
 
 def export_header(caller: Caller, catalog) -> list[str]:
@@ -175,27 +171,6 @@ def export_header(caller: Caller, catalog) -> list[str]:
 
 def _cell(value):
     return ";".join(value) if isinstance(value, list) else value
-
-
-def to_csv(header: list[str], table: list[list]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(table)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # the BOM lets spreadsheet programs read Chinese
-
-
-def to_xlsx(header: list[str], table: list[list]) -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("ranking")
-    sheet.append(header)
-    for row in table:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def publish_ranking(*, session: Session, caller: Caller, keys: Keys, catalog, filters: RankingFilters) -> dict:

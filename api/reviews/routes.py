@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from api.deps import Context, CurrentCaller
-from api.rankings.service import MEDIA, to_csv
+from api.exports import MEDIA, to_csv
 from api.request_checks import CheckedRoute
 from api.reviews import appeals, schemas, verification
 from api.reviews.schemas import AppealDecision, AppealRequest, VerificationRequest

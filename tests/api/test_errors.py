@@ -260,9 +260,10 @@ def test_a_problems_own_members_keep_their_meaning(client, city, app):
     referral = client.post(f"/v1/households/{household['id']}/referrals", json={"service_id": "meal_assistance"},
                            headers=city.auth("caseworker_s1")).json()
     before = snapshot(app)
-    body = assert_problem(client.post(f"/v1/referrals/{referral['id']}/feedback", json={"satisfaction": 4},
+    body = assert_problem(client.post(f"/v1/referrals/{referral['id']}/feedback",
+                                      json={"version": 1, "satisfaction": 4, "outcome": "needs_met"},
                                       headers=city.auth("caseworker_s1")), 409)
-    assert body["status"] == 409 and body["referral_status"] == "recommended"
+    assert body["status"] == 409 and body["referral_status"] == "draft"
     assert snapshot(app) == before
 
 

@@ -18,18 +18,21 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from api.auth import service as users
+from api.auth.access import Role
 from tests.api.factories import household_payload, submission
 from tests.api.workflow_helpers import deprived, publish_test_cutoffs
 
 LONG_RUN = "ASSESS_FUZZ_EXAMPLES" in os.environ
 EXAMPLES = int(os.environ.get("ASSESS_FUZZ_EXAMPLES", "8"))
 SEED = os.environ.get("ASSESS_FUZZ_SEED", "20260318")
-ROLES = {"caseworker": "caseworker_s1", "supervisor": "supervisor_t1", "analyst": "analyst", "admin": "admin"}
+ROLES = {"caseworker": "caseworker_s1", "supervisor": "supervisor_t1", "analyst": "analyst", "admin": "admin",
+         "provider": "provider_a"}
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
@@ -46,9 +49,9 @@ def seeded(client, city, app, catalog):
 
 
 def seed(client, city, app, catalog) -> None:
-    """Households at three stations with assessments (one corrected), a provider, referrals in several
-    statuses with feedback, a published configuration and a draft, a ranking snapshot and an export, a transfer
-    waiting, a verified tier, an open appeal and a household proposed for exit."""
+    """Households at three stations with assessments (one corrected), a provider with a user, referrals in
+    several statuses with a delivery and feedback, a published configuration and a draft, a ranking snapshot and
+    an export, a transfer waiting, a verified tier, an open appeal and a household proposed for exit."""
     publish_test_cutoffs(app)
     caseworker, supervisor = city.auth("caseworker_s1"), city.auth("supervisor_t1")
     households = [_created(client.post("/v1/households", json=household_payload(city.stations[station]),
@@ -69,11 +72,25 @@ def seed(client, city, app, catalog) -> None:
     provider = _created(client.post("/v1/providers", json={"name": "环翠区慈善总会", "kind": "charity",
                                                            "services": ["meal_assistance", "home_cleaning"]},
                                     headers=supervisor))["id"]
+    with app.state.context.database.session(write=True) as session:
+        _, token = users.create_user(session=session, caller=None, name="provider_a", role=Role.provider,
+                                     valid_days=30, provider_id=provider)
+    provider_user = {"Authorization": f"Bearer {token['token']}"}
     done = _created(client.post(f"/v1/households/{households[0]}/referrals",
                                 json={"service_id": "meal_assistance", "provider_id": provider}, headers=caseworker))
-    for status in ("accepted", "in_service", "completed"):
-        _created(client.post(f"/v1/referrals/{done['id']}/transitions", json={"to": status}, headers=caseworker), 200)
-    _created(client.post(f"/v1/referrals/{done['id']}/feedback", json={"satisfaction": 4}, headers=caseworker), 200)
+    for version, status in enumerate(("accepted", "in-progress"), start=1):
+        _created(client.post(f"/v1/referrals/{done['id']}/transitions", json={"to": status, "version": version},
+                             headers=provider_user), 200)
+    _created(client.post(f"/v1/referrals/{done['id']}/deliveries", json={
+        "version": 3, "delivered_on": str(date.today()), "description": "送餐", "units": 5}, headers=provider_user))
+    _created(client.post(f"/v1/referrals/{done['id']}/transitions",
+                         json={"to": "completed", "version": 4, "outcome": "needs_met"}, headers=provider_user), 200)
+    _created(client.post(f"/v1/referrals/{done['id']}/feedback",
+                         json={"version": 5, "satisfaction": 4, "outcome": "needs_met"}, headers=caseworker), 200)
+    declined = _created(client.post(f"/v1/households/{households[1]}/referrals",
+                                    json={"service_id": "meal_assistance", "provider_id": provider}, headers=caseworker))
+    _created(client.post(f"/v1/referrals/{declined['id']}/transitions",
+                         json={"to": "rejected", "version": 1, "reason": "no_capacity"}, headers=provider_user), 200)
     _created(client.post(f"/v1/households/{households[1]}/referrals", json={"service_id": "home_cleaning"},
                          headers=caseworker))
     _created(client.post("/v1/configs", json={"version": "fuzz-draft", "tier_cutoffs": {"severe": 40}},

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.demo import seed
+from api.referrals.workflow import workflow
 from api.settings import Settings
 from api.assessments.tables import Assessment, HouseholdLatest
 from cli.main import app as cli
@@ -79,7 +80,7 @@ def test_demo_city_gives_a_working_token_per_role(database_url):
     context = app.state.context
     with context.database.session(write=True) as session:
         tokens = seed(session=session, keys=context.keys, scorer=context.scorer, households=30, seed=3)
-    assert set(tokens) == {"caseworker", "supervisor", "analyst", "admin"}
+    assert set(tokens) == {"caseworker", "supervisor", "analyst", "admin", "provider"}
     assert count_rows(app, "households") == 30 and count_rows(app, "assessments") >= 30
     with TestClient(app) as client:
         for role, token in tokens.items():
@@ -96,6 +97,13 @@ def test_demo_city_gives_a_working_token_per_role(database_url):
         assert appeal["status"] == "open"
         assert client.get("/v1/exit-proposals", headers=caseworker).json()["total"] >= 1
         assert count_rows(app, "tier_verifications") == 1
+        statuses = {r["status"] for r in client.get("/v1/referrals", params={"limit": 500}, headers=caseworker)
+                    .json()["items"]}
+        assert statuses == set(workflow().statuses)  # every page has something to show
+        inbox = client.get("/v1/referrals", params={"limit": 500},
+                           headers={"Authorization": f"Bearer {tokens['provider']}"}).json()["items"]
+        assert {r["status"] for r in inbox} == set(workflow().statuses) - {"draft"}
+        assert any(r["overdue"] for r in inbox)
     with context.database.session(write=True) as session:  # a second run only issues new tokens
         again = seed(session=session, keys=context.keys, scorer=context.scorer, households=30, seed=3)
     assert set(again) == set(tokens) and again != tokens and count_rows(app, "households") == 30
@@ -182,3 +190,46 @@ def test_serve_refuses_several_workers_on_an_in_memory_database(monkeypatch):
         monkeypatch.setenv(name, value)
     result = CliRunner().invoke(cli, ["serve", "--workers", "2"])
     assert result.exit_code == 2 and "--workers" in result.output
+
+
+def test_providers_export_and_import_and_a_provider_user(tmp_path, monkeypatch):
+    """`assess providers export` writes the directory; `import` reads it into another database (refused
+    entries listed, exit code 3), twice without adding anything; `user add --role provider --provider ID`."""
+    source, target = f"sqlite:///{tmp_path / 'source.db'}", f"sqlite:///{tmp_path / 'target.db'}"
+    for name, value in (("ASSESS_DATA_KEY", DATA_KEY), ("ASSESS_HASH_KEY", HASH_KEY)):
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    monkeypatch.setenv("ASSESS_DATABASE_URL", source)
+    app = create_app(settings_for(source))
+    with TestClient(app) as client:
+        token = runner.invoke(cli, ["user", "add", "boss", "--role", "admin"]).stdout.strip()
+        admin = {"Authorization": f"Bearer {token}"}
+        for name, services in (("慈善总会", ["meal_assistance"]), ("志愿队", ["home_cleaning", "visiting_care"])):
+            assert client.post("/v1/providers", json={"name": name, "kind": "charity", "services": services,
+                                                      "capacity": 4}, headers=admin).status_code == 201
+    app.state.context.database.dispose()
+    path = tmp_path / "directory.json"
+    exported = runner.invoke(cli, ["providers", "export", "-o", str(path)])
+    assert exported.exit_code == 0, exported.output
+    assert exported.stdout.strip() == f"2 provider(s), 3 service(s) written to {path}"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    monkeypatch.setenv("ASSESS_DATABASE_URL", target)
+    first = runner.invoke(cli, ["providers", "import", str(path)])
+    assert first.exit_code == 0 and first.stdout.strip().startswith("2 provider(s) added, 0 changed"), first.output
+    again = runner.invoke(cli, ["providers", "import", str(path)])
+    assert again.stdout.strip().startswith("0 provider(s) added, 0 changed, 2 unchanged"), again.output
+    document["organizations"][0]["id"] = "not-a-uuid"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    refused = runner.invoke(cli, ["providers", "import", str(path)])
+    assert refused.exit_code == 3 and "organizations.0: invalid_id" in refused.stderr
+    (tmp_path / "broken.json").write_text("{", encoding="utf-8")
+    assert runner.invoke(cli, ["providers", "import", str(tmp_path / "broken.json")]).exit_code == 2
+    user = runner.invoke(cli, ["user", "add", "meals", "--role", "provider", "--provider", "1"])
+    assert user.exit_code == 0, user.output
+    missing = runner.invoke(cli, ["user", "add", "nobody", "--role", "provider"])
+    assert missing.exit_code == 2 and "provider" in missing.stderr
+    app = create_app(settings_for(target))
+    with TestClient(app) as client:
+        me = client.get("/v1/me", headers={"Authorization": f"Bearer {user.stdout.strip()}"}).json()
+    app.state.context.database.dispose()
+    assert me["role"] == "provider" and me["provider_id"] == 1

@@ -25,7 +25,7 @@ from api.app import create_app
 from api.auth.tables import User
 from api.geography.tables import Station
 from api.households.tables import Household
-from api.referrals import service as referrals
+from api.referrals import providers
 from tests.api.support import settings_for
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -78,7 +78,7 @@ def site(tmp_path_factory) -> LiveSite:
     with context.database.session(write=True) as session:
         tokens = demo.seed(session=session, keys=context.keys, scorer=context.scorer, households=DEMO_HOUSEHOLDS)
         for name, services in PROVIDERS.items():
-            referrals.create_provider(session=session, caller=None, catalog=context.scorer.catalog, name=name,
+            providers.create_provider(session=session, caller=None, catalog=context.scorer.catalog, name=name,
                                       kind="social_organisation", services=services)
         station = session.scalar(select(User.station_id).where(User.role == "caseworker"))
         own = session.scalar(select(Household.id).where(Household.station_id == station).order_by(Household.id))
@@ -156,3 +156,53 @@ def sign_in(page, site: LiveSite, role: str, shot: Shots | None = None) -> None:
     page.keyboard.type(site.tokens[role])
     page.keyboard.press("Enter")
     page.wait_for_url(lambda url: "/sign-in" not in url)
+
+
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+class Browsing:
+    """Signed-in pages of several users at once, each in a browser profile of its own, at one width."""
+
+    def __init__(self, browser, site: LiveSite, width: str):
+        self.browser, self.site, self.width = browser, site, width
+        self.contexts = []
+
+    def page_of(self, user: str, shot: Shots | None = None):
+        context = self.browser.new_context(base_url=self.site.url, accept_downloads=True,
+                                           viewport=WIDTHS[self.width], is_mobile=self.width == "phone")
+        context.set_default_timeout(15000)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())
+        sign_in(page, self.site, user, shot)
+        return page
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture(params=list(WIDTHS))
+def browsing(request, browser, site):
+    """Pages at 1280 and at 390 pixels wide (phone)."""
+    opened = Browsing(browser, site, request.param)
+    yield opened
+    opened.close()
+
+
+def add_user(site: LiveSite, name: str, role, **scope) -> str:
+    """A user of the demo city (a token kept in `site.tokens[name]`); its name is unique per call."""
+    from api.auth.service import create_user
+
+    with site.session(write=True) as session:
+        _, token = create_user(session=session, caller=None, name=name, role=role, valid_days=0, **scope)
+    site.tokens[name] = token["token"]
+    return name
+
+
+def problem_beside(page, form, path: str) -> str:
+    """The message shown beside a form's field (the container marked with the field's data-path)."""
+    field = page.locator(f'{form} [data-path="{path}"]')
+    field.locator(".field-error:not(:empty)").wait_for()
+    return field.locator(".field-error").inner_text().strip()

@@ -169,7 +169,7 @@ def test_caseworker_registers_fills_everything_and_refers(site, context, page, s
     with site.session() as session:
         opened = session.scalars(select(Referral).where(Referral.household_id == household_id)).all()
     assert [(r.service_id, r.status, r.assessment_id) for r in opened] == [
-        ("basic_living_allowance", "referred", stored[0].id)]
+        ("basic_living_allowance", "requested", stored[0].id)]
     page.reload()
     assert page.inner_text('li[data-service="basic_living_allowance"] .refer-status') == "已转介"
 

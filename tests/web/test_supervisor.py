@@ -16,6 +16,7 @@ from api.alerts import service as alerts
 from api.assessments.tables import HouseholdLatest
 from api.auth.service import authenticate
 from api.geography.tables import Station
+from api.referrals import providers
 from api.referrals import service as referrals
 from tests.api.factories import household_payload, submission
 from tests.api.workflow_helpers import deprived
@@ -98,17 +99,17 @@ def test_a_bad_filter_is_shown_beside_it_and_kept(site, page, shot):
 def test_supervisor_sees_alerts_overdue_and_the_referral_pipeline(site, page, shot):
     with site.session(write=True) as session:
         caller = authenticate(session=session, token=site.tokens["supervisor"])
-        provider = referrals.list_providers(session=session, service_id="emergency_assistance")[0]
-        referrals.create_referral(session=session, caller=caller, catalog=site.app.state.context.scorer.catalog,
-                                  household_id=site.own_household, service_id="emergency_assistance",
-                                  provider_id=provider["id"])
+        provider = providers.list_providers(session=session, service_id="emergency_assistance")[0]
+        referrals.create_referral(session=session, caller=caller, keys=site.app.state.context.keys,
+                                  catalog=site.app.state.context.scorer.catalog, household_id=site.own_household,
+                                  service_id="emergency_assistance", provider_id=provider["id"])
     sign_in(page, site, "supervisor")
     page.goto("/app/alerts")
     assert page.locator("#overdue-by-station tbody tr").count() >= 1
     shot(page, "alerts")
     page.goto("/app/referrals")
-    row = page.locator(f'section:has(h2:text("{provider["name"]}")) tr[data-service="emergency_assistance"]')
-    assert int(row.locator("td:nth-child(2)").inner_text()) >= 1  # open
+    row = page.locator(f'section[data-provider="{provider["id"]}"] tr[data-service="emergency_assistance"]')
+    assert int(row.locator('td[data-column="open"]').inner_text()) >= 1
     shot(page, "referral-pipeline")
 
 

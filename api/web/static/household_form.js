@@ -1,5 +1,6 @@
-/* New household: members added in the browser, sent to POST /v1/households; problems shown beside
-   their fields, nothing typed is lost. */
+/* A household's form: members added in the browser; a new household is sent to POST /v1/households, an
+   edited one (`data-household`) to PATCH /v1/households/{id}; problems shown beside their fields, nothing
+   typed is lost. */
 "use strict";
 (() => {
   const form = document.getElementById("household-form");
@@ -8,13 +9,21 @@
   const rows = document.getElementById("member-rows");
   const template = document.getElementById("member-template");
   const formError = document.getElementById("form-error");
+  const editing = form.dataset.household;
 
   function renumber() {
     [...rows.children].forEach((row, position) => { row.dataset.path = `members.${position}`; });
   }
 
-  function addMember() {
+  function addMember(member) {
     const row = template.content.firstElementChild.cloneNode(true);
+    if (member) {
+      row.querySelector('[name="relation"]').value = member.relation || "other";
+      row.querySelector('[name="birth_year"]').value = member.birth_year || "";
+      row.querySelector('[name="sex"]').value = member.sex || "";
+      row.querySelector('[name="member_name"]').value = member.name || "";
+      row.querySelector('[name="member_id_number"]').value = member.id_number || "";
+    }
     row.querySelector(".remove-member").addEventListener("click", () => { row.remove(); renumber(); });
     rows.appendChild(row);
     renumber();
@@ -27,17 +36,22 @@
     return /^-?\d+$/.test(trimmed) ? Number(trimmed) : trimmed;
   }
 
+  function members() {
+    return [...rows.children].map((row) => ({
+      relation: row.querySelector('[name="relation"]').value,
+      birth_year: number(row.querySelector('[name="birth_year"]').value),
+      sex: row.querySelector('[name="sex"]').value || null,
+      name: row.querySelector('[name="member_name"]').value.trim() || null,
+      id_number: row.querySelector('[name="member_id_number"]').value.trim() || null,
+    }));
+  }
+
   function body() {
     const value = (name) => (form.elements[name] ? form.elements[name].value : "");
+    if (editing) return {name: value("name").trim(), phone: value("phone").trim() || null, members: members()};
     const payload = {
       personal: {name: value("name").trim(), id_number: value("id_number").trim(), phone: value("phone").trim() || null},
-      members: [...rows.children].map((row) => ({
-        relation: row.querySelector('[name="relation"]').value,
-        birth_year: number(row.querySelector('[name="birth_year"]').value),
-        sex: row.querySelector('[name="sex"]').value || null,
-        name: row.querySelector('[name="member_name"]').value.trim() || null,
-        id_number: row.querySelector('[name="member_id_number"]').value.trim() || null,
-      })),
+      members: members(),
     };
     if (form.elements.station_id) payload.station_id = Number(value("station_id"));
     const override = document.getElementById("override-field");
@@ -50,14 +64,17 @@
   document.getElementById("add-member").addEventListener("click", () => {
     addMember().querySelector("select").focus();
   });
-  addMember();
+  const stored = document.getElementById("household-members");
+  if (stored) JSON.parse(stored.textContent).forEach((member) => addMember(member));
+  else addMember();
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = form.querySelector('button[type="submit"]');
     App.clearErrors(form);
     App.busy(button, true);
-    const response = await App.api("POST", "/v1/households", body());
+    const response = editing ? await App.api("PATCH", `/v1/households/${editing}`, body())
+      : await App.api("POST", "/v1/households", body());
     App.busy(button, false);
     if (response.ok) {
       window.location.assign(`${root}/households/${response.data.id}`);

@@ -8,7 +8,8 @@
   const data = JSON.parse(document.getElementById("questionnaire-data").textContent);
   const household = form.dataset.household;
   const root = form.dataset.root;
-  const draftKey = `assess-draft:${form.dataset.user}:${household}`;
+  const corrects = data.corrects || null;  // the assessment this one corrects, prefilled with its answers
+  const draftKey = `assess-draft:${form.dataset.user}:${household}` + (corrects ? `:corrects:${corrects}` : "");
   const formError = document.getElementById("form-error");
   const CHECK_DELAY_MS = 400;
   const touched = new Set();
@@ -91,9 +92,24 @@
     try { return JSON.parse(localStorage.getItem(draftKey)); } catch (error) { return null; }
   }
 
+  /* A stored answer as the form holds it. */
+  function rawOf(indicator, value) {
+    if (value === null || value === undefined) return "";
+    if (indicator.type === "yes_no") return value ? "true" : "false";
+    return String(value);
+  }
+
   let draft = loadDraft();
   const restored = Boolean(draft);
   if (!draft) draft = {submission_id: uuid4(), raw: {}, assessed_on: form.elements.assessed_on.value};
+  if (!restored && data.prefill) {
+    for (const indicator of data.indicators) {
+      if (indicator.id in data.prefill) {
+        setRaw(indicator, rawOf(indicator, data.prefill[indicator.id]));
+        touched.add(indicator.id);
+      }
+    }
+  }
 
   function saveDraft(current) {
     draft.raw = current.raw;
@@ -163,6 +179,7 @@
     check();
   }
   refresh();
+  if (!restored && data.prefill) check();
 
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
@@ -183,9 +200,10 @@
     const button = document.getElementById("submit");
     App.clearErrors(form);
     App.busy(button, true);
-    const response = await App.api("POST", `/v1/households/${household}/assessments`, {
-      submission_id: draft.submission_id, answers: current.answers, assessed_on: form.elements.assessed_on.value,
-    });
+    const submitted = {submission_id: draft.submission_id, answers: current.answers,
+                       assessed_on: form.elements.assessed_on.value};
+    if (corrects) submitted.corrects = corrects;
+    const response = await App.api("POST", `/v1/households/${household}/assessments`, submitted);
     App.busy(button, false);
     if (response.status === 201) {
       localStorage.removeItem(draftKey);

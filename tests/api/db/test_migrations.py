@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import datetime, timezone
+import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -162,5 +163,90 @@ def test_members_become_rows_in_order_and_come_back_on_downgrade(tmp_path, backe
         assert back == {1: [{"relation": "head", "birth_year": 1950, "sex": "female"},
                             {"relation": "child", "birth_year": None, "sex": None}], 2: [], 3: listed[3]}
         engine.dispose()
+    finally:
+        drop()
+
+
+OLD_TO_NEW = {"recommended": "draft", "referred": "requested", "accepted": "accepted", "in_service": "in-progress",
+              "completed": "completed", "declined": "rejected", "cancelled": "cancelled"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_referrals_stored_before_0007_move_to_the_fhir_statuses_with_their_history(tmp_path, backend):
+    """One referral in each old status, with its history: 0007 gives each the FHIR code of the table in
+    docs/workflows.md, in the referral and in every history row; keeps the reasons' text; starts every
+    referral at version 1; makes the open ones due their status's days after their last change; gives each
+    provider a directory id. Downgraded, the old statuses come back."""
+    if backend == "postgresql" and not POSTGRES_URL:
+        pytest.skip("ASSESS_TEST_DATABASE_URL is not set")
+    url, drop = (f"sqlite:///{tmp_path / 'old.db'}", lambda: None) if backend == "sqlite" else \
+        fresh_postgres_database()
+    keys = resolve_keys(settings_for(url))
+    changed = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+    paths = {"recommended": [None], "referred": [None, "recommended"], "accepted": [None, "referred"],
+             "in_service": [None, "referred", "accepted"], "completed": [None, "referred", "accepted", "in_service"],
+             "declined": [None, "referred"], "cancelled": [None]}
+    try:
+        db.upgrade(url, "0006")
+        engine = create_engine(db.normalise_url(url))
+        tables = metadata.tables
+        with engine.begin() as connection:
+            connection.execute(insert(tables["regions"]), [{"id": "r", "name_zh": "区", "name_en": "R"}])
+            connection.execute(insert(tables["towns"]), [{"id": 1, "region_id": "r", "name": "T"}])
+            connection.execute(insert(tables["stations"]), [{"id": 1, "town_id": 1, "name": "S"}])
+            connection.execute(insert(tables["users"]), [{"id": 1, "name": "u", "role": "caseworker", "station_id": 1,
+                                                          "active": True, "created_at": changed}])
+            connection.execute(text("INSERT INTO providers (id, name, kind, services, active, created_at) VALUES "
+                                    "(1, 'P', 'charity', '[\"meal_assistance\"]', :yes, :at)"),
+                               {"yes": True, "at": changed})
+            connection.execute(insert(OLD_HOUSEHOLDS), [
+                {"id": household_id, "station_id": 1, "status": "active", "members": [], "created_by": 1,
+                 "personal": encrypt_json(keys, {"name": "王", "id_number": resident_id_number(70 + household_id),
+                                                 "phone": None}),
+                 "id_number_hash": f"h{household_id}", "created_at": changed, "updated_at": changed}
+                for household_id in range(1, len(paths) + 1)])
+            for referral_id, (status, steps) in enumerate(paths.items(), start=1):
+                is_open = status in ("recommended", "referred", "accepted", "in_service")
+                reason = "路途太远" if status in ("declined", "cancelled") else None
+                connection.execute(text(
+                    "INSERT INTO referrals (id, household_id, service_id, provider_id, status, open_slot, reason, "
+                    "created_by, created_at, changed_at) VALUES (:id, :id, 'meal_assistance', :provider, :status, "
+                    ":open, :reason, 1, :at, :at)"),
+                    {"id": referral_id, "provider": None if status == "recommended" else 1, "status": status,
+                     "open": True if is_open else None, "reason": reason, "at": changed})
+                for position, from_status in enumerate(steps):
+                    to_status = steps[position + 1] if position + 1 < len(steps) else status
+                    connection.execute(text(
+                        "INSERT INTO referral_events (referral_id, from_status, to_status, reason, user_id, at) "
+                        "VALUES (:referral, :from_status, :to_status, :reason, 1, :at)"),
+                        {"referral": referral_id, "from_status": from_status, "to_status": to_status, "at": changed,
+                         "reason": reason if to_status == status else None})
+        db.upgrade(url, "0007")
+        with engine.connect() as connection:
+            referrals = {row.id: row for row in connection.execute(text(
+                "SELECT id, status, version, due_at, reason, reason_code FROM referrals ORDER BY id"))}
+            events = connection.execute(text("SELECT referral_id, kind, from_status, to_status, reason "
+                                             "FROM referral_events ORDER BY id")).all()
+            directory_ids = connection.execute(text("SELECT directory_id FROM providers")).scalars().all()
+        expected_days = {"draft": 14, "requested": 3, "accepted": 7, "in-progress": 30}
+        for referral_id, (old, steps) in enumerate(paths.items(), start=1):
+            row = referrals[referral_id]
+            assert row.status == OLD_TO_NEW[old] and row.version == 1
+            due = datetime.fromisoformat(row.due_at) if isinstance(row.due_at, str) else row.due_at  # SQLite: text
+            due = due if due is None or due.tzinfo else due.replace(tzinfo=timezone.utc)
+            assert due == (changed + timedelta(days=expected_days[row.status]) if row.status in expected_days else None)
+            history = [(e.kind, e.from_status, e.to_status) for e in events if e.referral_id == referral_id]
+            mapped = [OLD_TO_NEW.get(s) for s in steps]
+            assert history == [("status", before, after) for before, after in zip(mapped, mapped[1:] + [row.status])]
+        assert (referrals[6].reason, referrals[6].reason_code) == ("路途太远", None)
+        assert [e.reason for e in events if e.referral_id == 6 and e.to_status == "rejected"] == ["路途太远"]
+        assert len(directory_ids) == 1 and uuid.UUID(directory_ids[0])
+        db.downgrade(url, "0006")
+        with engine.connect() as connection:
+            back = dict(connection.execute(text("SELECT id, status FROM referrals")).all())
+            back_events = connection.execute(text("SELECT to_status FROM referral_events")).scalars().all()
+        engine.dispose()
+        assert back == {referral_id: old for referral_id, old in enumerate(paths, start=1)}
+        assert set(back_events) <= set(OLD_TO_NEW)
     finally:
         drop()

@@ -11,14 +11,14 @@ decisions, verified tiers, appeals, and every catalog the service has used.
   catalog version and hash of re-scored results (`assessment_rescores`, null for those re-scored before).
 
 Revision ID: 0008
-Revises: 0006 (chains after 0007 once that is merged)
+Revises: 0007
 """
 
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
