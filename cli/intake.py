@@ -1,9 +1,14 @@
-"""`assess form export|check`: the catalog as an XLSForm, and whether a form still matches its catalog."""
+"""`assess form export|check`: the catalog as an XLSForm, and whether a form still matches its catalog;
+`assess import`: a file of answers stored as assessments of a station's households."""
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import time
 from pathlib import Path
 
+import pandas as pd
 import typer
 
 from indicators.loader import load_catalog
@@ -69,5 +74,99 @@ def converted_warnings(path: Path) -> list[str]:
     return list(convert(xlsform=str(path), validate=False).warnings)
 
 
+IMPORT_FORMATS = {".csv": "csv", ".xlsx": "excel", ".parquet": "parquet", ".jsonl": "jsonl"}
+# Columns read as text whatever they look like: keys and ID numbers keep their leading zeros and their X.
+TEXT_COLUMNS = {"household_id": str, "id_number": str, "phone": str}
+REPORT_COLUMNS = ("row", "household_key", "outcome", "household_id", "registered", "assessment_id", "code", "field",
+                  "message_zh", "message_en")
+
+
+def read_import_file(path: Path) -> pd.DataFrame:
+    """A CSV, Excel, Parquet or JSON Lines file of households, one a row (the `assess score` input shape)."""
+    kind = IMPORT_FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise typer.BadParameter(f"{path.name}: expected one of {', '.join(IMPORT_FORMATS)}", param_hint="FILE")
+    if kind == "csv":
+        return pd.read_csv(path, dtype=TEXT_COLUMNS, encoding="utf-8-sig", low_memory=False)
+    if kind == "excel":
+        return pd.read_excel(path, dtype=TEXT_COLUMNS)
+    if kind == "jsonl":
+        return pd.read_json(path, lines=True, dtype=TEXT_COLUMNS)
+    return pd.read_parquet(path)
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_file(
+    file: Path = typer.Argument(..., help="Households, one per row (.csv, .xlsx, .parquet, .jsonl)."),
+    station: int = typer.Option(..., "--station", help="The station whose households the rows are."),
+    user: str = typer.Option(..., "--user", help="The caseworker or supervisor the import is stored as."),
+    report: Path = typer.Option(None, "--report", help="Row-by-row report (.csv; default: FILE.import-report.csv)."),
+    chunk_rows: int = typer.Option(2000, "--chunk-rows", min=1, help="Rows per committed transaction."),
+):
+    """Store one assessment per row of FILE, registering households that are new (matched by ID number), into the
+    service's database (ASSESS_DATABASE_URL). Idempotent per row (station, household_id, date): the same file
+    again adds nothing; a killed import resumes where it stopped. Exit 3 when some rows were refused."""
+    from api.auth.service import user_caller, user_id_by_name
+    from api.intake import imports
+    from cli.configs_db import service_context
+
+    if not file.is_file():
+        raise typer.BadParameter(f"{file} does not exist", param_hint="FILE")
+    frame = read_import_file(file)
+    if "household_id" not in frame.columns:
+        raise typer.BadParameter(f"{file.name} has no household_id column", param_hint="FILE")
+    report = report or file.with_name(file.stem + ".import-report.csv")
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    began = time.perf_counter()
+    with service_context() as context:
+        database, settings = context.database, context.settings
+        with database.session(write=True) as session:
+            caller = user_caller(session, user_id_by_name(session, user))
+            job = imports.start_job(session=session, caller=caller, station_id=station, file_name=file.name,
+                                    file_hash=file_hash(file), rows=len(records))
+        if job["resumed"]:
+            typer.echo(f"resuming import {job['id']} at row {job['rows_done'] + 1} of {len(records)}")
+        for start in range(job["rows_done"], len(records), chunk_rows):
+            with database.session(write=True) as session:
+                imports.import_chunk(session=session, caller=caller, keys=context.keys, scorer=context.scorer,
+                                     job_id=job["id"], start=start, records=records[start:start + chunk_rows],
+                                     earliest_assessed_on=settings.earliest_assessed_on)
+        with database.session(write=True) as session:
+            imports.finish_job(session=session, job_id=job["id"])
+        with database.session() as session:
+            counts = imports.job_counts(session=session, job_id=job["id"])
+            rows = imports.job_rows(session=session, job_id=job["id"])
+    write_report(report, rows)
+    seconds = time.perf_counter() - began
+    typer.echo(f"{file.name}: {counts['stored']} stored ({counts['registered']} new households), "
+               f"{counts['already_stored']} already stored, {counts['refused']} refused of {len(records)} rows "
+               f"in {seconds:.1f} s -> {report}")
+    if counts["refused"]:
+        raise typer.Exit(SOME_ROWS_REFUSED)
+
+
+SOME_ROWS_REFUSED = 3
+
+
+def write_report(path: Path, rows) -> None:
+    """One line per row of the file: what was stored, or refused and why, in Chinese and English."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(REPORT_COLUMNS)
+        for row in rows:
+            writer.writerow([row.row + 1, row.source_key, row.outcome, row.household_id or "",
+                             "yes" if row.registered else "", row.assessment_id or "", row.code or "", row.path or "",
+                             row.message_zh or "", row.message_en or ""])
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(form_app, name="form")
+    app.command("import")(import_file)

@@ -5,6 +5,7 @@
   one transaction (submissions, corrections).
 - `refresh_latest` rebuilds the latest rows of some households from their stored assessments (a status
   change, a correction, an assessment dated before the latest, the demo's seeding).
+- `store_assessments` inserts many new assessments at once (bulk imports) and rebuilds their latest rows.
 - `store_rescored` writes a batch of re-scored results beside the originals and moves the latest rows
   they concern to the new figures (re-scoring).
 
@@ -311,3 +312,17 @@ def store_rescored(session: Session, *, staged: pd.DataFrame, config_version: st
         AssessmentRescore.assessment_id.in_(select(staging.c.assessment_id))))
     staging.drop(connection)
     return after - before
+
+
+def store_assessments(session: Session, *, assessments: list, catalog) -> list[int]:
+    """Insert many new assessments (records of their columns, ids None; none a correction) and rebuild the
+    latest rows of their households from what is then stored, in the session's transaction (bulk imports);
+    returns their ids, in order."""
+    if not assessments:
+        return []
+    begin(session)
+    ids = list(session.scalars(insert(Assessment).returning(Assessment.id, sort_by_parameter_order=True),
+                               [{column: getattr(assessment, column) for column in INSERTED}
+                                for assessment in assessments]))
+    refresh_latest(session, household_ids=[assessment.household_id for assessment in assessments], catalog=catalog)
+    return ids
