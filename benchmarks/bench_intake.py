@@ -1,0 +1,152 @@
+"""Benchmark: bulk import of households (registered and assessed) into SQLite and PostgreSQL, and intake posts
+over HTTP next to bench_api.py's bare baseline.
+
+Import: N synthetic households (answers from the synthetic generator, a valid ID number and a name each) written
+as a Parquet file and imported with `assess import`'s service functions (`api.intake.imports`) in chunks, on a
+fresh database; then checked: every household registered once, one assessment each, its latest row pointing at
+it. Prints households per second for each database. Intake: `--posts` KoboToolbox-shaped submissions to
+`POST /v1/intake/submissions` with `--clients` concurrent clients against uvicorn, then the same bodies against
+the bare FastAPI endpoint of bench_api.py (the baseline, measured in the same run), when the intake API exists.
+The last line is one JSON object.
+
+    python benchmarks/bench_intake.py [--households 100000] [--chunk-rows 2000] [--postgres URL|none]
+                                      [--posts 2000] [--clients 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_api import postgres_database  # noqa: E402
+
+DEFAULT_POSTGRES = os.environ.get("ASSESS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def id_number(serial: int) -> str:
+    from api.id_numbers import check_character
+
+    first17 = f"37{serial // 10**10 % 10:01d}{serial // 10**9 % 10:01d}{19000101 + serial // 1000 % 10**5:08d}"
+    first17 = (first17 + f"{serial % 1000:03d}")[:17].rjust(17, "0")
+    return first17 + check_character(first17)
+
+
+def households_file(folder: Path, households: int, seed: int = 5) -> Path:
+    """A Parquet file of `households` rows: synthetic answers, a distinct ID number and a name each."""
+    import pandas as pd
+
+    from indicators import default_catalog
+    from indicators.synth import generate_households, load_spec
+
+    catalog = default_catalog()
+    frame = generate_households(catalog, load_spec(), households, seed)
+    frame = frame[[i.id for i in catalog.indicators if i.id in frame.columns]].copy()
+    frame.insert(0, "household_id", [f"R{n}" for n in range(households)])
+    frame["id_number"] = [id_number(n) for n in range(households)]
+    frame["name"] = "测试户"
+    frame["assessed_on"] = "2026-03-01"
+    path = folder / "households.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def prepare(url: str):
+    """A migrated database with a town, a station and a caseworker; returns the service context and caller."""
+    from cryptography.fernet import Fernet
+
+    from api.app import create_app
+    from api.auth.access import Role
+    from api.auth.service import create_user, user_caller
+    from api.geography.service import create_station, create_town
+    from api.settings import Settings
+
+    settings = Settings(database_url=url, data_key=Fernet.generate_key().decode(), hash_key=uuid.uuid4().hex * 2,
+                        env="production")
+    context = create_app(settings).state.context  # migrates, and adds the catalog's regions
+    region = next(r.id for r in context.scorer.catalog.regions if r.parent)
+    with context.database.session(write=True) as session:
+        town = create_town(session=session, caller=None, name="bench town", region_id=region)
+        station = create_station(session=session, caller=None, name="bench station", town_id=town["id"])
+        user, _ = create_user(session=session, caller=None, name="bench-caseworker", role=Role.caseworker,
+                              station_id=station["id"], valid_days=30)
+        caller = user_caller(session, user["id"])
+    return context, caller, station["id"]
+
+
+def run_import(url: str, path: Path, chunk_rows: int) -> dict:
+    """Import the file into a fresh database at `url`; households per second and the checks."""
+    import pandas as pd
+    from sqlalchemy import func, select
+
+    from api.assessments.tables import Assessment, HouseholdLatest
+    from api.households.tables import Household
+    from api.intake import imports
+    from cli.intake import file_hash
+
+    context, caller, station_id = prepare(url)
+    frame = pd.read_parquet(path)
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    context.scorer.warm_up()  # the model registry's first look-up and the compiled formula, as a server's start does
+    began = time.perf_counter()
+    with context.database.session(write=True) as session:
+        job = imports.start_job(session=session, caller=caller, station_id=station_id, file_name=path.name,
+                                file_hash=file_hash(path), rows=len(records))
+    for start in range(0, len(records), chunk_rows):
+        with context.database.session(write=True) as session:
+            imports.import_chunk(session=session, caller=caller, keys=context.keys, scorer=context.scorer,
+                                 job_id=job["id"], start=start, records=records[start:start + chunk_rows],
+                                 earliest_assessed_on=context.settings.earliest_assessed_on)
+    with context.database.session(write=True) as session:
+        imports.finish_job(session=session, job_id=job["id"])
+    seconds = time.perf_counter() - began
+    with context.database.session() as session:
+        counts = imports.job_counts(session=session, job_id=job["id"])
+        households = session.scalar(select(func.count()).select_from(Household))
+        assessments = session.scalar(select(func.count()).select_from(Assessment))
+        latest_right = session.scalar(select(func.count()).select_from(HouseholdLatest).join(
+            Assessment, Assessment.id == HouseholdLatest.assessment_id).where(
+            Assessment.household_id == HouseholdLatest.household_id))
+    context.database.dispose()
+    assert households == counts["registered"] == counts["stored"] == assessments == latest_right, \
+        (households, counts, assessments, latest_right)
+    return {"rows": len(records), "stored": counts["stored"], "refused": counts["refused"], "seconds": seconds,
+            "households_per_s": counts["stored"] / seconds if seconds else 0.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", type=int, default=100_000)
+    parser.add_argument("--chunk-rows", type=int, default=2000)
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server URL; 'none' to skip")
+    arguments = parser.parse_args()
+    figures: dict = {"households": arguments.households}
+    with tempfile.TemporaryDirectory() as folder:
+        path = households_file(Path(folder), arguments.households)
+        targets = [("sqlite", f"sqlite:///{Path(folder) / 'import.db'}", None)]
+        if arguments.postgres != "none":
+            found = postgres_database(arguments.postgres)
+            if found is not None:
+                targets.append(("postgresql", *found))
+        for name, url, drop in targets:
+            try:
+                result = run_import(url, path, arguments.chunk_rows)
+            finally:
+                if drop is not None:
+                    drop()
+            print(f"import {name:<10} {result['stored']:>7} households stored ({result['refused']} rows refused) "
+                  f"in {result['seconds']:.1f} s: {result['households_per_s']:,.0f} households/s")
+            figures[f"import_{name}"] = result
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
