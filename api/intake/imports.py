@@ -125,10 +125,23 @@ def read_answers(catalog, record: dict) -> dict:
         canonical, problem = parse_answer(indicator, value)
         if problem is None:
             value = canonical
-        elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            value = int(value)
+        else:
+            value = _number_as_sent(indicator, value)
         answers[indicator.id] = value.strip() if isinstance(value, str) else value
     return answers
+
+
+def _number_as_sent(indicator, value: Any) -> Any:
+    """A refused numeric answer as a number (a whole one as an int) when it reads as one, so that it shows and
+    is corrected as the number it is (KoboToolbox sends every value as text)."""
+    if indicator.answer.type in ("count", "amount", "ordinal") and isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _date(value: Any, today: date) -> date:
