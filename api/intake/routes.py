@@ -52,20 +52,19 @@ def revoke_token(token_id: RowId, context: Context, caller: CurrentCaller) -> di
 
 
 @router.post("/submissions", status_code=201, response_model=schemas.IntakeSubmission,
-             responses={200: {"description": "Received before (a retry, or the same instance from another source): "
-                                             "its record, unchanged", "model": schemas.IntakeSubmission},
-                        **problem_responses(403, 422)},
+             responses=problem_responses(403, 422),
              summary="Take a collected submission (KoboToolbox REST service, ODK Central export)",
              description="Authenticated with a station's intake token (bearer, or the password of basic "
                          "authentication). Stored as an assessment when it can be (`status: stored`), else kept in "
-                         "the station's intake queue with its errors (`status: queued`); once per instance id.")
+                         "the station's intake queue with its errors (`status: queued`); once per instance id: a retry, or "
+                         "the same instance from another source, gets the record as it is and stores nothing.")
 def receive(body: Annotated[dict[str, Any], Body()], context: Context,
             authorization: Annotated[str | None, Header()] = None) -> FastJSONResponse:
     with context.database.session(write=True) as session:
-        record, new = service.receive(session=session, token=intake_token(authorization), keys=context.keys,
+        record, _new = service.receive(session=session, token=intake_token(authorization), keys=context.keys,
                                       scorer=context.scorer, body=body,
                                       earliest_assessed_on=context.settings.earliest_assessed_on)
-    return FastJSONResponse(record, status_code=201 if new else 200)
+    return FastJSONResponse(record, status_code=201)
 
 
 @router.get("/queue", response_model=schemas.IntakeQueue, responses=problem_responses(403, 422),
