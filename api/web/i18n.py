@@ -82,6 +82,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "view": ("查看", "View"),
     # dynamic management: transfers, exits and exit proposals, verified tiers, appeals (issue 21)
     "nav_transfers": ("转移", "Transfers"),
+    # intake (issue 22)
+    "nav_intake": ("采集队列", "Intake queue"),
+    "intake_queue": ("待处理的采集提交", "Collected submissions to fix"),
+    "intake_queue_hint": ("以下是从 KoboToolbox / ODK 收到但未能保存的问卷:请更正后保存,或注明原因后拒收。",
+                          "Questionnaires received from KoboToolbox or ODK that could not be stored: fix and store "
+                          "them, or reject them with a reason."),
+    "intake_instance": ("实例编号", "Instance id"),
+    "intake_received": ("收到日期", "Received on"),
+    "intake_form_version": ("表单版本", "Form version"),
+    "intake_fix_store": ("更正并保存", "Fix and store"),
+    "intake_reject_reason": ("拒收原因", "Reason for rejecting"),
+    "intake_reject": ("拒收", "Reject"),
     "nav_exit_proposals": ("退出建议", "Exit proposals"),
     "nav_appeals": ("申诉", "Appeals"),
     "transfers": ("家庭转移", "Transfers"),
