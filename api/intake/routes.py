@@ -56,8 +56,9 @@ def revoke_token(token_id: RowId, context: Context, caller: CurrentCaller) -> di
              summary="Take a collected submission (KoboToolbox REST service, ODK Central export)",
              description="Authenticated with a station's intake token (bearer, or the password of basic "
                          "authentication). Stored as an assessment when it can be (`status: stored`), else kept in "
-                         "the station's intake queue with its errors (`status: queued`); once per instance id: a retry, or "
-                         "the same instance from another source, gets the record as it is and stores nothing.")
+                         "the station's intake queue with its errors (`status: queued`); once per instance id: a "
+                         "retry, or the same instance from another source, gets the record as it is and stores "
+                         "nothing.")
 def receive(body: Annotated[dict[str, Any], Body()], context: Context,
             authorization: Annotated[str | None, Header()] = None) -> FastJSONResponse:
     with context.database.session(write=True) as session:

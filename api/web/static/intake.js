@@ -25,7 +25,9 @@
       if (response.ok) { window.location.reload(); return; }
       if (response.status === 0 || !response.data) { formError.textContent = App.t("network_error"); return; }
       const marked = App.showErrors(form, response.data.errors || [], formError);
-      if (!formError.textContent) formError.textContent = marked.length ? App.t("form_has_errors") : response.data.detail;
+      if (!formError.textContent) {
+        formError.textContent = marked.length ? App.t("form_has_errors") : response.data.detail;
+      }
       App.focusFirst(marked);
     });
   });
