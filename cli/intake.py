@@ -167,6 +167,46 @@ def write_report(path: Path, rows) -> None:
                              row.message_zh or "", row.message_en or ""])
 
 
+intake_app = typer.Typer(help="Collected submissions (ODK Central).", no_args_is_help=True)
+
+
+@intake_app.command("pull")
+def intake_pull(
+    odk: str = typer.Option(..., "--odk", help="The ODK Central server's base URL, e.g. https://central.example.org."),
+    project: str = typer.Option(..., "--project", help="The project's number on the server."),
+    form: str = typer.Option(..., "--form", help="The form's id (its XLSForm form_id)."),
+    station: int = typer.Option(..., "--station", help="The station whose households the submissions are."),
+    user: str = typer.Option(..., "--user", help="The caseworker or supervisor the submissions are stored as."),
+    odk_user: str = typer.Option(None, "--odk-user", help="The ODK Central account (an e-mail address); its "
+                                                         "password in ASSESS_ODK_PASSWORD."),
+    page_size: int = typer.Option(250, "--page-size", min=1, max=10000, help="Rows per OData request."),
+):
+    """Take the form's new submissions from ODK Central's OData feed (after the stored checkpoint): stored as
+    assessments, or queued with their errors, once per instance id."""
+    import os
+
+    import httpx
+
+    from api.auth.service import user_caller, user_id_by_name
+    from api.intake.pull import pull
+    from cli.configs_db import service_context
+
+    auth = (odk_user, os.environ.get("ASSESS_ODK_PASSWORD", "")) if odk_user else None
+    with service_context() as context:
+        with context.database.session() as session:
+            caller = user_caller(session, user_id_by_name(session, user))
+        try:
+            counts = pull(database=context.database, keys=context.keys, scorer=context.scorer, caller=caller,
+                          station_id=station, server=odk, project=project, form=form, auth=auth,
+                          earliest_assessed_on=context.settings.earliest_assessed_on, page_size=page_size)
+        except httpx.HTTPError as error:
+            typer.echo(f"error: ODK Central: {error}", err=True)
+            raise typer.Exit(2) from None
+    typer.echo(f"{form}: {counts['stored']} stored, {counts['queued']} queued, "
+               f"{counts['already_received']} received before")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(form_app, name="form")
     app.command("import")(import_file)
+    app.add_typer(intake_app, name="intake")

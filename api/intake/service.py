@@ -189,16 +189,23 @@ def receive(*, session: Session, token: str | None, keys: Keys, scorer, body: An
     """Take a collected submission: stored as an assessment when it can be, else queued with its errors.
     Returns its record and whether it is new (False: a retry, or the same instance from another source)."""
     row, caller = token_caller(session=session, token=token)
+    return take(session=session, station_id=row.station_id, caller=caller, keys=keys, scorer=scorer, body=body,
+                earliest_assessed_on=earliest_assessed_on)
+
+
+def take(*, session: Session, station_id: int, caller: Caller, keys: Keys, scorer, body: Any,
+         earliest_assessed_on: date) -> tuple[dict, bool]:
+    """`receive` for a station and the caller its assessments are stored as (an intake token's, or a pull's)."""
     parsed = parse(body)
     existing = session.scalar(select(IntakeSubmission).where(IntakeSubmission.instance_id == parsed.instance_id))
     if existing is not None:
         return submission_view(existing), False
     leaves = by_leaf(parsed.fields)
     try:
-        stored, errors = _attempt(session, caller, scorer, station_id=row.station_id, leaves=leaves,
+        stored, errors = _attempt(session, caller, scorer, station_id=station_id, leaves=leaves,
                                   form_version=parsed.form_version, instance_id=parsed.instance_id,
                                   fields=parsed.fields, earliest=earliest_assessed_on)
-        record = IntakeSubmission(instance_id=parsed.instance_id, station_id=row.station_id, source=parsed.source,
+        record = IntakeSubmission(instance_id=parsed.instance_id, station_id=station_id, source=parsed.source,
                                   form_version=parsed.form_version, payload=encrypt_json(keys, body),
                                   household_id=stored["household_id"] if stored else _household_number(leaves),
                                   status="stored" if stored else "queued", errors=errors,
