@@ -16,6 +16,9 @@ The last line is one JSON object.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import gc
 import json
 import os
 import sys
@@ -27,7 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_api import postgres_database  # noqa: E402
+from benchmarks.bench_api import (_Poster, answer_pool, free_port, postgres_database, prepare_database,  # noqa: E402
+                                  server_cpu_s, start_server)
+
+INTAKE = "api.app:create_app"
+TIME_LIMIT_S = 120
 
 DEFAULT_POSTGRES = os.environ.get("ASSESS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -122,11 +129,149 @@ def run_import(url: str, path: Path, chunk_rows: int) -> dict:
             "households_per_s": counts["stored"] / seconds if seconds else 0.0}
 
 
+def intake_baseline_app():
+    """A bare FastAPI app: one sync endpoint that parses the same JSON body and answers 201 (bench_api's baseline
+    at the intake path)."""
+    from fastapi import Body, FastAPI
+    from fastapi.responses import JSONResponse
+
+    app = FastAPI()
+
+    @app.post("/v1/intake/submissions")
+    def receive(body: dict = Body(...)) -> JSONResponse:
+        return JSONResponse({"received": len(body)}, status_code=201)
+
+    return app
+
+
+def kobo_bodies(households: list[int], count: int) -> list[dict]:
+    """KoboToolbox-shaped submissions (group paths, every value as text), a new instance id each."""
+    from indicators import default_catalog
+    from indicators.xlsform import form_version
+
+    catalog = default_catalog()
+    version = form_version(catalog)
+    pool = answer_pool(200)
+    bodies = []
+    for number in range(count):
+        answers = pool[number % len(pool)]
+        body = {f"{catalog.indicator_by_id[k].dimension}/{k}": ("yes" if v is True else "no" if v is False
+                                                                else str(v))
+                for k, v in answers.items() if v is not None}
+        instance = str(uuid.uuid4())
+        body.update({"household_id": str(households[number % len(households)]), "today": "2026-03-01",
+                     "meta/instanceID": f"uuid:{instance}", "_uuid": instance,
+                     "_submission_time": "2026-03-01T10:00:00", "__version__": version})
+        bodies.append(body)
+    return bodies
+
+
+def intake_token(env: dict, caseworker: str) -> str:
+    """An intake token of the benchmark's station, its submissions stored as the caseworker."""
+    from api.app import create_app
+    from api.auth.access import Role
+    from api.auth.service import create_user, user_caller, user_id_by_name
+    from api.auth.tables import User
+    from api.intake import service
+    from api.settings import Settings
+
+    settings = Settings(database_url=env["ASSESS_DATABASE_URL"], data_key=env["ASSESS_DATA_KEY"],
+                        hash_key=env["ASSESS_HASH_KEY"], env="production", migrate_on_start=False)
+    context = create_app(settings).state.context
+    with context.database.session(write=True) as session:
+        admin, _ = create_user(session=session, caller=None, name="bench-admin", role=Role.admin, valid_days=1)
+        worker = session.get(User, user_id_by_name(session, caseworker))
+        token = service.create_token(session=session, caller=user_caller(session, admin["id"]),
+                                     station_id=worker.station_id, label="bench", user_id=worker.id)["token"]
+    context.database.dispose()
+    return token
+
+
+async def post_all(base: str, token: str, bodies: list[dict], clients: int, server_pid: int, client: str) -> dict:
+    """The bodies posted by `clients` concurrent clients, each with its own connection; req/s, latencies, CPU."""
+    latencies, statuses = [], {}
+    counter = iter(range(len(bodies)))
+    deadline = time.monotonic() + TIME_LIMIT_S
+
+    async def worker(http: _Poster) -> None:
+        for number in counter:
+            if time.monotonic() > deadline:
+                return
+            started = time.perf_counter()
+            status = await http.post(f"{base}/v1/intake/submissions", bodies[number])
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    async with contextlib.AsyncExitStack() as stack:
+        posters = [await stack.enter_async_context(_Poster(client, {"Authorization": f"Bearer {token}"}))
+                   for _ in range(clients)]
+        gc.collect()
+        gc.freeze()
+        started, server_cpu = time.perf_counter(), server_cpu_s(server_pid)
+        await asyncio.gather(*(worker(http) for http in posters))
+        elapsed = time.perf_counter() - started
+        server_cpu = None if server_cpu is None else server_cpu_s(server_pid) - server_cpu
+    latencies.sort()
+
+    def quantile(q: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 2)
+
+    return {"requests": len(latencies), "statuses": statuses, "req_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": quantile(0.5), "p99_ms": quantile(0.99),
+            "server_cpu_ms_per_request": None if server_cpu is None else round(server_cpu / len(latencies) * 1000, 3)}
+
+
+def run_posts(name: str, target: str, env: dict, token: str, bodies: list[dict], clients: int, client: str) -> dict:
+    port = free_port()
+    process = start_server(target, port, env, 1)
+    try:
+        figures = asyncio.run(post_all(f"http://127.0.0.1:{port}", token, bodies, clients, process.pid, client))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    print(f"{name:<28} {figures['req_per_s']:>8.1f} req/s   p50 {figures['p50_ms']:>7.2f} ms   "
+          f"p99 {figures['p99_ms']:>7.2f} ms   ({figures['requests']} posts, statuses {figures['statuses']})")
+    return figures
+
+
+def intake_posts(folder: Path, postgres: str, posts: int, clients: int, client: str) -> dict:
+    """Intake posts on SQLite (and PostgreSQL), then the bare baseline with the same bodies."""
+    results = {}
+    targets = [("sqlite", f"sqlite:///{folder / 'intake.db'}", None)]
+    if postgres != "none":
+        found = postgres_database(postgres)
+        if found is not None:
+            targets.append(("postgresql", *found))
+    bodies = None
+    for name, url, drop in targets:
+        try:
+            _, households, env = prepare_database(url, 50, f"sqlite:///{folder / 'no-model.db'}")
+            token = intake_token(env, "bench-caseworker")
+            bodies = kobo_bodies(households, posts)
+            results[f"intake_{name}"] = run_posts(f"intake posts ({name})", INTAKE, env, token, bodies, clients,
+                                                  client)
+            if name == "sqlite":
+                results["baseline"] = run_posts("bare FastAPI baseline", "benchmarks.bench_intake:intake_baseline_app",
+                                                env, token, bodies, clients, client)
+        finally:
+            if drop is not None:
+                drop()
+    for name in ("intake_sqlite", "intake_postgresql"):
+        if name in results:
+            ratio = results[name]["req_per_s"] / results["baseline"]["req_per_s"]
+            results[name]["ratio_to_baseline"] = round(ratio, 3)
+            print(f"{name}: {ratio:.1%} of the baseline's throughput")
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--chunk-rows", type=int, default=2000)
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server URL; 'none' to skip")
+    parser.add_argument("--posts", type=int, default=2000, help="intake posts per target (0: no HTTP part)")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--client", choices=("httpx", "aiohttp"), default="httpx")
     arguments = parser.parse_args()
     figures: dict = {"households": arguments.households}
     with tempfile.TemporaryDirectory() as folder:
@@ -145,6 +290,9 @@ def main() -> None:
             print(f"import {name:<10} {result['stored']:>7} households stored ({result['refused']} rows refused) "
                   f"in {result['seconds']:.1f} s: {result['households_per_s']:,.0f} households/s")
             figures[f"import_{name}"] = result
+        if arguments.posts:
+            figures.update(intake_posts(Path(folder), arguments.postgres, arguments.posts, arguments.clients,
+                                        arguments.client))
     print(json.dumps(figures))
 
 

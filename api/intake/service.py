@@ -256,14 +256,14 @@ def _attempt(session: Session, caller: Caller, scorer, *, station_id: int, leave
     answers = read_answers(scorer.catalog, leaves)
     assessed_on = _day(leaves.get(DATE_FIELD)) or next(
         (day for day in (_day(fields.get(name)) for name in SUBMITTED_FIELDS) if day), date.today())
-    try:
-        scorer.score(answers, region=scorer.catalog.regions[0].id, year=assessed_on.year)
-    except AnswersInvalid as invalid:
-        errors += [_problem(f.code, f.path, f.message.en, f.message.zh) for f in invalid.findings
-                   if f.severity == "error" and f.path.startswith("answers.")]
-    except CoreError:
-        pass  # a regional problem: the household's own region decides, below
-    if errors:
+    if errors:  # the answers' own problems too, so that one fix can mend everything
+        try:
+            scorer.score(answers, region=scorer.catalog.regions[0].id, year=assessed_on.year)
+        except AnswersInvalid as invalid:
+            errors += [_problem(f.code, f.path, f.message.en, f.message.zh) for f in invalid.findings
+                       if f.severity == "error" and f.path.startswith("answers.")]
+        except CoreError:
+            pass  # a regional problem: the household's own region decides when it is stored
         return None, errors
     return store(session, caller, scorer, household_id=household_id, answers=answers, assessed_on=assessed_on,
                  instance_id=instance_id, earliest=earliest)
