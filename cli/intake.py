@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import time
 from pathlib import Path
 
-import pandas as pd
 import typer
 
 from indicators.loader import load_catalog
@@ -74,27 +72,6 @@ def converted_warnings(path: Path) -> list[str]:
     return list(convert(xlsform=str(path), validate=False).warnings)
 
 
-IMPORT_FORMATS = {".csv": "csv", ".xlsx": "excel", ".parquet": "parquet", ".jsonl": "jsonl"}
-# Columns read as text whatever they look like: keys and ID numbers keep their leading zeros and their X.
-TEXT_COLUMNS = {"household_id": str, "id_number": str, "phone": str}
-REPORT_COLUMNS = ("row", "household_key", "outcome", "household_id", "registered", "assessment_id", "code", "field",
-                  "message_zh", "message_en")
-
-
-def read_import_file(path: Path) -> pd.DataFrame:
-    """A CSV, Excel, Parquet or JSON Lines file of households, one a row (the `assess score` input shape)."""
-    kind = IMPORT_FORMATS.get(path.suffix.lower())
-    if kind is None:
-        raise typer.BadParameter(f"{path.name}: expected one of {', '.join(IMPORT_FORMATS)}", param_hint="FILE")
-    if kind == "csv":
-        return pd.read_csv(path, dtype=TEXT_COLUMNS, encoding="utf-8-sig", low_memory=False)
-    if kind == "excel":
-        return pd.read_excel(path, dtype=TEXT_COLUMNS)
-    if kind == "jsonl":
-        return pd.read_json(path, lines=True, dtype=TEXT_COLUMNS)
-    return pd.read_parquet(path)
-
-
 def file_hash(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -114,35 +91,33 @@ def import_file(
     service's database (ASSESS_DATABASE_URL). Idempotent per row (station, household_id, date): the same file
     again adds nothing; a killed import resumes where it stopped. Exit 3 when some rows were refused."""
     from api.auth.service import user_caller, user_id_by_name
+    from api.errors import ServiceError
     from api.intake import imports
     from cli.configs_db import service_context
 
     if not file.is_file():
         raise typer.BadParameter(f"{file} does not exist", param_hint="FILE")
-    frame = read_import_file(file)
-    if "household_id" not in frame.columns:
-        raise typer.BadParameter(f"{file.name} has no household_id column", param_hint="FILE")
+    try:
+        records = imports.records_of(imports.read_file(file.name, file.read_bytes()))
+    except ServiceError as error:
+        raise typer.BadParameter(error.problems[0].message_en, param_hint="FILE") from None
     report = report or file.with_name(file.stem + ".import-report.csv")
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     began = time.perf_counter()
-    with service_context() as context:
-        database, settings = context.database, context.settings
-        with database.session(write=True) as session:
-            caller = user_caller(session, user_id_by_name(session, user))
-            job = imports.start_job(session=session, caller=caller, station_id=station, file_name=file.name,
-                                    file_hash=file_hash(file), rows=len(records))
+
+    def started(job: dict) -> None:
         if job["resumed"]:
             typer.echo(f"resuming import {job['id']} at row {job['rows_done'] + 1} of {len(records)}")
-        for start in range(job["rows_done"], len(records), chunk_rows):
-            with database.session(write=True) as session:
-                imports.import_chunk(session=session, caller=caller, keys=context.keys, scorer=context.scorer,
-                                     job_id=job["id"], start=start, records=records[start:start + chunk_rows],
-                                     earliest_assessed_on=settings.earliest_assessed_on)
-        with database.session(write=True) as session:
-            imports.finish_job(session=session, job_id=job["id"])
-        with database.session() as session:
-            counts = imports.job_counts(session=session, job_id=job["id"])
+
+    with service_context() as context:
+        with context.database.session() as session:
+            caller = user_caller(session, user_id_by_name(session, user))
+        job = imports.run(database=context.database, caller=caller, keys=context.keys, scorer=context.scorer,
+                          station_id=station, file_name=file.name, file_hash=file_hash(file), records=records,
+                          earliest_assessed_on=context.settings.earliest_assessed_on, chunk_rows=chunk_rows,
+                          started=started)
+        with context.database.session() as session:
             rows = imports.job_rows(session=session, job_id=job["id"])
+    counts = job["counts"]
     write_report(report, rows)
     seconds = time.perf_counter() - began
     typer.echo(f"{file.name}: {counts['stored']} stored ({counts['registered']} new households), "
@@ -157,14 +132,10 @@ SOME_ROWS_REFUSED = 3
 
 def write_report(path: Path, rows) -> None:
     """One line per row of the file: what was stored, or refused and why, in Chinese and English."""
+    from api.intake.imports import report_csv
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(REPORT_COLUMNS)
-        for row in rows:
-            writer.writerow([row.row + 1, row.source_key, row.outcome, row.household_id or "",
-                             "yes" if row.registered else "", row.assessment_id or "", row.code or "", row.path or "",
-                             row.message_zh or "", row.message_en or ""])
+    path.write_text(report_csv(rows), encoding="utf-8-sig", newline="")
 
 
 intake_app = typer.Typer(help="Collected submissions (ODK Central).", no_args_is_help=True)

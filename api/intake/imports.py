@@ -12,11 +12,16 @@ every row once. A refused row stores nothing, and never stops the others.
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+
+import pandas as pd
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -29,7 +34,7 @@ from api.audit import service as audit
 from api.auth.access import Caller, require_write
 from api.configs.records import published_config
 from api.db.base import utcnow
-from api.errors import ServiceError, not_found
+from api.errors import Invalid, ServiceError, not_found
 from api.geography.tables import Station, Town
 from api.households.members import check_id_number
 from api.households.service import _duplicate, check_name, check_phone
@@ -45,6 +50,64 @@ PERSONAL_COLUMNS = ("name", "id_number", "phone")
 # Columns an import reads besides the indicators; any other column is left alone.
 KNOWN_COLUMNS = ("household_id", "assessed_on", "region", "year", "town_id", "station_id", *PERSONAL_COLUMNS)
 OUTCOMES = ("stored", "already_stored", "refused")
+
+
+FORMATS = {".csv": "csv", ".xlsx": "excel", ".parquet": "parquet", ".jsonl": "jsonl"}
+# Columns read as text whatever they look like: keys and ID numbers keep their leading zeros and their X.
+TEXT_COLUMNS = {"household_id": str, "id_number": str, "phone": str}
+
+
+def read_file(name: str, content: bytes) -> pd.DataFrame:
+    """A CSV (UTF-8, a BOM allowed), Excel (first sheet), Parquet or JSON Lines file of households, one a row (the
+    `assess score` input shape); Invalid naming the file when it is none of these or has no household_id column."""
+    kind = FORMATS.get("." + name.rsplit(".", 1)[-1].lower() if "." in name else "")
+    if kind is None:
+        raise Invalid("unknown_format", f"{name[:80]}: expected one of {', '.join(FORMATS)}.",
+                      f"{name[:80]}:文件须为 {'、'.join(FORMATS)} 之一。", path="file")
+    try:
+        if kind == "csv":
+            frame = pd.read_csv(io.BytesIO(content), dtype=TEXT_COLUMNS, encoding="utf-8-sig", low_memory=False)
+        elif kind == "excel":
+            frame = pd.read_excel(io.BytesIO(content), dtype=TEXT_COLUMNS)
+        elif kind == "jsonl":
+            frame = pd.read_json(io.BytesIO(content), lines=True, dtype=TEXT_COLUMNS)
+        else:
+            frame = pd.read_parquet(io.BytesIO(content))
+    except Exception as error:  # every reader raises its own kinds for a file that is not what its name says
+        raise Invalid("unreadable_file", f"{name[:80]} cannot be read as {kind} ({type(error).__name__}).",
+                      f"无法按 {kind} 读取 {name[:80]}({type(error).__name__})。", path="file") from None
+    if "household_id" not in frame.columns:
+        raise Invalid("missing_column", f"{name[:80]} has no household_id column.",
+                      f"{name[:80]} 没有 household_id 列。", path="file")
+    return frame
+
+
+def records_of(frame: pd.DataFrame) -> list[dict]:
+    """The rows as column -> cell, blanks as None."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def content_hash(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def run(*, database, caller: Caller, keys: Keys, scorer, station_id: int, file_name: str, file_hash: str,
+        records: list[dict], earliest_assessed_on: date, chunk_rows: int = 2000, started=None) -> dict:
+    """Import every row (resuming the unfinished import of the same file into the same station), a chunk per
+    transaction; the job (id, rows_done at the start, resumed) and its counts."""
+    with database.session(write=True) as session:
+        job = start_job(session=session, caller=caller, station_id=station_id, file_name=file_name,
+                        file_hash=file_hash, rows=len(records))
+    if started is not None:
+        started(job)
+    for start in range(job["rows_done"], len(records), chunk_rows):
+        with database.session(write=True) as session:
+            import_chunk(session=session, caller=caller, keys=keys, scorer=scorer, job_id=job["id"], start=start,
+                         records=records[start:start + chunk_rows], earliest_assessed_on=earliest_assessed_on)
+    with database.session(write=True) as session:
+        finish_job(session=session, job_id=job["id"])
+        counts = job_counts(session=session, job_id=job["id"])
+    return {**job, "counts": counts}
 
 
 def row_key(station_id: int, source_key: str, assessed_on: date) -> str:
@@ -431,6 +494,23 @@ def job_counts(*, session: Session, job_id: int) -> dict[str, int]:
     counts["registered"] = session.scalar(select(func.count()).where(ImportRow.job_id == job_id,
                                                                      ImportRow.registered.is_(True)))
     return counts
+
+
+REPORT_COLUMNS = ("row", "household_key", "outcome", "household_id", "registered", "assessment_id", "code", "field",
+                  "message_zh", "message_en")
+
+
+def report_csv(rows) -> str:
+    """The row-by-row report of a job (`job_rows`) as CSV text: what was stored, or refused and why (zh and en);
+    `row` 1 is the file's first row after its header. No personal data."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(REPORT_COLUMNS)
+    for row in rows:
+        writer.writerow([row.row + 1, row.source_key, row.outcome, row.household_id or "",
+                         "yes" if row.registered else "", row.assessment_id or "", row.code or "", row.path or "",
+                         row.message_zh or "", row.message_en or ""])
+    return buffer.getvalue()
 
 
 def _chunks(values: list, size: int = 5000):
