@@ -94,6 +94,23 @@ TEXT: dict[str, tuple[str, str]] = {
     "intake_fix_store": ("更正并保存", "Fix and store"),
     "intake_reject_reason": ("拒收原因", "Reason for rejecting"),
     "intake_reject": ("拒收", "Reject"),
+    "nav_import": ("批量导入", "Import"),
+    "import_title": ("批量导入问卷", "Import questionnaires"),
+    "import_hint": ("上传 CSV、Excel、Parquet 或 JSON Lines 文件(与 assess score 的输入格式相同,可另加 name、id_number、"
+                    "phone 列):每行保存为一份评估,新家庭按身份证号码登记;同一文件再次导入不会重复保存。",
+                    "Upload a CSV, Excel, Parquet or JSON Lines file (the `assess score` input shape, with optional "
+                    "name, id_number and phone columns): each row is stored as an assessment, new households are "
+                    "registered by their ID number; importing the same file again stores nothing twice."),
+    "import_file": ("文件", "File"),
+    "import_send": ("导入", "Import"),
+    "import_stored": ("已保存", "Stored"),
+    "import_registered": ("新登记家庭", "New households"),
+    "import_already": ("此前已保存", "Stored before"),
+    "import_refused": ("未保存", "Refused"),
+    "import_report": ("下载逐行报告(CSV)", "Download the row-by-row report (CSV)"),
+    "import_row": ("行", "Row"),
+    "import_field": ("字段", "Field"),
+    "import_why": ("原因", "Why"),
     "nav_exit_proposals": ("退出建议", "Exit proposals"),
     "nav_appeals": ("申诉", "Appeals"),
     "transfers": ("家庭转移", "Transfers"),

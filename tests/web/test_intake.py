@@ -5,13 +5,17 @@ rejected, first without a reason (refused), then with one."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import httpx
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
 from api.assessments.tables import Assessment
+from api.id_numbers import check_character
 from api.intake import service as intake
+from api.intake.imports import row_key
 from api.intake.tables import IntakeSubmission
 from indicators.xlsform import form_version
 from tests.api.factories import calm_answers, with_answer
@@ -80,3 +84,43 @@ def test_a_queued_submission_fixed_and_another_rejected(site, browser, shot):
         statuses = dict(session.execute(select(IntakeSubmission.id, IntakeSubmission.status)
                                         .where(IntakeSubmission.id.in_([first, second]))).all())
     assert statuses == {first: "stored", second: "rejected"} and stored() == 1
+
+
+def test_an_upload_imports_a_file_with_a_bad_row_and_again_adds_nothing(site, browser, shot, tmp_path):
+    catalog = site.app.state.context.scorer.catalog
+    calm = calm_answers(catalog)
+    numbers = [f"37100219770707{n:03d}" for n in (811, 812)]
+    rows = [{**calm, "household_id": f"U{n}", "id_number": number + check_character(number), "name": "上传户",
+             "assessed_on": "2026-02-02"} for n, number in enumerate(numbers)]
+    rows.append({**calm, "household_id": "U-bad", "assessed_on": "2026-02-02"})  # no ID number, not a household
+    path = tmp_path / "roll.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+    def imported() -> int:
+        keys = [row_key(site.caseworker_station, f"U{n}", date(2026, 2, 2)) for n in range(2)]
+        with site.session() as session:
+            return session.scalar(select(func.count()).select_from(Assessment)
+                                  .where(Assessment.idempotency_key.in_(keys)))
+
+    context, page = browse(browser, site, 390, "caseworker")
+    try:
+        page.goto("/app/import")
+        page.set_input_files("#file", str(path))
+        page.click("#import-send")
+        page.locator("#import-counts").wait_for()
+        assert page.inner_text("#count-stored") == "2" and page.inner_text("#count-refused") == "1"
+        assert "U-bad" in page.inner_text("#refused-rows")
+        fits(page, 390)
+        shot(page, "import-result")
+        with page.expect_download() as download:
+            page.click("#import-report")
+        report = download.value.path().read_text(encoding="utf-8-sig").splitlines()
+        assert len(report) == 4 and report[3].startswith("3,U-bad,refused")
+        page.goto("/app/import")
+        page.set_input_files("#file", str(path))
+        page.click("#import-send")
+        page.locator("#import-counts").wait_for()
+        assert page.inner_text("#count-stored") == "0" and page.inner_text("#count-already") == "2"
+    finally:
+        context.close()
+    assert imported() == 2
