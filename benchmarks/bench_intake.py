@@ -161,7 +161,8 @@ def kobo_bodies(households: list[int], count: int) -> list[dict]:
         instance = str(uuid.uuid4())
         body.update({"household_id": str(households[number % len(households)]), "today": "2026-03-01",
                      "meta/instanceID": f"uuid:{instance}", "_uuid": instance,
-                     "_submission_time": "2026-03-01T10:00:00", "__version__": version})
+                     "_submission_time": "2026-03-01T10:00:00", "form_version": version,
+                     "__version__": "vQ8nGk3rKp2aB7xYzW4mLc"})
         bodies.append(body)
     return bodies
 

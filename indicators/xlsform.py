@@ -20,11 +20,14 @@ from assessment.rules import COMPARISONS, answer_code
 
 LANGUAGES = {"zh": "中文 (zh)", "en": "English (en)"}
 HOUSEHOLD_FIELD = "household_id"
+# A calculated field that carries the form's version in every submission: KoboToolbox puts its own version id in
+# `__version__`, so the version a submission was collected with is read from here.
+VERSION_FIELD = "form_version"
 YES_NO_LIST = "yes_no"
 # Columns of each sheet, in order; `label`, `hint`, `constraint_message` and `required_message` once per language.
 TEXT_COLUMNS = ("label", "hint", "constraint_message", "required_message")
 SURVEY_COLUMNS = ("type", "name", "label", "hint", "required", "required_message", "relevant", "constraint",
-                  "constraint_message")
+                  "constraint_message", "calculation")
 CHOICE_COLUMNS = ("list_name", "name", "label")
 SETTINGS_COLUMNS = ("form_title", "form_id", "version", "default_language")
 XPATH_OPERATORS = {"eq": "=", "ne": "!=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
@@ -150,7 +153,8 @@ def form_sheets(catalog: Catalog) -> dict[str, list[dict[str, str]]]:
                **_texts("constraint_message", Message("家庭编号须为正整数", "the household number is a positive "
                                                                            "whole number")),
                **_texts("required_message", Message("请填写家庭编号", "the household number is required"))},
-              {"type": "today", "name": "today"}]
+              {"type": "today", "name": "today"},
+              {"type": "calculate", "name": VERSION_FIELD, "calculation": f"'{form_version(catalog)}'"}]
     choices: list[dict[str, str]] = []
     listed: set[str] = set()
     for dimension in catalog.dimensions:
@@ -340,7 +344,7 @@ def _row_differences(name, want, got, got_lists, want_lists) -> list[Difference]
             if choice not in want_choices:
                 found.append(_differ(name, "extra_choice", f"{name} 多了目录中没有的选项 {choice}",
                                      f"{name} has the choice {choice}, which the catalog does not"))
-    for column, zh in (("relevant", "适用条件"), ("constraint", "约束")):
+    for column, zh in (("relevant", "适用条件"), ("constraint", "约束"), ("calculation", "计算式")):
         if _normal(want.get(column, "")) != _normal(got.get(column, "")):
             found.append(_differ(name, f"other_{column}",
                                  f"{name} 的{zh}为 {got.get(column) or '(空)'},应为 {want.get(column) or '(空)'}",

@@ -33,11 +33,12 @@ from api.intake.tables import IntakeSubmission, IntakeToken
 from api.security import Keys, decrypt_json, encrypt_json, new_token, token_hash
 from assessment import AnswersInvalid
 from assessment.errors import CoreError
-from indicators.xlsform import HOUSEHOLD_FIELD, form_version
+from indicators.xlsform import HOUSEHOLD_FIELD, VERSION_FIELD, form_version
 
 INSTANCE_NAMESPACE = uuid.UUID("6c1d2b44-5e0f-4b8e-9a43-7d1f0e2c9b71")  # submission ids: uuid5 of instance ids
 INSTANCE_FIELDS = ("meta/instanceID", "__id", "_uuid", "instanceID")
-VERSION_FIELDS = ("__system/formVersion", "__version__", "_version_", "meta/version")
+# The version a submission was collected with is read from the form's own calculated field (any platform), else
+# from ODK Central's record of the form version; never from KoboToolbox's `__version__`, Kobo's id of a deployment.
 SUBMITTED_FIELDS = ("__system/submissionDate", "_submission_time")
 DATE_FIELD = "today"
 MAX_DEPTH = 8
@@ -156,7 +157,9 @@ def parse(body: Any) -> Parsed:
     if len(instance) > 200:
         raise Invalid("invalid_instance_id", "The instance id is longer than 200 characters.",
                       "实例编号超过 200 个字符。", path="meta/instanceID")
-    version = next((str(fields[name]) for name in VERSION_FIELDS if fields.get(name) not in (None, "")), None)
+    leaves = by_leaf(fields)
+    version = next((str(value) for value in (leaves.get(VERSION_FIELD), fields.get("__system/formVersion"))
+                    if value not in (None, "")), None)
     source = "odk_central" if "__system/submissionDate" in fields or "__id" in fields else "kobo"
     return Parsed(instance_id=instance, source=source, form_version=version[:128] if version else None,
                   fields=fields)
@@ -239,7 +242,7 @@ def _attempt(session: Session, caller: Caller, scorer, *, station_id: int, leave
     errors = []
     expected = form_version_of(scorer)
     if form_version is not None and form_version != expected:
-        errors.append(_problem("form_version_mismatch", "__version__",
+        errors.append(_problem("form_version_mismatch", VERSION_FIELD,
                                f"The form's version {form_version[:60]!r} is not the catalog's {expected!r}; "
                                "export the form again (assess form export).",
                                f"表单版本 {form_version[:60]!r} 与目录版本 {expected!r} 不符;请重新导出表单。"))

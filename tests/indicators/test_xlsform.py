@@ -54,6 +54,8 @@ def test_the_form_converts_without_warnings_and_carries_the_catalog(tmp_path, ca
     assert instance.get("version") == f"{catalog.version}+{catalog.content_hash[:12]}"
     assert instance.find(f"{XF}household_id") is not None
     binds = {b.get("nodeset"): b for b in xform.iter(f"{XF}bind")}
+    # every submission carries the version it was collected with (KoboToolbox's __version__ is its own id)
+    assert binds["/data/form_version"].get("calculate") == f"'{catalog.version}+{catalog.content_hash[:12]}'"
     required = {n for n, b in binds.items() if b.get("required") == "true()"}
     assert required == {"/data/household_id"} | {f"/data/{i.dimension}/{i.id}" for i in catalog.indicators
                                                  if i.required}

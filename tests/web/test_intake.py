@@ -29,7 +29,8 @@ def kobo(catalog, household: int, answers: dict) -> dict:
             for k, v in answers.items()}
     instance = str(uuid.uuid4())
     return {**body, "household_id": str(household), "meta/instanceID": f"uuid:{instance}", "_uuid": instance,
-            "_submission_time": "2026-03-01T09:00:00", "__version__": form_version(catalog)}
+            "_submission_time": "2026-03-01T09:00:00", "form_version": form_version(catalog),
+            "__version__": "vQ8nGk3rKp2aB7xYzW4mLc"}
 
 
 def test_a_queued_submission_fixed_and_another_rejected(site, browser, shot):

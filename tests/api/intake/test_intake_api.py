@@ -26,9 +26,10 @@ def kobo_body(catalog, household_id, answers: dict, instance: str | None = None,
               today: str = "2026-03-01") -> dict:
     instance = instance or str(uuid.uuid4())
     body = {f"{catalog.indicator_by_id[key].dimension}/{key}": kobo_value(value) for key, value in answers.items()}
-    body.update({"household_id": str(household_id), "today": today, "meta/instanceID": f"uuid:{instance}",
-                 "_uuid": instance, "_submission_time": "2026-03-01T10:15:00", "__version__":
-                 version or form_version(catalog), "formhub/uuid": "a1b2c3", "_id": 4711, "_attachments": []})
+    body.update({"household_id": str(household_id), "today": today, "form_version": version or form_version(catalog),
+                 "meta/instanceID": f"uuid:{instance}", "_uuid": instance, "_submission_time": "2026-03-01T10:15:00",
+                 "__version__": "vQ8nGk3rKp2aB7xYzW4mLc",  # KoboToolbox's id of the deployment, not read
+                 "formhub/uuid": "a1b2c3", "_id": 4711, "_attachments": []})
     return body
 
 
