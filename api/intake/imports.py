@@ -110,9 +110,12 @@ def run(*, database, caller: Caller, keys: Keys, scorer, station_id: int, file_n
     return {**job, "counts": counts}
 
 
-def row_key(station_id: int, source_key: str, assessed_on: date) -> str:
-    """The submission id of an imported row: the same station, household key and date give the same id."""
-    return str(uuid.uuid5(KEY_NAMESPACE, f"import\n{station_id}\n{source_key}\n{assessed_on.isoformat()}"))
+def row_key(station_id: int, source_key: str, assessed_on: date | None) -> str:
+    """The submission id of an imported row: the same station, household key and date give the same id. A row
+    without a date (stored as assessed today) is keyed without one, so that importing it again another day finds
+    it."""
+    day = assessed_on.isoformat() if assessed_on is not None else "-"
+    return str(uuid.uuid5(KEY_NAMESPACE, f"import\n{station_id}\n{source_key}\n{day}"))
 
 
 @dataclass
@@ -151,6 +154,7 @@ class _Plan:
     assessed_on: date
     answers: dict
     key: str
+    dated: bool = True  # False: no date given, assessed today
     id_hash: str | None = None
     personal: dict | None = None
     household: Any = None  # the matched household (id, station_id, status), or None while to be registered
@@ -323,6 +327,7 @@ def _read_row(keys: Keys, catalog, station, row: int, source_key: str, record: d
     if len(source_key) > 200:
         raise Refused("invalid_household_id", "household_id", "household_id is longer than 200 characters.",
                       "户编号超过 200 个字符。")
+    dated = not is_missing(record.get("assessed_on"))
     assessed_on = _date(record.get("assessed_on"), today)
     try:
         check_assessed_on(assessed_on, earliest=earliest, today=today)
@@ -333,7 +338,7 @@ def _read_row(keys: Keys, catalog, station, row: int, source_key: str, record: d
         raise Refused("other_region", "region", f"The row's region {region[:40]!r} is not the station's region "
                       f"{station.region_id!r}.", f"该行的地区 {region[:40]!r} 不是驿站所在地区 {station.region_id!r}。")
     plan = _Plan(row=row, source_key=source_key, assessed_on=assessed_on, answers=read_answers(catalog, record),
-                 key=row_key(station.id, source_key, assessed_on))
+                 key=row_key(station.id, source_key, assessed_on if dated else None), dated=dated)
     number = _text(record.get("id_number"))
     try:
         if number:
@@ -352,7 +357,8 @@ def _resolve(session: Session, station, plans: list[_Plan]) -> None:
     keys = list({plan.key for plan in plans})
     for chunk in _chunks(keys):
         for row in session.execute(select(Assessment.idempotency_key, Assessment.id, Assessment.household_id,
-                                          Assessment.request_hash).where(Assessment.idempotency_key.in_(chunk))):
+                                          Assessment.assessed_on, Assessment.request_hash)
+                                   .where(Assessment.idempotency_key.in_(chunk))):
             stored[row.idempotency_key] = row
     hashes = list({plan.id_hash for plan in plans if plan.id_hash})
     own, members = {}, {}
@@ -374,7 +380,8 @@ def _resolve(session: Session, station, plans: list[_Plan]) -> None:
     for plan in plans:
         earlier = stored.get(plan.key)
         if earlier is not None:
-            if request_hash(earlier.household_id, plan.answers, plan.assessed_on, None) == earlier.request_hash:
+            on = plan.assessed_on if plan.dated else earlier.assessed_on  # an undated row: the day it was stored
+            if request_hash(earlier.household_id, plan.answers, on, None) == earlier.request_hash:
                 plan.outcome = RowOutcome(plan.row, plan.source_key, "already_stored",
                                           household_id=earlier.household_id, assessment_id=earlier.id)
             else:
