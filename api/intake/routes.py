@@ -44,6 +44,13 @@ def create_token(body: schemas.IntakeTokenRequest, context: Context, caller: Cur
                                     user_id=body.user_id)
 
 
+@router.get("/tokens", response_model=list[schemas.IntakeToken], responses=problem_responses(403, 422),
+            summary="The intake tokens (an administrator's: all; a supervisor's: its towns' stations)")
+def list_tokens(context: Context, caller: CurrentCaller, station_id: RowId | None = None) -> list[dict]:
+    with context.database.session() as session:
+        return service.list_tokens(session=session, caller=caller, station_id=station_id)
+
+
 @router.delete("/tokens/{token_id}", response_model=schemas.IntakeToken, responses=problem_responses(403, 404, 422),
                summary="Revoke an intake token")
 def revoke_token(token_id: RowId, context: Context, caller: CurrentCaller) -> dict:

@@ -83,6 +83,18 @@ def token_view(row: IntakeToken) -> dict:
             "created_at": iso(row.created_at), "revoked_at": iso(row.revoked_at)}
 
 
+def list_tokens(*, session: Session, caller: Caller, station_id: int | None = None) -> list[dict]:
+    """The intake tokens an administrator sees (all), or a supervisor (those of its towns' stations); never the
+    tokens themselves, which are kept only as hashes."""
+    require_role(caller, Role.admin, Role.supervisor)
+    query = select(IntakeToken).join(Station, Station.id == IntakeToken.station_id).order_by(IntakeToken.id)
+    if caller.role is Role.supervisor:
+        query = query.where(Station.town_id.in_(sorted(caller.town_ids)))
+    if station_id is not None:
+        query = query.where(IntakeToken.station_id == station_id)
+    return [token_view(row) for row in session.scalars(query)]
+
+
 def revoke_token(*, session: Session, caller: Caller, token_id: int) -> dict:
     require_role(caller, Role.admin, Role.supervisor)
     row = session.get(IntakeToken, token_id)

@@ -183,6 +183,11 @@ def test_tokens_and_bad_requests(client, city, catalog, intake):
                           headers=city.auth("admin")).json()
     revoked = client.delete(f"/v1/intake/tokens/{created['id']}", headers=city.auth("admin"))
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    listed = client.get("/v1/intake/tokens", headers=city.auth("admin")).json()
+    assert [(t["label"], t["revoked_at"] is None) for t in listed] == [("Kobo project A", True), ("ODK pull", False)]
+    assert "token" not in listed[0]
+    assert client.get("/v1/intake/tokens", headers=city.auth("supervisor_t3")).json() == []  # S1 is in T1
+    assert client.get("/v1/intake/tokens", headers=city.auth("caseworker_s1")).status_code == 403
     other = kobo_body(catalog, household, calm_answers(catalog))
     assert client.post("/v1/intake/submissions", json=other,
                        headers={"Authorization": f"Bearer {created['token']}"}).status_code == 401
