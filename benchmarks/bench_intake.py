@@ -55,7 +55,6 @@ def id_number(serial: int) -> str:
 
 def households_file(folder: Path, households: int, seed: int = 5) -> Path:
     """A Parquet file of `households` rows: synthetic answers, a distinct ID number and a name each."""
-    import pandas as pd
 
     from indicators import default_catalog
     from indicators.synth import generate_households, load_spec

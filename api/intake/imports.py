@@ -22,7 +22,6 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -46,12 +45,7 @@ from assessment.answers import parse_answer
 from assessment.rules import is_missing
 
 KEY_NAMESPACE = uuid.UUID("0f6b3f7e-9d1c-4c59-8a53-2f4f4a6e1b22")  # row keys: uuid5 in this namespace
-PERSONAL_COLUMNS = ("name", "id_number", "phone")
-# Columns an import reads besides the indicators; any other column is left alone.
-KNOWN_COLUMNS = ("household_id", "assessed_on", "region", "year", "town_id", "station_id", *PERSONAL_COLUMNS)
 OUTCOMES = ("stored", "already_stored", "refused")
-
-
 FORMATS = {".csv": "csv", ".xlsx": "excel", ".parquet": "parquet", ".jsonl": "jsonl"}
 # Columns read as text whatever they look like: keys and ID numbers keep their leading zeros and their X.
 TEXT_COLUMNS = {"household_id": str, "id_number": str, "phone": str}
