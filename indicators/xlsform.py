@@ -316,7 +316,8 @@ def form_differences(catalog: Catalog, sheets: dict[str, list[dict[str, str]]]) 
             continue
         kind = row.get("type", "").split(" ")[0].strip().lower()
         if kind in ("begin_group", "begin_repeat"):
-            found.append(_differ(name, "extra_group", f"组 {name} 不在目录中", f"the group {name} is not in the catalog"))
+            found.append(_differ(name, "extra_group", f"组 {name} 不在目录中",
+                                 f"the group {name} is not in the catalog"))
         elif kind in HARMLESS_TYPES:
             found.append(_differ(name, "added_note", f"增加了不计分的 {kind} 行 {name}",
                                  f"an added {kind} row {name}, not scored", "note"))
