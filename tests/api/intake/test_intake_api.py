@@ -112,6 +112,8 @@ def test_every_refused_kind_waits_in_the_queue_and_is_fixed_or_rejected(client, 
         "missing_household": {k: v for k, v in kobo_body(catalog, household, calm).items() if k != "household_id"},
         "out_of_range": kobo_body(catalog, household, with_answer(calm, fam_household_size=size.max + 1)),
         "form_version_mismatch": kobo_body(catalog, household, calm, version="2025.1+0123456789ab"),
+        "date_in_future": kobo_body(catalog, household, calm, today="2099-01-01"),
+        "duplicate_kept_to_reject": kobo_body(catalog, other_station, calm),
     }
     before = count_rows(client.app, "assessments")
     ids = {}
@@ -120,7 +122,8 @@ def test_every_refused_kind_waits_in_the_queue_and_is_fixed_or_rejected(client, 
         assert response.status_code == 201, response.text
         record = response.json()
         assert record["status"] == "queued" and record["assessment_id"] is None
-        assert [error["code"] for error in record["errors"]] == [code]
+        assert [error["code"] for error in record["errors"]] == [code.replace("duplicate_kept_to_reject",
+                                                                              "unknown_household")]
         assert all(error["message_zh"] and error["message_en"] for error in record["errors"])
         ids[code] = record["id"]
     assert count_rows(client.app, "assessments") == before
@@ -137,21 +140,26 @@ def test_every_refused_kind_waits_in_the_queue_and_is_fixed_or_rejected(client, 
     assert fix("unknown_household", {"household_id": other_station}).status_code == 422  # not this station's
     fixed = [fix("unknown_household", {"household_id": household}),
              fix("missing_household", {"household_id": household}),
-             fix("out_of_range", {"answers": {"fam_household_size": calm["fam_household_size"]}})]
+             fix("out_of_range", {"answers": {"fam_household_size": calm["fam_household_size"]}}),
+             fix("form_version_mismatch", {}),  # the station vouches for the old form's answers
+             fix("date_in_future", {"assessed_on": "2026-03-02"})]
     for response in fixed:
         assert response.status_code == 200, response.text
         assert response.json()["status"] == "stored" and response.json()["assessment_id"]
     stored = client.get(f"/v1/assessments/{fixed[2].json()['assessment_id']}",
                         headers=city.auth("caseworker_s1")).json()
     assert stored["answers"]["fam_household_size"] == calm["fam_household_size"]
-    rejected = client.post(f"/v1/intake/submissions/{ids['form_version_mismatch']}/reject",
-                           json={"reason": "旧版表单,已请社工重新录入"}, headers=city.auth("caseworker_s1"))
+    dated = client.get(f"/v1/assessments/{fixed[4].json()['assessment_id']}", headers=city.auth("caseworker_s1"))
+    assert dated.json()["assessed_on"] == "2026-03-02"
+    rejected = client.post(f"/v1/intake/submissions/{ids['duplicate_kept_to_reject']}/reject",
+                           json={"reason": "重复录入,已另行保存"}, headers=city.auth("caseworker_s1"))
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
-    assert fix("form_version_mismatch", {}).status_code == 409
-    assert count_rows(client.app, "assessments") == before + 3
+    assert fix("duplicate_kept_to_reject", {"household_id": household}).status_code == 409
+    assert fix("form_version_mismatch", {}).status_code == 409  # stored already
+    assert count_rows(client.app, "assessments") == before + 5
     assert client.get("/v1/intake/queue", headers=city.auth("caseworker_s1")).json()["items"] == []
     kept = client.get("/v1/intake/queue?status=rejected", headers=city.auth("supervisor_t1")).json()["items"]
-    assert [item["reason"] for item in kept] == ["旧版表单,已请社工重新录入"]
+    assert [item["reason"] for item in kept] == ["重复录入,已另行保存"]
 
 
 def test_tokens_and_bad_requests(client, city, catalog, intake):
