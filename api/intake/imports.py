@@ -280,7 +280,8 @@ def import_chunk(*, session: Session, caller: Caller, keys: Keys, scorer, job_id
         if plan.new_household is not None:
             plan.assessment.household_id = plan.new_household.id
             plan.assessment.request_hash = request_hash(plan.new_household.id, plan.answers, plan.assessed_on, None)
-    ids = store_assessments(session, assessments=[plan.assessment for plan in fresh], catalog=catalog)
+    ids = store_assessments(session, assessments=[plan.assessment for plan in fresh], catalog=catalog,
+                            first_of=frozenset(registration.id for registration in new_households.values()))
     for plan, assessment_id in zip(fresh, ids):
         plan.assessment.id = assessment_id
         household_id = plan.assessment.household_id

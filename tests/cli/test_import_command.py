@@ -15,7 +15,8 @@ import pandas as pd
 from sqlalchemy import create_engine, select, text
 from typer.testing import CliRunner
 
-from api.assessments.tables import Assessment, HouseholdLatest
+from api.assessments.store import refresh_latest
+from api.assessments.tables import Assessment, HouseholdLatest, LatestAnswers
 from api.id_numbers import check_character
 from assessment import AnswersInvalid, assess
 from cli.intake import SOME_ROWS_REFUSED
@@ -38,6 +39,22 @@ def environment(monkeypatch, database_url):
     for name, value in (("ASSESS_DATABASE_URL", database_url), ("ASSESS_DATA_KEY", DATA_KEY),
                         ("ASSESS_HASH_KEY", HASH_KEY), ("ASSESS_ENV", "production")):
         monkeypatch.setenv(name, value)
+
+
+def latest_rows(app) -> dict:
+    with app.state.context.database.session() as session:
+        return {row.household_id: {c.name: getattr(row, c.name) for c in HouseholdLatest.__table__.columns}
+                for row in session.scalars(select(HouseholdLatest))} | {
+            ("line", row.household_id): (row.assessment_id, row.layout, row.answers)
+            for row in session.scalars(select(LatestAnswers))}
+
+
+def rebuilt_latest_rows(app, catalog) -> dict:
+    """The latest rows as api.assessments.store.refresh_latest rebuilds them from the stored assessments."""
+    with app.state.context.database.session(write=True) as session:
+        refresh_latest(session, household_ids=list(session.scalars(select(HouseholdLatest.household_id))),
+                       catalog=catalog)
+    return latest_rows(app)
 
 
 def valid(catalog, answers: dict, region: str) -> bool:
@@ -110,6 +127,8 @@ def test_a_file_with_bad_rows_imported_twice(app, client, city, catalog, databas
         assert latest.previous_assessment_id == int(report[0]["assessment_id"])
         stored = session.get(Assessment, int(report[5]["assessment_id"]))
         assert stored.answers == calm and stored.index == 0.0 and stored.tier == catalog.tier_ids[0]
+    # the latest rows built from the imported records are those the stored assessments give
+    assert latest_rows(app) == rebuilt_latest_rows(app, catalog)
     # the service reads the new household like any other
     response = client.get(f"/v1/households/{new_id}", headers=city.auth("caseworker_s1"))
     assert response.status_code == 200 and response.json()["personal"]["name"] == "王秀兰"
@@ -197,6 +216,7 @@ def test_an_import_killed_half_way_resumes_with_exact_counts(app, city, catalog,
     assert count_rows(app, "households") == total
     assert count_rows(app, "assessments") == total
     assert count_rows(app, "household_latest") == total
+    assert latest_rows(app) == rebuilt_latest_rows(app, catalog)
     report = report_rows(path.with_name("big.import-report.csv"))
     assert [int(r["row"]) for r in report] == list(range(1, total + 1))
     assert {r["outcome"] for r in report} == {"stored"}
