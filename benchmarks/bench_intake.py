@@ -240,6 +240,20 @@ def run_posts(name: str, target: str, env: dict, token: str, bodies: list[dict],
     return figures
 
 
+def intake_outcomes(url: str) -> dict[str, int]:
+    """How many submissions the server stored, queued or rejected: every post of valid answers must be stored."""
+    from sqlalchemy import create_engine, text
+
+    from api.db import normalise_url
+
+    engine = create_engine(normalise_url(url))
+    with engine.connect() as connection:
+        found = dict(connection.execute(text("SELECT status, COUNT(*) FROM intake_submissions GROUP BY status")).all())
+        found["assessments"] = connection.execute(text("SELECT COUNT(*) FROM assessments")).scalar_one()
+    engine.dispose()
+    return found
+
+
 def intake_posts(folder: Path, postgres: str, posts: int, clients: int, client: str) -> dict:
     """Intake posts on SQLite (and PostgreSQL), then the bare baseline with the same bodies."""
     results = {}
@@ -256,6 +270,8 @@ def intake_posts(folder: Path, postgres: str, posts: int, clients: int, client: 
             bodies = kobo_bodies(households, posts)
             results[f"intake_{name}"] = run_posts(f"intake posts ({name})", INTAKE, env, token, bodies, clients,
                                                   client)
+            results[f"intake_{name}"]["outcomes"] = outcomes = intake_outcomes(url)
+            print(f"  intake submissions by status: {outcomes}")
             if name == "sqlite":
                 results["baseline"] = run_posts("bare FastAPI baseline", "benchmarks.bench_intake:intake_baseline_app",
                                                 env, token, bodies, clients, client)
