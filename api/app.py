@@ -22,6 +22,7 @@ from api.geography import routes as geography
 from api.geography.service import sync_regions
 from api.households import routes as households
 from api.households.service import run_pending_maintenance
+from api.intake import routes as intake
 from api.rankings import routes as rankings
 from api.referrals import routes as referrals
 from api.referrals.reasons import sync_reasons
@@ -34,7 +35,7 @@ from api.transfers import routes as transfers
 
 # Matched in this order: the busiest first (FastAPI tries each route of the routers before it, about 10 µs each)
 ROUTERS = (assessments, households, rankings, referrals, alerts, transfers, reviews, configs, audit, geography,
-           users)
+           users, intake)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -16,6 +16,7 @@ from api.configs import pages as configs
 from api.deps import page_caller
 from api.errors import ServiceError
 from api.households import pages as households
+from api.intake import pages as intake
 from api.rankings import pages as rankings
 from api.referrals import pages as referrals
 from api.reviews import pages as reviews
@@ -23,7 +24,7 @@ from api.transfers import pages as transfers
 from api.web.session import PAGES, CookieBearer, SignInRequired
 from api.web.templating import STATIC_DIR, render
 
-ROUTERS = (account, households, assessments, rankings, alerts, referrals, transfers, reviews, configs, audit)
+ROUTERS = (account, households, assessments, rankings, alerts, referrals, transfers, reviews, configs, audit, intake)
 
 
 async def sign_in_first(request: Request, exc: SignInRequired) -> RedirectResponse:

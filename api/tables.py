@@ -8,6 +8,7 @@ from api.configs import tables as _configs  # noqa: F401
 from api.db.base import Base
 from api.geography import tables as _geography  # noqa: F401
 from api.households import tables as _households  # noqa: F401
+from api.intake import tables as _intake  # noqa: F401
 from api.rankings import tables as _rankings  # noqa: F401
 from api.referrals import tables as _referrals  # noqa: F401
 from api.reviews import tables as _reviews  # noqa: F401

@@ -5,6 +5,7 @@
   one transaction (submissions, corrections).
 - `refresh_latest` rebuilds the latest rows of some households from their stored assessments (a status
   change, a correction, an assessment dated before the latest, the demo's seeding).
+- `store_assessments` inserts many new assessments at once (bulk imports) and rebuilds their latest rows.
 - `store_rescored` writes a batch of re-scored results beside the originals and moves the latest rows
   they concern to the new figures (re-scoring).
 
@@ -311,3 +312,41 @@ def store_rescored(session: Session, *, staged: pd.DataFrame, config_version: st
         AssessmentRescore.assessment_id.in_(select(staging.c.assessment_id))))
     staging.drop(connection)
     return after - before
+
+
+def store_assessments(session: Session, *, assessments: list, catalog, first_of: frozenset[int] = frozenset()
+                      ) -> list[int]:
+    """Insert many new assessments (records of their columns, ids None; none a correction) and bring the latest rows
+    of their households up to date, in the session's transaction (bulk imports); returns their ids, in order.
+    `first_of`: households that had no assessment before these (registered with them): their latest rows are built
+    from the records at hand; the others' are rebuilt from what is then stored."""
+    if not assessments:
+        return []
+    begin(session)
+    ids = list(session.scalars(insert(Assessment).returning(Assessment.id, sort_by_parameter_order=True),
+                               [{column: getattr(assessment, column) for column in INSERTED}
+                                for assessment in assessments]))
+    fresh: dict[int, list] = {}
+    for assessment, assessment_id in zip(assessments, ids):
+        assessment.id = assessment_id
+        if assessment.household_id in first_of:
+            fresh.setdefault(assessment.household_id, []).append(assessment)
+    if fresh:
+        places = _places(session, list(fresh))
+        rows, lines, without_line = [], [], []
+        for household_id, own in fresh.items():
+            own.sort(key=lambda a: (a.assessed_on, a.id), reverse=True)
+            latest = own[0]
+            before = Figures(own[1].id, own[1].index, own[1].tier) if len(own) > 1 else None
+            rows.append(latest_row(assessment=latest, previous=before, household=places[household_id],
+                                   catalog=catalog))
+            line = _line(catalog, household_id, latest)
+            if line is None:
+                without_line.append(household_id)
+            else:
+                lines.append(line)
+        _write_latest(session, rows, lines, without_line=without_line)
+    others = [assessment.household_id for assessment in assessments if assessment.household_id not in fresh]
+    if others:
+        refresh_latest(session, household_ids=others, catalog=catalog)
+    return ids

@@ -186,11 +186,11 @@ def submit(*, session: Session, caller: Caller, scorer: Scorer, household_id: in
         audit.record(session, caller, "correct_assessment", household_id=household.id,
                      assessment_id=assessment.id, corrects=corrects)
     if reenters:
-        _reenter(session, caller, scorer.catalog, household.id, assessment.id)
+        reenter_on_assessment(session, caller, scorer.catalog, household.id, assessment.id)
     return assessment_view(assessment)
 
 
-def _reenter(session: Session, caller: Caller, catalog, household_id: int, assessment_id: int) -> None:
+def reenter_on_assessment(session: Session, caller: Caller, catalog, household_id: int, assessment_id: int) -> None:
     """A new assessment of an exited household brings it back into the programme (its history stays)."""
     set_status(session, caller, session.get(Household, household_id), "active", catalog=catalog,
                reason=NEW_ASSESSMENT, assessment_id=assessment_id)

@@ -152,3 +152,14 @@ def revoke_tokens(*, session: Session, caller: Caller | None, user_id: int) -> i
 def list_users(*, session: Session, caller: Caller) -> list[dict]:
     require_role(caller, Role.admin)
     return [user_view(u) for u in session.scalars(select(User).order_by(User.id))]
+
+
+def user_caller(session: Session, user_id: int) -> Caller:
+    """The caller an active user acts as, without a token (the command line, an intake token's user)."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise not_found(f"Active user {user_id}", f"有效用户 {user_id}", "user")
+    role = Role(user.role)
+    return Caller(id=user.id, name=user.name, role=role, station_id=user.station_id,
+                  town_ids=frozenset(user.town_ids) if role is Role.supervisor else frozenset(),
+                  provider_id=user.provider_id)

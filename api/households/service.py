@@ -130,7 +130,7 @@ def check_duplicates(session: Session, caller: Caller, *, station: Station, hash
             continue
         same_station = [row for row in holders if row.station_id == station.id]
         if override_reason is None or same_station:
-            raise _duplicate(path, (same_station or holders)[0])
+            raise duplicate_conflict(path, (same_station or holders)[0])
         existing.extend(row.id for row in holders if row.id not in existing)
     if existing and caller.role is not Role.supervisor:
         raise Forbidden("override_not_allowed", "Only a supervisor may override a duplicate ID number.",
@@ -138,7 +138,7 @@ def check_duplicates(session: Session, caller: Caller, *, station: Station, hash
     return existing
 
 
-def _duplicate(path: str, first) -> Conflict:
+def duplicate_conflict(path: str, first) -> Conflict:
     where_en, where_zh = f"household {first.id} at station {first.station_id}", f"驿站 {first.station_id} 的家庭 {first.id}"
     if path == "personal.id_number":
         en, zh = f"A household with this ID number is registered as {where_en}.", f"该身份证号码已登记为{where_zh}。"

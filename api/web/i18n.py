@@ -81,6 +81,35 @@ TEXT: dict[str, tuple[str, str]] = {
     "view": ("查看", "View"),
     # dynamic management: transfers, exits and exit proposals, verified tiers, appeals (issue 21)
     "nav_transfers": ("转移", "Transfers"),
+    # intake (issue 22)
+    "nav_intake": ("采集队列", "Intake queue"),
+    "intake_queue": ("待处理的采集提交", "Collected submissions to fix"),
+    "intake_queue_hint": ("以下是从 KoboToolbox / ODK 收到但未能保存的问卷:请更正后保存,或注明原因后拒收。",
+                          "Questionnaires received from KoboToolbox or ODK that could not be stored: fix and store "
+                          "them, or reject them with a reason."),
+    "intake_instance": ("实例编号", "Instance id"),
+    "intake_received": ("收到日期", "Received on"),
+    "intake_form_version": ("表单版本", "Form version"),
+    "intake_fix_store": ("更正并保存", "Fix and store"),
+    "intake_reject_reason": ("拒收原因", "Reason for rejecting"),
+    "intake_reject": ("拒收", "Reject"),
+    "nav_import": ("批量导入", "Import"),
+    "import_title": ("批量导入问卷", "Import questionnaires"),
+    "import_hint": ("上传 CSV、Excel、Parquet 或 JSON Lines 文件(与 assess score 的输入格式相同,可另加 name、id_number、"
+                    "phone 列):每行保存为一份评估,新家庭按身份证号码登记;同一文件再次导入不会重复保存。",
+                    "Upload a CSV, Excel, Parquet or JSON Lines file (the `assess score` input shape, with optional "
+                    "name, id_number and phone columns): each row is stored as an assessment, new households are "
+                    "registered by their ID number; importing the same file again stores nothing twice."),
+    "import_roll_file": ("文件", "File"),
+    "import_send": ("导入", "Import"),
+    "import_stored": ("已保存", "Stored"),
+    "import_registered": ("新登记家庭", "New households"),
+    "import_already": ("此前已保存", "Stored before"),
+    "import_refused": ("未保存", "Refused"),
+    "import_roll_report": ("下载逐行报告(CSV)", "Download the row-by-row report (CSV)"),
+    "import_row": ("行", "Row"),
+    "import_field": ("字段", "Field"),
+    "import_why": ("原因", "Why"),
     "nav_exit_proposals": ("退出建议", "Exit proposals"),
     "nav_appeals": ("申诉", "Appeals"),
     "transfers": ("家庭转移", "Transfers"),

@@ -11,4 +11,5 @@ def mini_dir(tmp_path):
 
 
 # The service's commands are tried against the same databases as the service itself.
-from tests.api.conftest import app, city, client, database_url, postgres_database, sqlite_template  # noqa: E402,F401
+from tests.api.conftest import (app, catalog, city, client, database_url, postgres_database,  # noqa: E402,F401
+                                sqlite_template)

@@ -1,0 +1,1 @@
+"""Intake: answers collected outside the service (bulk files, KoboToolbox and ODK submissions)."""
