@@ -8,6 +8,7 @@ from datetime import date
 from fastapi import APIRouter, Request
 
 from api.assessments import service as assessments
+from api.assessments.submission import latest_assessment_id
 from api.auth.access import Role
 from api.deps import Context, PageCaller
 from api.geography import service as geography
@@ -16,6 +17,7 @@ from api.referrals import service as referrals
 from api.reviews.pages import result_reviews
 from api.web.charts import Bar, bar_chart
 from api.web.i18n import translate
+from api.web.offline import keep_offline
 from api.web.session import language
 from api.web.templating import pick_label, render
 
@@ -36,10 +38,12 @@ def questionnaire(request: Request, household_id: int, context: Context, caller:
         household = households.get_household(session=session, caller=caller, keys=context.keys,
                                              household_id=household_id)
         region_id = geography.region_of_town(session=session, town_id=household["town_id"])
+        based_on = latest_assessment_id(session, household_id)
     catalog = context.scorer.catalog
     groups = [(d, [i for i in catalog.indicators if i.dimension == d.id]) for d in catalog.dimensions]
-    return render(request, "questionnaire.html", caller=caller, household=household, region_id=region_id,
-                  groups=groups, data=_questionnaire_data(catalog), today=date.today().isoformat())
+    return keep_offline(render(request, "questionnaire.html", caller=caller, household=household,
+                               region_id=region_id, based_on=based_on, groups=groups,
+                               data=_questionnaire_data(catalog), today=date.today().isoformat()), caller)
 
 
 @router.get("/assessments/{assessment_id}")
