@@ -42,10 +42,12 @@ def assessments_of(site, household_id: int) -> list[Assessment]:
                                .order_by(Assessment.id)).all()
 
 
-def wait_until_kept(page, path: str, timeout: float = 15) -> None:
-    """Until the service worker has kept the page at `path`."""
+def wait_until_kept(page, path: str, containing: str = "", timeout: float = 15) -> None:
+    """Until the service worker has kept the page at `path` (with `containing` in it)."""
     deadline = time.monotonic() + timeout
-    while not page.evaluate("async (url) => Boolean(await caches.match(url))", path):
+    script = "async ([url, text]) => { const kept = await caches.match(url); return Boolean(kept) && " \
+             "(await kept.text()).includes(text); }"
+    while not page.evaluate(script, [path, containing]):
         if time.monotonic() > deadline:
             raise AssertionError(f"{path} was not kept for offline use")
         time.sleep(0.1)
@@ -182,13 +184,15 @@ def test_a_refused_questionnaire_needs_fixing_and_sign_out_deletes_what_the_devi
     row.locator("button[data-action=fix]").click()
     page.wait_for_url(f"**/households/{household_id}/assess")
     assert page.input_value("#a-fam_household_size") == "0"
-    page.fill("#a-fam_household_size", "1")
+    page.fill("#a-fam_household_size", "2")
     page.click("#submit")
     page.wait_for_url("**/app/outbox")
     assert [i["submission_id"] for i in queued(page)] == [item["submission_id"]]
     context.set_offline(False)
     row.locator(".state:has-text('已保存')").wait_for()
-    assert assessments_of(site, household_id)[-1].idempotency_key == item["submission_id"]
+    latest = assessments_of(site, household_id)[-1]
+    assert latest.idempotency_key == item["submission_id"]
+    wait_until_kept(page, f"/app/households/{household_id}/assess", f'data-based-on="{latest.id}"')  # renewed
 
     # A second one waits, refused again; signing out warns, then deletes the queue, drafts and kept pages.
     context.set_offline(True)
@@ -199,7 +203,7 @@ def test_a_refused_questionnaire_needs_fixing_and_sign_out_deletes_what_the_devi
     context.set_offline(False)
     page.locator("#outbox tr[data-state=needs_fixing]").wait_for()
     page.goto(f"/app/households/{household_id}/assess")
-    page.fill("#a-fam_household_size", "2")  # a draft on the device too
+    page.fill("#a-fam_household_size", "3")  # a draft on the device too
     page.wait_for_selector("#draft-status:has-text('草稿已保存')")
     assert page.evaluate(KEPT_URLS)
     dialogs = []

@@ -38,6 +38,13 @@ const Outbox = (() => {
     save(items);
   }
 
+  /* The kept questionnaire of a household just assessed is fetched again, so that it names the new latest
+     assessment (the next questionnaire from it is then no conflict with this device's own). */
+  function renew(household) {
+    const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (worker) worker.postMessage({keep: new URL(`${root}/households/${household}/assess`, window.location.href).href});
+  }
+
   async function sendOne(item) {
     update(item.submission_id, {state: "sent"});
     const body = {submission_id: item.submission_id, answers: item.answers, assessed_on: item.assessed_on};
@@ -49,6 +56,7 @@ const Outbox = (() => {
       const stored = response.data;
       update(item.submission_id, {state: "stored", problems: null, answers: null, raw: null,
                                   result: {id: stored.id, index: stored.result.index, tier: stored.result.tier}});
+      renew(item.household);
       return true;
     }
     if (response.status === 0 || !response.data) {
@@ -232,5 +240,5 @@ const Outbox = (() => {
     dropOtherUsers().then(registerWorker);
     sendWaiting();
   }
-  return {add, load, sendWaiting, user};
+  return {add, load, renew, sendWaiting, user};
 })();

@@ -207,6 +207,7 @@
     App.busy(button, false);
     if (response.status === 201) {
       localStorage.removeItem(draftKey);
+      if (hasOutbox) Outbox.renew(household);
       window.location.assign(`${root}/assessments/${response.data.id}`);
       return;
     }
