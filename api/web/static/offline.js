@@ -42,7 +42,8 @@ const Outbox = (() => {
      assessment (the next questionnaire from it is then no conflict with this device's own). */
   function renew(household) {
     const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
-    if (worker) worker.postMessage({keep: new URL(`${root}/households/${household}/assess`, window.location.href).href});
+    const page = new URL(`${root}/households/${household}/assess`, window.location.href);
+    if (worker) worker.postMessage({keep: page.href});
   }
 
   async function sendOne(item) {
@@ -65,7 +66,8 @@ const Outbox = (() => {
     }
     const problems = (response.data.errors || []).map((problem) => ({code: problem.code, text: App.message(problem)}));
     if (response.status === 409 && problems.some((problem) => problem.code === "household_changed")) {
-      update(item.submission_id, {state: "conflict", problems, latest_assessment_id: response.data.latest_assessment_id});
+      update(item.submission_id, {state: "conflict", problems,
+                                  latest_assessment_id: response.data.latest_assessment_id});
     } else {
       update(item.submission_id, {state: "needs_fixing", problems});
     }
