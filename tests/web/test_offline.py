@@ -94,6 +94,13 @@ def test_questionnaires_filled_offline_are_stored_when_back_online_and_a_conflic
     assert pages == {"/app/households", "/app/outbox", f"/app/households/{first}/assess",
                      f"/app/households/{second}/assess"}
 
+    manifest = page.request.get(page.get_attribute('link[rel="manifest"]', "href"))
+    assert manifest.headers["content-type"] == "application/manifest+json"
+    fields = manifest.json()
+    assert (fields["scope"], fields["start_url"], fields["display"]) == ("/app/", "/app/households", "standalone")
+    assert all(page.request.get(icon["src"]).ok for icon in fields["icons"])
+    assert f"{site.url}/app/static/icon.svg" in kept and f"{site.url}/app/static/questionnaire.js" in kept
+
     context.set_offline(True)
     page.goto("/app/households")  # from the device: the list as the caseworker sees it, names shown
     names = page.locator("#households tbody tr td:nth-child(2)").all_inner_texts()
