@@ -228,3 +228,15 @@ def test_a_refused_questionnaire_needs_fixing_and_sign_out_deletes_what_the_devi
     assert page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('assess-'))") == []
     assert page.evaluate(KEPT_URLS) == []
     shot(page, "signed-out")
+
+
+def test_a_supervisors_pages_are_never_kept_on_the_device(site, page):
+    sign_in(page, site, "supervisor")
+    page.goto("/app/households")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.goto(f"/app/households/{site.own_household}/assess")
+    page.goto("/app/outbox")
+    wait_until_kept(page, "/app/static/offline.js")
+    page.evaluate("async () => (await navigator.serviceWorker.ready, true)")
+    kept = [url for _, url in page.evaluate(KEPT_URLS)]
+    assert kept and all("/app/static/" in url for url in kept)
