@@ -21,10 +21,12 @@ from api.rankings import pages as rankings
 from api.referrals import pages as referrals
 from api.reviews import pages as reviews
 from api.transfers import pages as transfers
+from api.web import offline
 from api.web.session import PAGES, CookieBearer, SignInRequired
 from api.web.templating import STATIC_DIR, render
 
-ROUTERS = (account, households, assessments, rankings, alerts, referrals, transfers, reviews, configs, audit, intake)
+ROUTERS = (account, households, assessments, rankings, alerts, referrals, transfers, reviews, configs, audit, intake,
+           offline)
 
 
 async def sign_in_first(request: Request, exc: SignInRequired) -> RedirectResponse:

@@ -8,6 +8,7 @@ from datetime import date
 from fastapi import APIRouter, Request
 
 from api.assessments import service as assessments
+from api.assessments.submission import latest_assessment_id
 from api.auth.access import Role
 from api.deps import Context, PageCaller
 from api.errors import not_found
@@ -19,6 +20,7 @@ from api.reviews.pages import result_reviews
 from api.schemas import RowId
 from api.web.charts import Bar, bar_chart
 from api.web.i18n import translate
+from api.web.offline import keep_offline
 from api.web.session import language
 from api.web.templating import pick_label, render
 
@@ -44,6 +46,7 @@ def questionnaire(request: Request, household_id: RowId, context: Context, calle
         region_id = geography.region_of_town(session=session, town_id=household["town_id"])
         corrected = None if corrects is None else assessments.get_assessment(session=session, caller=caller,
                                                                             assessment_id=corrects)
+        based_on = latest_assessment_id(session, household_id)
     if corrected is not None and corrected["household_id"] != household_id:
         raise not_found(f"Assessment {corrects} of household {household_id}", f"家庭 {household_id} 的评估 {corrects}",
                         "corrects")
@@ -52,9 +55,9 @@ def questionnaire(request: Request, household_id: RowId, context: Context, calle
     data = _questionnaire_data(catalog)
     if corrected is not None:
         data["corrects"], data["prefill"] = corrected["id"], corrected["answers"]
-    return render(request, "questionnaire.html", caller=caller, household=household, region_id=region_id,
-                  groups=groups, data=data, corrected=corrected,
-                  today=corrected["assessed_on"] if corrected else date.today().isoformat())
+    return keep_offline(render(request, "questionnaire.html", caller=caller, household=household,
+                               region_id=region_id, based_on=based_on, groups=groups, data=data, corrected=corrected,
+                               today=corrected["assessed_on"] if corrected else date.today().isoformat()), caller)
 
 
 @router.get("/assessments/{assessment_id}")

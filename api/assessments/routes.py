@@ -19,13 +19,16 @@ router = APIRouter(tags=["assessments"], responses=problem_responses(401, 413), 
              responses=problem_responses(403, 404, 409, 422), summary="Submit an assessment",
              description="Validates, scores, recommends and stores in one transaction. A retry with the same "
                          "submission_id returns the first response and stores nothing; the same submission_id "
-                         "with a different payload is a 409.")
+                         "with a different payload is a 409. `based_on` (optional): the household's latest "
+                         "assessment the device saw (0: none); a different latest is a 409 `household_changed` "
+                         "naming `based_on`, with `latest_assessment_id`.")
 async def submit(household_id: RowId, body: AssessmentSubmission, context: Context,
                  caller: CurrentCaller) -> FastJSONResponse:
     stored = await context.database.write(
         submission.submit, caller=caller, scorer=context.scorer, household_id=household_id,
         submission_id=str(body.submission_id), answers=body.answers, assessed_on=body.assessed_on,
-        earliest_assessed_on=context.settings.earliest_assessed_on, corrects=body.corrects)
+        earliest_assessed_on=context.settings.earliest_assessed_on, corrects=body.corrects,
+        based_on=body.based_on)
     return FastJSONResponse(stored, status_code=201)
 
 

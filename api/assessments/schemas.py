@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from api.schemas import CatalogVersion, CoreView, Day, RowId, Strict, Timestamp, View
+from api.schemas import INT32_MAX, CatalogVersion, CoreView, Day, RowId, Strict, Timestamp, View
 
 
 class AssessmentSubmission(Strict):
@@ -21,6 +21,10 @@ class AssessmentSubmission(Strict):
                               examples=["2026-03-15"])
     corrects: RowId | None = Field(None, description="id of an earlier assessment of this household that this one "
                                                      "corrects; the earlier one is kept")
+    based_on: int | None = Field(None, ge=0, le=INT32_MAX,
+                                 description="the id of the household's latest current assessment the device saw "
+                                             "when it opened the questionnaire (0: it saw none); a different latest "
+                                             "is a 409 `household_changed`. Absent: not checked", examples=[0])
 
 
 class ScorePreview(Strict):

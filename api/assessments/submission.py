@@ -141,9 +141,11 @@ def _standard_library_hash(payload: dict) -> str:
 
 
 def submit(*, session: Session, caller: Caller, scorer: Scorer, household_id: int, submission_id: str,
-           answers: dict, assessed_on: date, earliest_assessed_on: date, corrects: int | None = None) -> dict:
+           answers: dict, assessed_on: date, earliest_assessed_on: date, corrects: int | None = None,
+           based_on: int | None = None) -> dict:
     """Store one assessment of a household, interviewed on `assessed_on` (from `earliest_assessed_on`, a
-    setting, to tomorrow); a retry with the same submission_id returns the stored one."""
+    setting, to tomorrow); a retry with the same submission_id returns the stored one. `based_on`: the latest
+    current assessment the device saw (0: none), checked when given."""
     check_assessed_on(assessed_on, earliest=earliest_assessed_on)
     request = {"household_id": household_id, "answers": answers, "assessed_on": assessed_on, "corrects": corrects}
     context = read_context(session, household_id=household_id, submission_id=submission_id)
@@ -153,6 +155,8 @@ def submit(*, session: Session, caller: Caller, scorer: Scorer, household_id: in
     if household is None:
         raise not_found(f"Household {household_id}", f"家庭 {household_id}")
     require_write(caller, household.station_id, household.town_id)
+    if based_on is not None:
+        _check_unchanged(context.previous, based_on)
     if corrects is not None:
         _check_correction(session, household_id, corrects)
     config = record_config(session=session, catalog=scorer.catalog, record_id=context.config_id)
@@ -210,6 +214,23 @@ def _replay(session: Session, caller: Caller, stored: Assessment, request: dict)
                        "该 submission_id 已用于另一份不同的提交。", path="submission_id",
                        extra={"existing_assessment_id": stored.id})
     return assessment_view(stored)
+
+
+def _check_unchanged(previous, based_on: int) -> None:
+    """The household's latest current assessment is still the one the device saw (0: none), else a 409."""
+    latest = previous.id if previous is not None else 0
+    if latest != based_on:
+        raise Conflict("household_changed",
+                       f"The household was assessed again since this questionnaire was opened (latest assessment "
+                       f"{latest or 'none'}, not {based_on or 'none'}); look at it, then send again or discard.",
+                       f"打开此问卷后该家庭已有新的评估(最新评估 {latest or '无'},而非 {based_on or '无'});"
+                       "请查看后重新提交或放弃。", path="based_on", extra={"latest_assessment_id": latest})
+
+
+def latest_assessment_id(session: Session, household_id: int) -> int:
+    """The household's latest current assessment (as a submission reads it), 0 when it has none."""
+    previous = read_context(session, household_id=household_id, submission_id="").previous
+    return previous.id if previous is not None else 0
 
 
 def _check_correction(session: Session, household_id: int, corrects: int) -> None:

@@ -52,6 +52,8 @@ def sign_out(request: Request, csrf: Annotated[str, Form()] = "") -> RedirectRes
     check_csrf(request, csrf)
     response = RedirectResponse(f"{PAGES}/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    # What the device kept for working offline goes too (static/offline.js clears it first, even offline).
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
 
 

@@ -27,6 +27,7 @@ from api.schemas import RowId
 from api.security import listed_id_number
 from api.web.charts import line_chart
 from api.web.i18n import translate
+from api.web.offline import keep_offline
 from api.web.session import PAGES, check_csrf, language
 from api.web.templating import pick_label, render
 
@@ -48,8 +49,8 @@ def household_list(request: Request, context: Context, caller: PageCaller, page:
         stations = _station_names(session)
         listed = households.list_households(session=session, caller=caller, keys=context.keys, limit=PAGE_SIZE,
                                             offset=(page - 1) * PAGE_SIZE)
-    return _households_page(request, caller, stations, listed["items"], total=listed["total"], page=page,
-                            pages=max(1, math.ceil(listed["total"] / PAGE_SIZE)))
+    return keep_offline(_households_page(request, caller, stations, listed["items"], total=listed["total"],
+                                         page=page, pages=max(1, math.ceil(listed["total"] / PAGE_SIZE))), caller)
 
 
 @router.post("/households")

@@ -1,7 +1,9 @@
 /* The questionnaire: questions that do not apply are hidden (the catalog's applies_when, evaluated
    here from the catalog data embedded in the page), answers are checked as they are typed by the API's
    own scoring preview (POST /v1/score, so the messages are the API's), the draft lives in localStorage
-   (it survives a closed tab), and the submission carries one submission_id per draft. */
+   (it survives a closed tab), and the submission carries one submission_id per draft and the household's
+   latest assessment seen when the draft began (`based_on`). Without a network (or when the household was
+   assessed again meanwhile) the finished questionnaire goes to the device's outbox (static/offline.js). */
 "use strict";
 (() => {
   const form = document.getElementById("questionnaire");
@@ -12,6 +14,7 @@
   const draftKey = `assess-draft:${form.dataset.user}:${household}` + (corrects ? `:corrects:${corrects}` : "");
   const formError = document.getElementById("form-error");
   const CHECK_DELAY_MS = 400;
+  const hasOutbox = typeof Outbox !== "undefined" && Boolean(Outbox.user);
   const touched = new Set();
   let submitAttempted = false;
   let checkTimer = null;
@@ -101,7 +104,10 @@
 
   let draft = loadDraft();
   const restored = Boolean(draft);
-  if (!draft) draft = {submission_id: uuid4(), raw: {}, assessed_on: form.elements.assessed_on.value};
+  if (!draft) {
+    draft = {submission_id: uuid4(), raw: {}, assessed_on: form.elements.assessed_on.value,
+             based_on: form.dataset.basedOn};
+  }
   if (!restored && data.prefill) {
     for (const indicator of data.indicators) {
       if (indicator.id in data.prefill) {
@@ -146,7 +152,7 @@
       return;
     }
     live.textContent = "";
-    if (response.status === 0) { formError.textContent = App.t("network_error"); return; }
+    if (response.status === 0) { live.textContent = App.t("offline_no_check"); return; }
     if (response.data && response.data.errors) {
       App.showErrors(form, visibleProblems(response.data.errors).filter((p) => p.code !== "no_answers" || submitAttempted), formError);
     }
@@ -190,6 +196,13 @@
     window.location.reload();
   });
 
+  /* The finished questionnaire waits in the device's outbox; its draft is done with. */
+  function toOutbox(item) {
+    Outbox.add(item);
+    localStorage.removeItem(draftKey);
+    window.location.assign(`${root}/outbox`);
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     submitAttempted = true;
@@ -199,19 +212,34 @@
     saveDraft(current);
     const button = document.getElementById("submit");
     App.clearErrors(form);
+    const queued = {submission_id: draft.submission_id, household, name: form.dataset.name,
+                    answers: current.answers, raw: current.raw, assessed_on: form.elements.assessed_on.value,
+                    based_on: draft.based_on};
+    if (corrects) queued.corrects = corrects;
+    if (!navigator.onLine && hasOutbox) { toOutbox(queued); return; }
     App.busy(button, true);
-    const submitted = {submission_id: draft.submission_id, answers: current.answers,
-                       assessed_on: form.elements.assessed_on.value};
-    if (corrects) submitted.corrects = corrects;
-    const response = await App.api("POST", `/v1/households/${household}/assessments`, submitted);
+    const body = {submission_id: draft.submission_id, answers: current.answers,
+                  assessed_on: form.elements.assessed_on.value};
+    if (corrects) body.corrects = corrects;
+    if (draft.based_on !== undefined && draft.based_on !== "") body.based_on = Number(draft.based_on);
+    const response = await App.api("POST", `/v1/households/${household}/assessments`, body);
     App.busy(button, false);
     if (response.status === 201) {
       localStorage.removeItem(draftKey);
+      if (hasOutbox) Outbox.renew(household);
       window.location.assign(`${root}/assessments/${response.data.id}`);
       return;
     }
-    if (response.status === 0 || !response.data) { formError.textContent = App.t("network_error"); return; }
+    if (response.status === 0 || !response.data) {
+      if (hasOutbox) { toOutbox(queued); return; }
+      formError.textContent = App.t("network_error");
+      return;
+    }
     const problems = response.data.errors || [];
+    if (hasOutbox && problems.some((problem) => problem.code === "household_changed")) {
+      toOutbox(queued);  // sent from the outbox, it comes back as a conflict to resolve there
+      return;
+    }
     const marked = App.showErrors(form, problems, formError);
     const count = problems.length;
     formError.textContent = [App.t("problems_above", {count}), formError.textContent].filter(Boolean).join(" ");

@@ -217,3 +217,26 @@ def test_an_interview_date_after_tomorrow_or_before_the_earliest_is_refused_nami
     assert early.status_code == 422 and early.json()["errors"][0]["code"] == "date_too_early"
     assert submit(client, city, household,
                   submission(calm, assessed_on=str(today - timedelta(days=10)))).status_code == 201
+
+
+def test_based_on_an_assessment_that_is_no_longer_the_latest_is_409_household_changed(client, city, household,
+                                                                                        catalog, app):
+    calm = calm_answers(catalog)
+    first = submit(client, city, household, {**submission(calm), "based_on": 0})
+    assert first.status_code == 201  # the device saw no assessment, and there was none
+    second = submit(client, city, household, {**submission(calm), "based_on": first.json()["id"]})
+    assert second.status_code == 201
+    before = snapshot(app)
+    stale = {**submission(calm), "based_on": first.json()["id"]}  # opened before the second was stored
+    refused = submit(client, city, household, stale)
+    assert refused.status_code == 409
+    assert [(e["path"], e["code"]) for e in refused.json()["errors"]] == [("based_on", "household_changed")]
+    assert refused.json()["latest_assessment_id"] == second.json()["id"]
+    assert submit(client, city, household, {**stale, "based_on": 0}).status_code == 409  # saw none: also stale
+    assert snapshot(app) == before
+    # Resolved: sent again naming the latest now seen, under the same submission id.
+    resent = submit(client, city, household, {**stale, "based_on": second.json()["id"]})
+    assert resent.status_code == 201
+    # A retry of what is stored is a replay, whatever it names: it was checked when it was stored.
+    assert submit(client, city, household, {**stale, "based_on": 0}).json() == resent.json()
+    assert submit(client, city, household, submission(calm)).status_code == 201  # absent: not checked
