@@ -1,0 +1,60 @@
+"""Department records: sources, imports (supervisors), matches by name and birth date to confirm."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+
+from api.deps import Context, CurrentCaller
+from api.discovery import schemas
+from api.discovery import service as discovery
+from api.discovery.definitions import discovery_of
+from api.request_checks import CheckedRoute
+from api.schemas import Offset, RowId, page_limit, problem_responses
+
+router = APIRouter(tags=["discovery"], responses=problem_responses(401, 413), route_class=CheckedRoute)
+
+
+@router.get("/discovery/sources", response_model=list[schemas.SourceView], summary="The department sources",
+            description="Each source of the catalog's `discovery/sources/`: the columns its file must have, the "
+                        "signal each row gives and how many days it stays fresh.")
+def list_sources(context: Context, caller: CurrentCaller) -> list[dict]:
+    return discovery.source_views(discovery_of(context))
+
+
+@router.post("/discovery/imports", status_code=201, response_model=schemas.ImportReport,
+             responses=problem_responses(403, 422), summary="Load a department's file (supervisors, admins)",
+             description="A multipart form: `source` (a source's id), `file` (.csv in UTF-8 or .xlsx), `skip_refused` "
+                         "(store the good rows even when some are refused). An unknown source, missing columns or "
+                         "(unless `skip_refused`) any refused row is a 422 listing every refused row (`refused`: "
+                         "file, row, column, reason) with nothing stored. Rows loaded before add nothing. Matching "
+                         "runs after the import. Audited.")
+def import_file(context: Context, caller: CurrentCaller, source: Annotated[str, Form(max_length=64)],
+                file: Annotated[UploadFile, File()], skip_refused: Annotated[bool, Form()] = False) -> dict:
+    content = file.file.read()
+    with context.database.session(write=True) as session:
+        return discovery.import_records(session=session, keys=context.keys, discovery=discovery_of(context),
+                                        caller=caller, source_id=source, content=content,
+                                        file_name=file.filename or "upload.csv", skip_refused=skip_refused,
+                                        today=date.today())
+
+
+@router.get("/discovery/matches", response_model=list[schemas.MatchToConfirm], responses=problem_responses(403, 422),
+            summary="Records matched by name and birth date, waiting for a person to confirm",
+            description="For the households the caller's scope serves; every one shown is an audited read.")
+def list_matches(context: Context, caller: CurrentCaller, limit: page_limit(500) = 100, offset: Offset = 0) -> list:
+    with context.database.session(write=True) as session:
+        return discovery.matches_to_confirm(session=session, caller=caller, keys=context.keys, limit=limit,
+                                            offset=offset)
+
+
+@router.post("/discovery/matches/{record_id}/decision", response_model=schemas.MatchDecided,
+             responses=problem_responses(403, 404, 409, 422), summary="Confirm or refuse a match by name",
+             description="The household's station or a supervisor of its town. Confirmed: the record counts for the "
+                         "household's alerts; refused: the person may become a candidate. Decided already: 409.")
+def decide_match(record_id: RowId, body: schemas.MatchDecision, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session(write=True) as session:
+        return discovery.decide_match(session=session, caller=caller, discovery=discovery_of(context),
+                                      record_id=record_id, confirmed=body.confirmed, today=date.today())

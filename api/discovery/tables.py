@@ -1,0 +1,82 @@
+"""Department records (one signal each), the imports that brought them, and the candidates found among them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db.base import Base, utcnow
+
+
+class DiscoveryImport(Base):
+    """One file loaded from a department: how many rows it had, how many were new."""
+
+    __tablename__ = "discovery_imports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    rows: Mapped[int] = mapped_column(Integer)
+    added: Mapped[int] = mapped_column(Integer)
+    refused: Mapped[int] = mapped_column(Integer)
+    imported_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DiscoveryRecord(Base):
+    """One row of a department's file, as one signal. The ID number is kept only as its keyed hash; name, ID
+    number and birth date are encrypted in `personal` while the person may have to be contacted (cleared once
+    the record matches a household by ID number). `record_key` (keyed hash of the row's content) makes a
+    second import of the same row add nothing. `name_hash`/`person_key`: keyed hashes of the normal name (and
+    birth date) for matching records without an ID number. Match: `household_id`/`member_id` and `match_kind`
+    (`id_number`, or `name_birth` which waits for a person: `match_confirmed` null until confirmed or not)."""
+
+    __tablename__ = "discovery_records"
+    __table_args__ = (UniqueConstraint("source", "record_key", name="uq_discovery_records_key"),
+                      Index("ix_discovery_records_person", "person_key"),
+                      Index("ix_discovery_records_unmatched", "match_kind", "household_id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("discovery_imports.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(64))
+    record_key: Mapped[str] = mapped_column(String(64))
+    signal: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(200))
+    detail_number: Mapped[float | None] = mapped_column(Float)
+    recorded_on: Mapped[date] = mapped_column(Date)
+    fresh_until: Mapped[date] = mapped_column(Date, index=True)
+    town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"), index=True)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    name_hash: Mapped[str] = mapped_column(String(64))
+    person_key: Mapped[str] = mapped_column(String(64))
+    birth_year: Mapped[int] = mapped_column(Integer)
+    personal: Mapped[str | None] = mapped_column(Text)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id", ondelete="SET NULL"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("household_members.id", ondelete="SET NULL"))
+    match_kind: Mapped[str | None] = mapped_column(String(16))
+    match_confirmed: Mapped[bool | None] = mapped_column()
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Candidate(Base):
+    """A person on no household's file whose fresh signals pass the discovery rules: one row per person
+    (`person_key`: the ID number's keyed hash, or the name-and-birth-date key), on a station's visit list."""
+
+    __tablename__ = "discovery_candidates"
+    __table_args__ = (UniqueConstraint("person_key", name="uq_discovery_candidates_person_key"),
+                      Index("ix_discovery_candidates_station", "station_id", "status", "priority"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_key: Mapped[str] = mapped_column(String(64))
+    town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    contact_record_id: Mapped[int] = mapped_column(ForeignKey("discovery_records.id"))
+    priority: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default="to_visit")
+    due_on: Mapped[date] = mapped_column(Date)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(Text)
+    visited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    visited_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
