@@ -133,8 +133,8 @@ def _store(session: Session, keys: Keys, source, rows: pd.DataFrame, file_name: 
     session.add(entry)
     session.flush()
     name_hash = new["name_key"].map(lambda name: keyed(keys, "name\x1f" + name))
-    person_key = (new["name_key"] + "\x1f" + new["birth_date"].map(date.isoformat)).map(
-        lambda text: keyed(keys, "person\x1f" + text))
+    person_key = (new["name_key"] + "\x1f" + new["birth_date"].map(date.isoformat) + "\x1f"
+                  + new["town_id"].astype(int).astype(str)).map(lambda text: keyed(keys, "person\x1f" + text))
     id_hash = new["id_number"].map(lambda number: id_number_hash(keys, number) if isinstance(number, str) else None)
     personal = [encrypt_json(keys, {"name": name, "id_number": number, "birth_date": born.isoformat()})
                 for name, number, born in zip(new["name"], new["id_number"].where(new["id_number"].notna(), None),
@@ -239,7 +239,7 @@ def _bound(name: str):
 def refresh_candidates(*, session: Session, discovery: Discovery, today: date) -> dict:
     """The persons on no household's file (records unmatched, or whose name match a person refused) whose fresh
     signals pass a rule that makes candidates: new ones join their town's first station's list (to visit within
-    the rules' `visit_days`); those still to visit get their priority and reasons anew."""
+    the rules' `visit_days`); those still to visit whose priority or reasons changed get them anew."""
     record = DiscoveryRecord
     unmatched = select(record.id, record.person_key, record.town_id, record.signal, record.detail,
                        record.detail_number, record.recorded_on) \
@@ -257,8 +257,9 @@ def refresh_candidates(*, session: Session, discovery: Discovery, today: date) -
     existing = {}
     people = ranked["person"].tolist()
     for start in range(0, len(people), 5000):
-        existing.update(session.execute(select(Candidate.person_key, Candidate.status).where(
-            Candidate.person_key.in_(people[start:start + 5000]))).all())
+        existing.update((key, (status, priority, list(reasons))) for key, status, priority, reasons in session.execute(
+            select(Candidate.person_key, Candidate.status, Candidate.priority, Candidate.reasons)
+            .where(Candidate.person_key.in_(people[start:start + 5000]))))
     first_station = dict(session.execute(select(Station.town_id, func.min(Station.id)).group_by(Station.town_id))
                          .all())
     fresh = ranked[~ranked["person"].isin(existing) & ranked["town_id"].isin(first_station)]
@@ -270,7 +271,8 @@ def refresh_candidates(*, session: Session, discovery: Discovery, today: date) -
             "station_id": fresh["town_id"].map(first_station).astype(int), "contact_record_id": fresh["id"].astype(int),
             "priority": fresh["priority"].astype(int), "reasons": fresh["reasons"].map(list),
             "status": "to_visit", "due_on": due.date(), "created_at": now, "updated_at": now}))
-    waiting = ranked[ranked["person"].map(lambda p: existing.get(p) == "to_visit")]
+    waiting = ranked[[p in existing and existing[p][0] == "to_visit" and existing[p][1:] != (int(priority), reasons)
+                      for p, priority, reasons in zip(ranked["person"], ranked["priority"], ranked["reasons"])]]
     if not waiting.empty:
         session.execute(update(Candidate.__table__).where(Candidate.__table__.c.person_key == _bound("key"))
                         .values(priority=_bound("new_priority"), reasons=_bound("new_reasons"),

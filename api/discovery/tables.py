@@ -28,9 +28,10 @@ class DiscoveryRecord(Base):
     """One row of a department's file, as one signal. The ID number is kept only as its keyed hash; name, ID
     number and birth date are encrypted in `personal` while the person may have to be contacted (cleared once
     the record matches a household by ID number). `record_key` (keyed hash of the row's content) makes a
-    second import of the same row add nothing. `name_hash`/`person_key`: keyed hashes of the normal name (and
-    birth date) for matching records without an ID number. Match: `household_id`/`member_id` and `match_kind`
-    (`id_number`, or `name_birth` which waits for a person: `match_confirmed` null until confirmed or not)."""
+    second import of the same row add nothing. `name_hash`: keyed hash of the normal name; `person_key`: the
+    ID number's hash, or without one the keyed hash of normal name, birth date and town (one person within a
+    town). Match: `household_id`/`member_id` and `match_kind` (`id_number`, or `name_birth` which waits for a
+    person: `match_confirmed` null until confirmed or refused)."""
 
     __tablename__ = "discovery_records"
     __table_args__ = (UniqueConstraint("source", "record_key", name="uq_discovery_records_key"),
