@@ -161,7 +161,11 @@ def match_by_name(records: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     same = (pairs["birth_date"] == pairs["birth_date_person"]) | \
         (pairs["birth_date_person"].isna() & (years == pairs["birth_year"]))
     found = pairs[same.fillna(False)].sort_values(["record_id", "household_id", "member_id"], na_position="first")
-    return found.drop_duplicates("record_id")[["record_id", "household_id", "member_id"]].reset_index(drop=True)
+    found = found.drop_duplicates("record_id")
+    return pd.DataFrame({"record_id": found["record_id"].astype(int).tolist(),
+                         "household_id": found["household_id"].astype(int).tolist(),
+                         "member_id": pd.Series([None if pd.isna(m) else int(m) for m in found["member_id"]],
+                                                dtype=object)})
 
 
 def birth_date_of(id_number: str | None) -> date | None:

@@ -29,7 +29,8 @@ def records(app) -> list[tuple]:
 
 def candidates(app) -> list[tuple]:
     with app.state.context.database.engine.connect() as connection:
-        rows = connection.execute(text("SELECT station_id, town_id, priority, reasons, status FROM discovery_candidates "
+        rows = connection.execute(text("SELECT station_id, town_id, priority, reasons, status "
+                                       "FROM discovery_candidates "
                                        "ORDER BY priority DESC, id"))
         return [(*r[:3], json.loads(r[3]) if isinstance(r[3], str) else r[3], r[4]) for r in rows]
 

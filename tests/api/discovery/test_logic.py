@@ -1,0 +1,92 @@
+"""The pure part of discovery: rows checked, rules applied set-wise (worked by hand), names matched, and the data
+files validated."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from api.discovery import logic
+from api.discovery.definitions import discovery_folder, load_discovery
+from assessment.errors import CoreError
+from indicators import default_catalog
+
+
+@pytest.fixture(scope="module")
+def discovery():
+    return load_discovery(discovery_folder(None), frozenset(i.id for i in default_catalog().indicators))
+
+
+def test_names_and_dates_in_one_form():
+    assert logic.normal_name(" 王　秀英 ") == logic.normal_name("王秀英") == "王秀英"
+    assert logic.normal_name("买买提·艾力") == logic.normal_name("买买提艾力")
+    assert logic.normal_name("Anna Li") == "annali"
+    assert logic.parse_date("2024/3/5") == logic.parse_date("20240305") == logic.parse_date("２０２４-03-05") \
+        == date(2024, 3, 5)
+    assert logic.parse_date("2024-02-30") is None and logic.parse_date("March") is None
+    assert logic.birth_date_of("371002195604123010") == date(1956, 4, 12)
+    assert logic.birth_date_of("371002195613123011") is None
+
+
+def test_priorities_by_hand(discovery):
+    signals = pd.DataFrame([
+        ("a", "disability", "二级", None), ("a", "medical_bill", None, 30000.0), ("a", "medical_bill", None, 25000.0),
+        ("b", "medical_bill", None, 19999.0), ("b", "unemployment", None, None),
+        ("c", "death_or_move", "死亡", None), ("d", "utility_arrears", "2", 2.0)],
+        columns=["person", "signal", "detail", "detail_number"])
+    ranked = logic.priorities(signals, discovery.rules).set_index("person")
+    # a: severe_disability 40 + large_medical_bill 30 (counted once for two bills)
+    assert ranked.loc["a", "priority"] == 70 and ranked.loc["a", "reasons"] == ["severe_disability",
+                                                                                 "large_medical_bill"]
+    assert ranked.loc["b", "priority"] == 15 and ranked.loc["b", "reasons"] == ["unemployed"]
+    # a death passes its rule (a reason to re-assess a household) but makes no candidate
+    assert ranked.loc["c", "reasons"] == ["death_or_move"] and not ranked.loc["c", "candidate"]
+    assert ranked.loc["d", "reasons"] == [] and not ranked.loc["d", "candidate"]  # two months: under three
+    assert ranked.loc["a", "candidate"] and ranked.loc["b", "candidate"]
+
+
+def test_match_by_name_needs_the_same_town_name_and_birth_date_or_year():
+    records = pd.DataFrame([(1, 10, "张三", date(1960, 5, 1)), (2, 10, "张三", date(1961, 5, 1)),
+                            (3, 11, "张三", date(1960, 5, 1)), (4, 10, "李四", date(1970, 1, 1))],
+                           columns=["record_id", "town_id", "name_key", "birth_date"])
+    people = pd.DataFrame([(100, None, 10, "张三", date(1960, 5, 1), None),
+                           (101, 7, 10, "李四", None, 1970), (102, 8, 10, "李四", None, 1971)],
+                          columns=["household_id", "member_id", "town_id", "name_key", "birth_date", "birth_year"])
+    found = logic.match_by_name(records, people)
+    assert found.to_dict("records") == [{"record_id": 1, "household_id": 100, "member_id": None},
+                                        {"record_id": 4, "household_id": 101, "member_id": 7}]
+
+
+def test_checked_rows_keep_the_good_and_name_each_refusal():
+    columns = {"id_number": "id", "name": "name", "birth_date": "born", "town": "town", "recorded_on": "on",
+               "detail": "amount"}
+    frame = pd.DataFrame([["３７１００２１９５６０４１２３０１０", "王", "1956-04-12", "T1", "2026-01-01", "1,200"],
+                          ["", "李", "1956-04-12", "7", "2026-01-01", "x"]],
+                         columns=["id", "name", "born", "town", "on", "amount"])
+    rows, refusals = logic.checked_rows(frame, columns, "number", {"T1": 1, "7": 7}, date(2026, 6, 1))
+    assert rows[["row", "id_number", "town_id", "detail_number"]].to_dict("records") == [
+        {"row": 2, "id_number": "371002195604123010", "town_id": 1, "detail_number": 1200.0}]
+    assert [(r.row, r.column, r.code) for r in refusals] == [(3, "amount", "invalid_number")]
+
+
+@pytest.mark.parametrize("change, path", [
+    (("sources/disability.yaml", "fresh_days: 730", "fresh_days: 0"), "disability.yaml: fresh_days"),
+    (("sources/disability.yaml", "signal: disability", "signal: Disability!"), "disability.yaml: signal"),
+    (("rules.yaml", "indicator: dis_severity", "indicator: no_such_indicator"), "rules.yaml: severe_disability"),
+    (("rules.yaml", "signal: school_dropout", "signal: truancy"), "rules.yaml: school_dropout.signal"),
+    (("sources/unemployment.yaml", "  recorded_on: 登记日期\n", "  recorded_on: 登记日期\n  extra: x\n"),
+     "unemployment.yaml: columns.extra"),
+])
+def test_a_bad_data_file_names_the_file_and_the_field(tmp_path, change, path):
+    folder = tmp_path / "discovery"
+    shutil.copytree(discovery_folder(None), folder)
+    name, old, new = change
+    target = folder / name
+    assert old in target.read_text(encoding="utf-8")
+    target.write_text(target.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(CoreError) as caught:
+        load_discovery(folder, frozenset(i.id for i in default_catalog().indicators))
+    assert caught.value.path.startswith(path)
