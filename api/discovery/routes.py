@@ -25,7 +25,7 @@ def list_sources(context: Context, caller: CurrentCaller) -> list[dict]:
 
 
 @router.post("/discovery/imports", status_code=201, response_model=schemas.ImportReport,
-             responses=problem_responses(403, 422), summary="Load a department's file (supervisors, admins)",
+             responses=problem_responses(400, 403, 422), summary="Load a department's file (supervisors, admins)",
              description="A multipart form: `source` (a source's id), `file` (.csv in UTF-8 or .xlsx), `skip_refused` "
                          "(store the good rows even when some are refused). An unknown source, missing columns or "
                          "(unless `skip_refused`) any refused row is a 422 listing every refused row (`refused`: "
