@@ -1,15 +1,17 @@
-"""Department records: sources, imports (supervisors), matches by name and birth date to confirm."""
+"""Department records: sources, imports (supervisors), matches by name and birth date to confirm, visit lists."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import Response
 
 from api.deps import Context, CurrentCaller
 from api.discovery import schemas
 from api.discovery import service as discovery
+from api.discovery import visits
 from api.discovery.definitions import discovery_of
 from api.request_checks import CheckedRoute
 from api.schemas import Offset, RowId, page_limit, problem_responses
@@ -58,3 +60,65 @@ def decide_match(record_id: RowId, body: schemas.MatchDecision, context: Context
     with context.database.session(write=True) as session:
         return discovery.decide_match(session=session, caller=caller, discovery=discovery_of(context),
                                       record_id=record_id, confirmed=body.confirmed, today=date.today())
+
+
+CSV_EXPORT = {200: {"description": "The visit list page (JSON), or the whole filtered list as CSV (`format=csv`)",
+                    "content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+@router.get("/discovery/candidates", response_model=schemas.CandidatePage,
+            responses={**CSV_EXPORT, **problem_responses(403, 422)}, summary="The visit list: candidates in scope",
+            description="Highest priority first (the sum of the rules passed, each a reason), then oldest. A "
+                        "caseworker sees their station's, a supervisor their towns'; admins all, masked; analysts "
+                        "none. `overdue=true`: still to visit after their time limit. `format=csv` exports the whole "
+                        "filtered list. Audited.")
+def list_candidates(context: Context, caller: CurrentCaller, station_id: RowId | None = None,
+                    status: Literal["to_visit", "registered", "not_eligible", "not_found"] | None = None,
+                    overdue: bool = False, limit: page_limit(500) = 100, offset: Offset = 0,
+                    format: Literal["json", "csv"] = "json"):
+    with context.database.session(write=True) as session:
+        arguments = dict(session=session, caller=caller, keys=context.keys, discovery=discovery_of(context),
+                         today=date.today(), station_id=station_id, status=status, overdue=overdue)
+        if format == "csv":
+            content = visits.export_candidates(**arguments)
+        else:
+            return visits.list_candidates(**arguments, limit=limit, offset=offset)
+    return Response(content, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="visit-list.csv"'})
+
+
+@router.get("/discovery/visits", response_model=list[schemas.StationVisits], responses=problem_responses(403),
+            summary="Per station: candidates to visit, overdue, and each outcome")
+def visits_by_station(context: Context, caller: CurrentCaller) -> list[dict]:
+    with context.database.session() as session:
+        return visits.visits_by_station(session=session, caller=caller, today=date.today())
+
+
+@router.get("/discovery/candidates/{candidate_id}", response_model=schemas.CandidateView,
+            responses=problem_responses(403, 404, 422), summary="One candidate (audited)")
+def get_candidate(candidate_id: RowId, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session(write=True) as session:
+        return visits.get_candidate(session=session, caller=caller, keys=context.keys,
+                                    discovery=discovery_of(context), candidate_id=candidate_id, today=date.today())
+
+
+@router.get("/discovery/candidates/{candidate_id}/registration", response_model=schemas.RegistrationPrefill,
+            responses=problem_responses(403, 404, 422), summary="What the registration form starts with",
+            description="The candidate's station, name, ID number and birth year, for registering them (the "
+                        "candidate's station or a supervisor of its town). Audited.")
+def registration(candidate_id: RowId, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session(write=True) as session:
+        return visits.registration_prefill(session=session, caller=caller, keys=context.keys,
+                                           candidate_id=candidate_id)
+
+
+@router.post("/discovery/candidates/{candidate_id}/visit", response_model=schemas.CandidateView,
+             responses=problem_responses(403, 404, 409, 422), summary="Record a visit's outcome",
+             description="`registered` with the `household_id` registered for them (its file then shows where it "
+                         "came from), `not_eligible` or `not_found`; the candidate's station or a supervisor of its "
+                         "town. Visited already: 409 `candidate_visited`. Audited.")
+def record_visit(candidate_id: RowId, body: schemas.Visit, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session(write=True) as session:
+        return visits.record_visit(session=session, caller=caller, keys=context.keys, discovery=discovery_of(context),
+                                   candidate_id=candidate_id, outcome=body.outcome, household_id=body.household_id,
+                                   note=body.note, today=date.today())

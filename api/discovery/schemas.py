@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from api.schemas import Day, Strict, View
+from api.schemas import Day, Strict, Timestamp, View
 
 
 class Refused(View):
@@ -75,3 +75,69 @@ class MatchDecided(View):
     record_id: int
     household_id: int
     confirmed: bool
+
+
+class CandidateReason(View):
+    rule: str
+    reason_zh: str
+    reason_en: str
+    priority: int
+
+
+class CandidateView(View):
+    id: int
+    station_id: int
+    town_id: int
+    priority: int = Field(description="the sum of the priorities of the rules passed (each once)")
+    reasons: list[CandidateReason]
+    status: Literal["to_visit", "registered", "not_eligible", "not_found"]
+    due_on: Day = Field(description="to visit by this date (the rules' visit_days after they were found)")
+    overdue: bool
+    name: str | None
+    id_number: str | None
+    birth_date: str | None
+    household_id: int | None = Field(description="the household registered for them (status registered)")
+    note: str | None
+    visited_by: int | None
+    visited_at: Timestamp | None
+
+
+class CandidatePage(View):
+    total: int
+    limit: int
+    offset: int
+    items: list[CandidateView]
+
+
+class Visit(Strict):
+    outcome: Literal["registered", "not_eligible", "not_found"]
+    household_id: int | None = Field(None, ge=1, le=2**31 - 1,
+                                     description="with `registered`: the household registered for the candidate")
+    note: str | None = Field(None, max_length=2000)
+
+
+class RegistrationPrefill(View):
+    candidate_id: int
+    station_id: int
+    name: str | None
+    id_number: str | None
+    birth_year: int | None
+
+
+class StationVisits(View):
+    station_id: int
+    town_id: int
+    to_visit: int
+    registered: int
+    not_eligible: int
+    not_found: int
+    overdue: int
+    as_of: Day
+
+
+class DiscoveryOrigin(View):
+    candidate_id: int
+    reasons: list[str] = Field(description="the discovery rules that found the household")
+    visited_by: int | None
+    visited_at: Timestamp | None
+    found_at: Timestamp
