@@ -13,6 +13,7 @@ from api.assessments import pages as assessments
 from api.auth import pages as account
 from api.configs import pages as configs
 from api.deps import page_caller
+from api.discovery import pages as discovery
 from api.errors import ServiceError
 from api.households import pages as households
 from api.rankings import pages as rankings
@@ -22,7 +23,7 @@ from api.transfers import pages as transfers
 from api.web.session import PAGES, CookieBearer, SignInRequired
 from api.web.templating import STATIC_DIR, render
 
-ROUTERS = (account, households, assessments, rankings, alerts, referrals, transfers, reviews, configs)
+ROUTERS = (account, households, assessments, rankings, alerts, referrals, transfers, reviews, configs, discovery)
 
 
 async def sign_in_first(request: Request, exc: SignInRequired) -> RedirectResponse:

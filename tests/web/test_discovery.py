@@ -1,0 +1,74 @@
+"""Discovery in a real browser: the supervisor uploads a department's file (a bad one first: every refused row
+shown, nothing stored), the caseworker's visit list ranks the candidates with their reasons, one is marked not
+found, another registered through the prefilled form, and the new household's file shows where it came from."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from api.discovery.tables import Candidate, DiscoveryRecord
+from api.geography.tables import Station, Town
+from tests.api.discovery.helpers import DISABILITY, csv_bytes, days_ago
+from tests.api.factories import resident_id_number
+from tests.web.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_upload_visit_list_and_registration_from_a_candidate(site, browser, shot, tmp_path):
+    with site.session() as session:
+        town = session.scalar(select(Town.name).join(Station, Station.town_id == Town.id)
+                              .where(Station.id == site.caseworker_station))
+        before = session.scalar(select(func.count()).select_from(DiscoveryRecord))
+    first, second = resident_id_number(951, birth="19420202"), resident_id_number(952, birth="19850505")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv_bytes(DISABILITY, [[first, "柏秀兰", "1942-02-30", town, days_ago(2), "一级"]]))
+    good = tmp_path / "残联.csv"
+    good.write_bytes(csv_bytes(DISABILITY, [[first, "柏秀兰", "1942-02-02", town, days_ago(2), "一级"],
+                                            [second, "岑海", "1985-05-05", town, days_ago(2), "三级"]]))
+    supervisor = browser.new_context(base_url=site.url)
+    page = supervisor.new_page()
+    sign_in(page, site, "supervisor")
+    page.goto("/app/discovery/import")
+    page.select_option("#source", "disability")
+    page.set_input_files("#file", str(bad))
+    page.click("#import-form button[type=submit]")
+    rows = page.locator("#refused-rows tbody tr")
+    assert rows.count() == 1 and "出生日期" in rows.first.inner_text()
+    shot(page, "refused")
+    with site.session() as session:
+        assert session.scalar(select(func.count()).select_from(DiscoveryRecord)) == before
+    page.select_option("#source", "disability")
+    page.set_input_files("#file", str(good))
+    page.click("#import-form button[type=submit]")
+    assert "2" in page.locator("#import-report").inner_text()
+    shot(page, "imported")
+    supervisor.close()
+
+    caseworker = browser.new_context(base_url=site.url)
+    page = caseworker.new_page()
+    sign_in(page, site, "caseworker")
+    page.goto("/app/discovery/visits")
+    with site.session() as session:
+        ids = dict(session.execute(select(Candidate.priority, Candidate.id)
+                                   .where(Candidate.station_id == site.caseworker_station)).all())
+    high, low = ids[40], ids[20]
+    names = page.locator("#visits tbody tr td:nth-child(2)").all_inner_texts()
+    assert names.index("柏秀兰") < names.index("岑海")
+    shot(page, "visit-list")
+    page.locator(f"#candidate-{low} button[value=not_found]").click()
+    page.wait_for_url("**/discovery/visits")
+    assert page.locator(f"#candidate-{low}").count() == 0
+    page.locator(f"#candidate-{high} a.button").click()
+    page.wait_for_url(f"**/households/new?candidate={high}")
+    assert page.input_value("#name") == "柏秀兰" and page.input_value("#id_number") == first
+    shot(page, "prefilled")
+    page.click("#household-form button[type=submit]")
+    page.wait_for_url(lambda url: "/households/new" not in url)
+    assert f"#{high}" in page.locator("#discovery-origin").inner_text()
+    shot(page, "file")
+    with site.session() as session:
+        assert session.get(Candidate, high).status == "registered"
+        assert session.get(Candidate, low).status == "not_found"
+    caseworker.close()
