@@ -31,7 +31,7 @@ from api.schemas import problem_responses
 from api.settings import Settings
 from api.transfers import routes as transfers
 from api.discovery import routes as discovery
-from api.discovery.definitions import discovery_of
+from api.discovery.definitions import discovery_of, warning_rules_of
 
 # Matched in this order: the busiest first (FastAPI tries each route of the routers before it, about 10 µs each)
 ROUTERS = (assessments, households, rankings, referrals, alerts, transfers, reviews, configs, audit, geography,
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sync_regions(session=session, catalog=context.scorer.catalog)
         remember_catalog(session=session, catalog=context.scorer.catalog, texts=context.scorer.catalog_texts)
         run_pending_maintenance(session=session, keys=context.keys)
-    discovery_of(context)  # a bad discovery file stops the start, naming the file and field
+    discovery_of(context), warning_rules_of(context)  # a bad discovery file stops the start, naming it
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

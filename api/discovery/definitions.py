@@ -155,3 +155,77 @@ def discovery_of(context) -> Discovery:
     """The discovery data of a service context's catalog."""
     catalog = context.scorer.catalog
     return discovery_for(context.settings.catalog_dir, frozenset(i.id for i in catalog.indicators))
+
+
+class Condition(BaseModel):
+    """One condition on an answer of the latest assessment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    indicator: str = Field(min_length=1)
+    is_: bool | None = Field(None, alias="is")
+    at_least: float | None = None
+    in_: tuple[str | int | float, ...] | None = Field(None, alias="in", min_length=1)
+
+    @model_validator(mode="after")
+    def _one_test(self) -> "Condition":
+        if sum(test is not None for test in (self.is_, self.at_least, self.in_)) != 1:
+            raise ValueError("a condition has exactly one of is, at_least, in")
+        return self
+
+
+class WarningRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=IDENTIFIER)
+    events: tuple[str, ...] = Field(min_length=1)
+    all: tuple[Condition, ...] = Field(min_length=1)
+    risk: int = Field(ge=1, le=1000)
+    reason: Label
+
+
+class WarningRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    events: dict[str, Label] = Field(min_length=1)
+    rules: tuple[WarningRule, ...] = Field(min_length=1)
+
+
+TESTS_BY_TYPE = {"yes_no": ("is_",), "count": ("at_least",), "amount": ("at_least",),
+                 "ordinal": ("at_least", "in_"), "choice": ("in_",)}
+
+
+def load_warning_rules(folder: Path, catalog=None) -> WarningRules:
+    """`warning.yaml` of a catalog's `discovery/`, checked: known events, unique ids, and conditions on the
+    catalog's indicators that suit their answer types."""
+    path = folder / "warning.yaml"
+    rules = _validated(WarningRules, path)
+    answers = {i.id: i.answer.type for i in catalog.indicators} if catalog is not None else None
+    seen = set()
+    for rule in rules.rules:
+        if rule.id in seen:
+            raise _bad(f"warning.yaml: {rule.id}", "rule defined twice", "规则重复定义")
+        seen.add(rule.id)
+        for event in rule.events:
+            if event not in rules.events:
+                raise _bad(f"warning.yaml: {rule.id}.events", f"unknown event {event}", f"未知事件 {event}")
+        for position, condition in enumerate(rule.all):
+            where = f"warning.yaml: {rule.id}.all.{position}"
+            if answers is None:
+                continue
+            if condition.indicator not in answers:
+                raise _bad(where, f"unknown indicator {condition.indicator}", f"未知指标 {condition.indicator}")
+            test = next(name for name in ("is_", "at_least", "in_") if getattr(condition, name) is not None)
+            if test not in TESTS_BY_TYPE[answers[condition.indicator]]:
+                raise _bad(where, f"{test.rstrip('_')} does not suit a {answers[condition.indicator]} answer",
+                           f"{test.rstrip('_')} 不适用于 {answers[condition.indicator]} 类型的答案")
+    return rules
+
+
+_WARNING_RULES: dict[tuple, WarningRules] = {}
+
+
+def warning_rules_of(context) -> WarningRules:
+    """The early-warning rules beside the service context's catalog (loaded once per folder and catalog)."""
+    catalog = context.scorer.catalog
+    key = (context.settings.catalog_dir, catalog.content_hash)
+    if key not in _WARNING_RULES:
+        _WARNING_RULES[key] = load_warning_rules(discovery_folder(context.settings.catalog_dir), catalog)
+    return _WARNING_RULES[key]

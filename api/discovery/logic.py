@@ -176,3 +176,36 @@ def birth_date_of(id_number: str | None) -> date | None:
         return date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
     except ValueError:
         return None
+
+
+def warning_risks(frame: pd.DataFrame, rules, event: str) -> pd.DataFrame:
+    """The households at risk in an event: from the latest answers (household_id, station_id, town_id and one
+    column per indicator; yes/no as 1/0), the rules for that event applied column-wise. One row per household
+    with a passing rule: risk (the sum of the rules' risks) and reasons (the rules' ids, in the rules' order);
+    highest risk first, then household id."""
+    applicable = [rule for rule in rules if event in rule.events]
+    passed = {}
+    for rule in applicable:
+        hit = pd.Series(True, index=frame.index)
+        for condition in rule.all:
+            values = frame[condition.indicator] if condition.indicator in frame.columns else \
+                pd.Series(np.nan, index=frame.index)
+            if condition.is_ is not None:
+                hit &= values.map(lambda v: v is not None and not pd.isna(v) and bool(v) == condition.is_)
+            elif condition.at_least is not None:
+                hit &= pd.to_numeric(values, errors="coerce") >= condition.at_least
+            else:
+                hit &= values.isin(condition.in_)
+        passed[rule.id] = hit.fillna(False).astype(bool).to_numpy()
+    if not applicable or frame.empty:
+        return pd.DataFrame({"household_id": [], "station_id": [], "town_id": [], "risk": [], "reasons": []})
+    matrix = np.column_stack([passed[rule.id] for rule in applicable])
+    risks = matrix @ np.array([rule.risk for rule in applicable])
+    at_risk = risks > 0
+    ids = [rule.id for rule in applicable]
+    out = pd.DataFrame({"household_id": frame["household_id"].to_numpy()[at_risk].astype(int),
+                        "station_id": frame["station_id"].to_numpy()[at_risk].astype(int),
+                        "town_id": frame["town_id"].to_numpy()[at_risk].astype(int),
+                        "risk": risks[at_risk].astype(int),
+                        "reasons": [[ids[i] for i in np.flatnonzero(row)] for row in matrix[at_risk]]})
+    return out.sort_values(["risk", "household_id"], ascending=[False, True]).reset_index(drop=True)

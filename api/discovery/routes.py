@@ -1,4 +1,5 @@
-"""Department records: sources, imports (supervisors), matches by name and birth date to confirm, visit lists."""
+"""Department records: sources, imports (supervisors), matches by name and birth date to confirm, visit lists,
+early-warning events."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from fastapi.responses import Response
 from api.deps import Context, CurrentCaller
 from api.discovery import schemas
 from api.discovery import service as discovery
-from api.discovery import visits
-from api.discovery.definitions import discovery_of
+from api.discovery import early_warning, visits
+from api.discovery.definitions import discovery_of, warning_rules_of
 from api.request_checks import CheckedRoute
 from api.schemas import Offset, RowId, page_limit, problem_responses
 
@@ -122,3 +123,59 @@ def record_visit(candidate_id: RowId, body: schemas.Visit, context: Context, cal
         return visits.record_visit(session=session, caller=caller, keys=context.keys, discovery=discovery_of(context),
                                    candidate_id=candidate_id, outcome=body.outcome, household_id=body.household_id,
                                    note=body.note, today=date.today())
+
+
+@router.post("/warnings", status_code=201, response_model=schemas.WarningDeclared,
+             responses=problem_responses(403, 404, 422), summary="Declare an extreme-weather event (supervisors)",
+             description="`kind` (warning.yaml's events), `town_ids` (a supervisor's own towns), `starts_on`, "
+                         "`ends_on`. The households at risk are listed by warning.yaml's rules from their latest "
+                         "assessment and frozen now. Audited.")
+def declare_warning(body: schemas.WarningDeclaration, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session(write=True) as session:
+        return early_warning.declare(session=session, caller=caller, rules=warning_rules_of(context),
+                                catalog=context.scorer.catalog, kind=body.kind, town_ids=body.town_ids,
+                                starts_on=body.starts_on, ends_on=body.ends_on, note=body.note)
+
+
+@router.get("/warnings", response_model=list[schemas.WarningEventView], responses=problem_responses(403),
+            summary="Events whose towns touch the caller's scope, newest first")
+def list_warnings(context: Context, caller: CurrentCaller) -> list[dict]:
+    with context.database.session() as session:
+        return early_warning.list_events(session=session, caller=caller, rules=warning_rules_of(context))
+
+
+@router.get("/warnings/{event_id}", response_model=schemas.WarningProgress,
+            responses=problem_responses(403, 404, 422), summary="An event and its progress per station")
+def warning_progress(event_id: RowId, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session() as session:
+        return early_warning.progress(session=session, caller=caller, rules=warning_rules_of(context),
+                                      event_id=event_id)
+
+
+@router.get("/warnings/{event_id}/households", response_model=schemas.HouseholdsAtRisk,
+            responses={**CSV_EXPORT, **problem_responses(403, 404, 422)},
+            summary="The frozen list of households at risk, highest risk first",
+            description="Per station in scope, with the reasons, the name and phone to reach them and the checklist. "
+                        "`format=csv` exports the whole list. Audited.")
+def warning_households(event_id: RowId, context: Context, caller: CurrentCaller, station_id: RowId | None = None,
+                       limit: page_limit(1000) = 100, offset: Offset = 0, format: Literal["json", "csv"] = "json"):
+    with context.database.session(write=True) as session:
+        arguments = dict(session=session, caller=caller, keys=context.keys, rules=warning_rules_of(context),
+                         event_id=event_id, station_id=station_id)
+        if format == "json":
+            return early_warning.event_households(**arguments, limit=limit, offset=offset)
+        content = early_warning.export_households(**arguments)
+    return Response(content, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="warning-{event_id}.csv"'})
+
+
+@router.post("/warnings/{event_id}/households/{household_id}/checklist", response_model=schemas.HouseholdAtRisk,
+             responses=problem_responses(403, 404, 422), summary="Tick the checklist of a household at risk",
+             description="`contacted`, `visited`, `supplies_delivered`: true ticks (keeping the first time), false "
+                         "unticks. The household's station or a supervisor of its town. Audited.")
+def tick_checklist(event_id: RowId, household_id: RowId, body: schemas.Checklist, context: Context,
+                   caller: CurrentCaller) -> dict:
+    steps = {k: v for k, v in body.model_dump().items() if v is not None}
+    with context.database.session(write=True) as session:
+        return early_warning.tick(session=session, caller=caller, keys=context.keys, rules=warning_rules_of(context),
+                             event_id=event_id, household_id=household_id, steps=steps)

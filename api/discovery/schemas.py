@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import Field
 
-from api.schemas import Day, Strict, Timestamp, View
+from api.schemas import Day, RowId, Strict, Timestamp, View
 
 
 class Refused(View):
@@ -141,3 +142,81 @@ class DiscoveryOrigin(View):
     visited_by: int | None
     visited_at: Timestamp | None
     found_at: Timestamp
+
+
+class WarningDeclaration(Strict):
+    kind: str = Field(max_length=32, description="an event of warning.yaml: cold_wave, heat_wave, typhoon, flood")
+    town_ids: list[RowId] = Field(min_length=1, max_length=500)
+    starts_on: date
+    ends_on: date
+    note: str | None = Field(None, max_length=2000)
+
+
+class WarningEventView(View):
+    id: int
+    kind: str
+    label_zh: str
+    label_en: str
+    town_ids: list[int]
+    starts_on: Day
+    ends_on: Day
+    note: str | None
+    declared_by: int | None
+    declared_at: Timestamp
+
+
+class WarningDeclared(WarningEventView):
+    households: int = Field(description="households at risk on the frozen list")
+
+
+class StationProgress(View):
+    station_id: int
+    town_id: int
+    households: int
+    contacted: int
+    visited: int
+    supplies_delivered: int
+
+
+class WarningProgress(WarningEventView):
+    stations: list[StationProgress]
+
+
+class WarningReason(View):
+    rule: str
+    reason_zh: str
+    reason_en: str
+    risk: int
+
+
+class ChecklistStep(View):
+    done: bool
+    at: Timestamp | None
+    by: int | None
+
+
+class HouseholdAtRisk(View):
+    household_id: int
+    station_id: int
+    town_id: int
+    risk: int = Field(description="the sum of the risks of the rules passed")
+    reasons: list[WarningReason]
+    name: str | None
+    phone: str | None
+    contacted: ChecklistStep
+    visited: ChecklistStep
+    supplies_delivered: ChecklistStep
+
+
+class HouseholdsAtRisk(View):
+    event_id: int
+    total: int
+    limit: int | None
+    offset: int
+    items: list[HouseholdAtRisk]
+
+
+class Checklist(Strict):
+    contacted: bool | None = None
+    visited: bool | None = None
+    supplies_delivered: bool | None = None

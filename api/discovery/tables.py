@@ -81,3 +81,38 @@ class Candidate(Base):
     visited_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WarningEvent(Base):
+    """An extreme-weather event a supervisor declared: its kind, towns and dates. Its list of households at risk
+    (`WarningHousehold`) is computed once, at declaration, and kept as it was."""
+
+    __tablename__ = "warning_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    town_ids: Mapped[list] = mapped_column(default=list)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    declared_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    declared_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WarningHousehold(Base):
+    """A household at risk in an event, frozen at declaration (risk, reasons, station), with its checklist: who
+    ticked each step, and when."""
+
+    __tablename__ = "warning_households"
+    __table_args__ = (Index("ix_warning_households_event_station", "event_id", "station_id", "risk"),)
+    event_id: Mapped[int] = mapped_column(ForeignKey("warning_events.id", ondelete="CASCADE"), primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), primary_key=True)
+    station_id: Mapped[int] = mapped_column(Integer)
+    town_id: Mapped[int] = mapped_column(Integer)
+    risk: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list] = mapped_column(default=list)
+    contacted_at: Mapped[datetime | None] = mapped_column()
+    contacted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    visited_at: Mapped[datetime | None] = mapped_column()
+    visited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    supplies_delivered_at: Mapped[datetime | None] = mapped_column()
+    supplies_delivered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
