@@ -1,5 +1,5 @@
-"""Discovery pages: the station's visit list (caseworkers, supervisors) with its outcomes and export, and the
-supervisor's upload of a department's file with its report."""
+"""Discovery pages: the station's visit list (caseworkers, supervisors) with its outcomes and export, the
+supervisor's upload of a department's file with its report, and early-warning events with their printable lists."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 from api.auth.access import Role, require_role
 from api.deps import Context, PageCaller
 from api.discovery import service as discovery
-from api.discovery import visits
-from api.discovery.definitions import discovery_of
+from api.discovery import early_warning, visits
+from api.discovery.definitions import discovery_of, warning_rules_of
 from api.errors import Invalid
 from api.geography import service as geography
 from api.web.session import PAGES, check_csrf
@@ -99,3 +99,72 @@ def import_upload(request: Request, context: Context, caller: PageCaller, source
                    "refused": exc.extra.get("refused", []), "missing": exc.extra.get("missing_columns", [])}
     return render(request, "discovery_import.html", caller=caller, sources=sources, report=report, problem=problem,
                   status_code=200 if problem is None else 422)
+
+
+@router.get("/warnings")
+def warning_events(request: Request, context: Context, caller: PageCaller):
+    """The events in scope, and for supervisors the form to declare one."""
+    require_role(caller, *VISIT_ROLES, Role.admin)
+    with context.database.session() as session:
+        events = early_warning.list_events(session=session, caller=caller, rules=warning_rules_of(context))
+        towns = geography.towns_in_scope(session=session, caller=caller)
+    return render(request, "warnings.html", caller=caller, events=events, towns=towns,
+                  kinds=warning_rules_of(context).events, today=date.today().isoformat())
+
+
+@router.post("/warnings")
+def warning_declare(request: Request, context: Context, caller: PageCaller, kind: Annotated[str, Form()] = "",
+                    town_ids: Annotated[list[int], Form()] = (), starts_on: Annotated[date | None, Form()] = None,
+                    ends_on: Annotated[date | None, Form()] = None, note: Annotated[str, Form()] = "",
+                    csrf: Annotated[str, Form()] = ""):
+    check_csrf(request, csrf)
+    if starts_on is None or ends_on is None:
+        raise Invalid("dates_required", "Give the first and last day.", "请填写开始和结束日期。", path="starts_on")
+    with context.database.session(write=True) as session:
+        event = early_warning.declare(session=session, caller=caller, rules=warning_rules_of(context),
+                                      catalog=context.scorer.catalog, kind=kind, town_ids=list(town_ids),
+                                      starts_on=starts_on, ends_on=ends_on, note=note)
+    return RedirectResponse(f"{PAGES}/warnings/{event['id']}", status_code=303)
+
+
+@router.get("/warnings/{event_id}.csv")
+def warning_export(event_id: int, context: Context, caller: PageCaller):
+    if not 1 <= event_id < 2**31:
+        raise Invalid("invalid_id", "Not an event id.", "事件编号无效。", path="event_id")
+    with context.database.session(write=True) as session:
+        content = early_warning.export_households(session=session, caller=caller, keys=context.keys,
+                                                  rules=warning_rules_of(context), event_id=event_id)
+    return Response(content, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="warning-{event_id}.csv"'})
+
+
+@router.get("/warnings/{event_id}")
+def warning_list(request: Request, event_id: int, context: Context, caller: PageCaller, print_view: bool = False):
+    """An event's frozen list per station, highest risk first, with the checklist; `print_view`: the printable
+    sheet (one table per station, boxes to tick by hand)."""
+    rules = warning_rules_of(context)
+    if not 1 <= event_id < 2**31:
+        raise Invalid("invalid_id", "Not an event id.", "事件编号无效。", path="event_id")
+    with context.database.session(write=True) as session:  # the names shown are audited
+        event = early_warning.progress(session=session, caller=caller, rules=rules, event_id=event_id)
+        listed = early_warning.event_households(session=session, caller=caller, keys=context.keys, rules=rules,
+                                                event_id=event_id, limit=None)
+        stations = {s["id"]: s for s in geography.list_stations(session=session)}
+    by_station: dict[int, list] = {}
+    for item in listed["items"]:
+        by_station.setdefault(item["station_id"], []).append(item)
+    return render(request, "warning_print.html" if print_view else "warning.html", caller=caller, event=event,
+                  by_station=by_station, stations=stations, steps=early_warning.STEPS)
+
+
+@router.post("/warnings/{event_id}/households/{household_id}/checklist")
+def warning_tick(request: Request, event_id: int, household_id: int, context: Context, caller: PageCaller,
+                 step: Annotated[str, Form()] = "", done: Annotated[bool, Form()] = True,
+                 csrf: Annotated[str, Form()] = ""):
+    check_csrf(request, csrf)
+    if step not in early_warning.STEPS:
+        raise Invalid("invalid_step", "Unknown checklist step.", "未知的清单项目。", path="step")
+    with context.database.session(write=True) as session:
+        early_warning.tick(session=session, caller=caller, keys=context.keys, rules=warning_rules_of(context),
+                           event_id=event_id, household_id=household_id, steps={step: done})
+    return RedirectResponse(f"{PAGES}/warnings/{event_id}#household-{household_id}", status_code=303)

@@ -308,6 +308,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "discovery_candidates_new": ("新增待走访对象", "New candidates"),
     "discovery_candidates_updated": ("更新的待走访对象", "Candidates updated"),
     "discovery_origin": ("来源:走访清单", "Found by a visit list"),
+    "nav_warnings": ("极端天气预警", "Weather warnings"),
+    "warning_kind": ("事件类型", "Event"),
+    "warning_starts_on": ("开始日期", "First day"),
+    "warning_ends_on": ("结束日期", "Last day"),
+    "warning_declare": ("发布预警", "Declare"),
+    "warning_frozen": ("清单于 {at} 发布时生成,此后不再变动。", "The list was drawn up at declaration ({at}) and does not change."),
+    "warning_print": ("打印版", "Printable list"),
+    "warning_risk": ("风险", "Risk"),
+    "warning_tick": ("完成", "Done"),
+    "warning_contacted": ("已联系", "Contacted"),
+    "warning_visited": ("已上门", "Visited"),
+    "warning_supplies_delivered": ("物资已送达", "Supplies delivered"),
 }
 
 # Referral statuses are named in the workflow table, which the API's messages use too.

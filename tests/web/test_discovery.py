@@ -72,3 +72,35 @@ def test_upload_visit_list_and_registration_from_a_candidate(site, browser, shot
         assert session.get(Candidate, high).status == "registered"
         assert session.get(Candidate, low).status == "not_found"
     caseworker.close()
+
+
+def test_supervisor_declares_a_cold_wave_ticks_the_checklist_and_prints_the_list(site, browser, shot):
+    from api.discovery.tables import WarningEvent, WarningHousehold
+
+    supervisor = browser.new_context(base_url=site.url)
+    page = supervisor.new_page()
+    sign_in(page, site, "supervisor")
+    page.goto("/app/warnings")
+    page.select_option("#kind", "cold_wave")
+    page.locator("#declare-form input[name=town_ids]").first.check()
+    page.click("#declare-form button[type=submit]")
+    page.wait_for_url(lambda url: url.rstrip("/").split("/")[-1].isdigit())
+    event_id = int(page.url.rstrip("/").split("/")[-1])
+    shot(page, "event")
+    with site.session() as session:
+        event = session.get(WarningEvent, event_id)
+        frozen = session.scalars(select(WarningHousehold).where(WarningHousehold.event_id == event_id)
+                                 .order_by(WarningHousehold.risk.desc(), WarningHousehold.household_id)).all()
+    assert event.kind == "cold_wave" and frozen, "the demo town has households at risk in a cold wave"
+    risks = [int(v) for v in page.locator(".warning-list tbody tr td:first-child").all_inner_texts()]
+    assert sorted(risks, reverse=True) == sorted([row.risk for row in frozen], reverse=True)
+    first = frozen[0].household_id
+    page.locator(f"#household-{first} button").first.click()  # contacted
+    page.wait_for_url(f"**/warnings/{event_id}#household-{first}")
+    assert "✓" in page.locator(f"#household-{first}").inner_text()
+    page.goto(f"/app/warnings/{event_id}?print_view=true")
+    assert page.locator("section.print-station").count() >= 1
+    shot(page, "print")
+    with site.session() as session:
+        assert session.get(WarningHousehold, (event_id, first)).contacted_at is not None
+    supervisor.close()
