@@ -90,3 +90,46 @@ def test_a_bad_data_file_names_the_file_and_the_field(tmp_path, change, path):
     with pytest.raises(CoreError) as caught:
         load_discovery(folder, frozenset(i.id for i in default_catalog().indicators))
     assert caught.value.path.startswith(path)
+
+
+def test_warning_risks_by_hand():
+    from api.discovery.definitions import load_warning_rules
+
+    rules = load_warning_rules(discovery_folder(None), default_catalog()).rules
+    frame = pd.DataFrame([
+        # household, station, town, lives alone, elderly, bedridden, no caregiver, safety, no heating, unattended,
+        # chronic, self-care
+        (1, 10, 5, 1.0, 1, 0, 0.0, 1, 1.0, 0.0, 0, 1),
+        (2, 10, 5, 0.0, 0, 1, 1.0, 4, 0.0, 0.0, 2, 3),
+        (3, 11, 5, 1.0, 0, 0, 0.0, 2, 0.0, 0.0, 0, 1),
+        (4, 11, 5, None, None, None, None, None, None, None, None, None)],
+        columns=["household_id", "station_id", "town_id", "care_lives_alone", "fam_elderly_count",
+                 "fam_bedridden_count", "care_no_caregiver", "house_safety", "house_no_heating",
+                 "care_elderly_unattended", "health_chronic_illness", "dis_self_care"])
+    cold = logic.warning_risks(frame, rules, "cold_wave")
+    # 2: bedridden alone 50 + unsafe 35 + chronic and dependent 25; 1: elderly alone 40 + no heating 30
+    assert cold[["household_id", "risk"]].values.tolist() == [[2, 110], [1, 70]]
+    assert cold["reasons"].tolist() == [["bedridden_no_caregiver", "unsafe_housing", "chronic_illness_dependent"],
+                                        ["elderly_alone", "no_heating"]]
+    heat = logic.warning_risks(frame, rules, "heat_wave")
+    assert heat[["household_id", "risk"]].values.tolist() == [[2, 75], [1, 40]]
+
+
+@pytest.mark.parametrize("old, new, path", [
+    ("events: [cold_wave]", "events: [sandstorm]", "warning.yaml: no_heating.events"),
+    ("{indicator: house_no_heating, is: true}", "{indicator: house_no_heating, at_least: 1}",
+     "warning.yaml: no_heating.all.0"),
+    ("{indicator: house_safety, at_least: 3}", "{indicator: house_roof, at_least: 3}",
+     "warning.yaml: unsafe_housing.all.0"),
+])
+def test_a_bad_warning_file_names_the_rule_and_the_condition(tmp_path, old, new, path):
+    from api.discovery.definitions import load_warning_rules
+
+    folder = tmp_path / "discovery"
+    shutil.copytree(discovery_folder(None), folder)
+    target = folder / "warning.yaml"
+    assert old in target.read_text(encoding="utf-8")
+    target.write_text(target.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(CoreError) as caught:
+        load_warning_rules(folder, default_catalog())
+    assert caught.value.path == path
