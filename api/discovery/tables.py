@@ -34,19 +34,19 @@ class DiscoveryRecord(Base):
     person: `match_confirmed` null until confirmed or refused)."""
 
     __tablename__ = "discovery_records"
+    # Few indexes: matching rewrites most rows once, and every index is written again for each of them.
     __table_args__ = (UniqueConstraint("source", "record_key", name="uq_discovery_records_key"),
-                      Index("ix_discovery_records_person", "person_key"),
-                      Index("ix_discovery_records_unmatched", "match_kind", "household_id"))
+                      Index("ix_discovery_records_person", "person_key"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    import_id: Mapped[int] = mapped_column(ForeignKey("discovery_imports.id", ondelete="CASCADE"), index=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("discovery_imports.id", ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(64))
     record_key: Mapped[str] = mapped_column(String(64))
     signal: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(String(200))
     detail_number: Mapped[float | None] = mapped_column(Float)
     recorded_on: Mapped[date] = mapped_column(Date)
-    fresh_until: Mapped[date] = mapped_column(Date, index=True)
-    town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"), index=True)
+    fresh_until: Mapped[date] = mapped_column(Date)
+    town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"))
     id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     name_hash: Mapped[str] = mapped_column(String(64))
     person_key: Mapped[str] = mapped_column(String(64))

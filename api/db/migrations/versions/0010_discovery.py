@@ -100,13 +100,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('source', 'record_key', name='uq_discovery_records_key')
     )
     with op.batch_alter_table('discovery_records', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_discovery_records_fresh_until'), ['fresh_until'], unique=False)
         batch_op.create_index(batch_op.f('ix_discovery_records_household_id'), ['household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_discovery_records_id_number_hash'), ['id_number_hash'], unique=False)
-        batch_op.create_index(batch_op.f('ix_discovery_records_import_id'), ['import_id'], unique=False)
         batch_op.create_index('ix_discovery_records_person', ['person_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_discovery_records_town_id'), ['town_id'], unique=False)
-        batch_op.create_index('ix_discovery_records_unmatched', ['match_kind', 'household_id'], unique=False)
 
     op.create_table('discovery_candidates',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -143,13 +139,9 @@ def downgrade() -> None:
 
     op.drop_table('discovery_candidates')
     with op.batch_alter_table('discovery_records', schema=None) as batch_op:
-        batch_op.drop_index('ix_discovery_records_unmatched')
-        batch_op.drop_index(batch_op.f('ix_discovery_records_town_id'))
         batch_op.drop_index('ix_discovery_records_person')
-        batch_op.drop_index(batch_op.f('ix_discovery_records_import_id'))
         batch_op.drop_index(batch_op.f('ix_discovery_records_id_number_hash'))
         batch_op.drop_index(batch_op.f('ix_discovery_records_household_id'))
-        batch_op.drop_index(batch_op.f('ix_discovery_records_fresh_until'))
 
     op.drop_table('discovery_records')
     with op.batch_alter_table('warning_households', schema=None) as batch_op:
