@@ -34,9 +34,9 @@ class DiscoveryRecord(Base):
     person: `match_confirmed` null until confirmed or refused)."""
 
     __tablename__ = "discovery_records"
-    # Few indexes: matching rewrites most rows once, and every index is written again for each of them.
-    __table_args__ = (UniqueConstraint("source", "record_key", name="uq_discovery_records_key"),
-                      Index("ix_discovery_records_person", "person_key"))
+    # Few indexes: matching rewrites most rows once, and every index is written again for each of them. Matching
+    # joins on the households' and members' hash indexes; the lists join records on `household_id`.
+    __table_args__ = (UniqueConstraint("source", "record_key", name="uq_discovery_records_key"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     import_id: Mapped[int] = mapped_column(ForeignKey("discovery_imports.id", ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(64))
@@ -47,7 +47,7 @@ class DiscoveryRecord(Base):
     recorded_on: Mapped[date] = mapped_column(Date)
     fresh_until: Mapped[date] = mapped_column(Date)
     town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"))
-    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64))
     name_hash: Mapped[str] = mapped_column(String(64))
     person_key: Mapped[str] = mapped_column(String(64))
     birth_year: Mapped[int] = mapped_column(Integer)

@@ -101,8 +101,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('discovery_records', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_discovery_records_household_id'), ['household_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_discovery_records_id_number_hash'), ['id_number_hash'], unique=False)
-        batch_op.create_index('ix_discovery_records_person', ['person_key'], unique=False)
 
     op.create_table('discovery_candidates',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -139,8 +137,6 @@ def downgrade() -> None:
 
     op.drop_table('discovery_candidates')
     with op.batch_alter_table('discovery_records', schema=None) as batch_op:
-        batch_op.drop_index('ix_discovery_records_person')
-        batch_op.drop_index(batch_op.f('ix_discovery_records_id_number_hash'))
         batch_op.drop_index(batch_op.f('ix_discovery_records_household_id'))
 
     op.drop_table('discovery_records')
