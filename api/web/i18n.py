@@ -309,6 +309,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "discovery_candidates_updated": ("更新的待走访对象", "Candidates updated"),
     "discovery_origin": ("来源:走访清单", "Found by a visit list"),
     "nav_warnings": ("极端天气预警", "Weather warnings"),
+    "alerts_new_information": ("需重新评估:有新信息", "Re-assess: new information"),
+    "alerts_new_information_hint": ("其他部门数据显示上次评估后出现的新情况;所涉指标仅作提示,不会改动已存答案。", "Department records dated after the latest assessment; the indicators they touch are shown only, no stored answer changes."),
     "warning_kind": ("事件类型", "Event"),
     "warning_starts_on": ("开始日期", "First day"),
     "warning_ends_on": ("结束日期", "Last day"),

@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 
 from api.discovery.tables import Candidate, DiscoveryRecord
 from api.geography.tables import Station, Town
+from api.households.tables import Household
+from api.security import decrypt_json
 from tests.api.discovery.helpers import DISABILITY, csv_bytes, days_ago
 from tests.api.factories import resident_id_number
 from tests.web.conftest import sign_in
@@ -21,12 +23,15 @@ def test_upload_visit_list_and_registration_from_a_candidate(site, browser, shot
         town = session.scalar(select(Town.name).join(Station, Station.town_id == Town.id)
                               .where(Station.id == site.caseworker_station))
         before = session.scalar(select(func.count()).select_from(DiscoveryRecord))
+        on_file = decrypt_json(site.app.state.context.keys,
+                               session.get(Household, site.own_household).personal)["id_number"]
     first, second = resident_id_number(951, birth="19420202"), resident_id_number(952, birth="19850505")
     bad = tmp_path / "bad.csv"
     bad.write_bytes(csv_bytes(DISABILITY, [[first, "柏秀兰", "1942-02-30", town, days_ago(2), "一级"]]))
     good = tmp_path / "残联.csv"
     good.write_bytes(csv_bytes(DISABILITY, [[first, "柏秀兰", "1942-02-02", town, days_ago(2), "一级"],
-                                            [second, "岑海", "1985-05-05", town, days_ago(2), "三级"]]))
+                                            [second, "岑海", "1985-05-05", town, days_ago(2), "三级"],
+                                            [on_file, "户主", "1960-01-01", town, days_ago(0), "二级"]]))
     supervisor = browser.new_context(base_url=site.url)
     page = supervisor.new_page()
     sign_in(page, site, "supervisor")
@@ -42,8 +47,12 @@ def test_upload_visit_list_and_registration_from_a_candidate(site, browser, shot
     page.select_option("#source", "disability")
     page.set_input_files("#file", str(good))
     page.click("#import-form button[type=submit]")
-    assert "2" in page.locator("#import-report").inner_text()
+    assert "3" in page.locator("#import-report").inner_text()
     shot(page, "imported")
+    page.goto("/app/alerts")  # the household on file: re-assess, new information
+    row = page.locator(f"#new-information tr:has(a[href$='/households/{site.own_household}'])")
+    assert "dis_severity" in row.inner_text()
+    shot(page, "new-information")
     supervisor.close()
 
     caseworker = browser.new_context(base_url=site.url)
