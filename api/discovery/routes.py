@@ -179,3 +179,14 @@ def tick_checklist(event_id: RowId, household_id: RowId, body: schemas.Checklist
     with context.database.session(write=True) as session:
         return early_warning.tick(session=session, caller=caller, keys=context.keys, rules=warning_rules_of(context),
                              event_id=event_id, household_id=household_id, steps=steps)
+
+
+@router.post("/discovery/candidates/{candidate_id}/station", response_model=schemas.CandidateView,
+             responses=problem_responses(403, 404, 409, 422), summary="Give a candidate to another station",
+             description="A supervisor of the candidate's town (or an admin): a station of the same town (422 "
+                         "`other_town` otherwise); a candidate visited already is a 409. Audited.")
+def assign_station(candidate_id: RowId, body: schemas.Assignment, context: Context, caller: CurrentCaller) -> dict:
+    with context.database.session(write=True) as session:
+        return visits.assign_station(session=session, caller=caller, keys=context.keys,
+                                     discovery=discovery_of(context), candidate_id=candidate_id,
+                                     station_id=body.station_id, today=date.today())

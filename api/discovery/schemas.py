@@ -220,3 +220,7 @@ class Checklist(Strict):
     contacted: bool | None = None
     visited: bool | None = None
     supplies_delivered: bool | None = None
+
+
+class Assignment(Strict):
+    station_id: RowId = Field(description="a station of the candidate's town")

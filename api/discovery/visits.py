@@ -16,7 +16,7 @@ from api.db.base import utcnow
 from api.discovery.definitions import Discovery
 from api.discovery.tables import Candidate, DiscoveryRecord
 from api.encoding import iso
-from api.errors import Conflict, Invalid, not_found
+from api.errors import Conflict, Invalid, forbidden, not_found
 from api.households.tables import Household
 from api.geography.tables import Station
 from api.security import Keys, decrypt_json, mask
@@ -195,3 +195,29 @@ def household_origin(session: Session, household_id: int) -> dict | None:
         return None
     return {"candidate_id": candidate.id, "reasons": list(candidate.reasons), "visited_by": candidate.visited_by,
             "visited_at": iso(candidate.visited_at), "found_at": iso(candidate.created_at)}
+
+
+def assign_station(*, session: Session, caller: Caller, keys: Keys, discovery: Discovery, candidate_id: int,
+                   station_id: int, today: date) -> dict:
+    """A supervisor of the candidate's town (or an admin) gives a candidate still to visit to another station of
+    the same town (candidates join their town's first station). Audited."""
+    candidate = _candidate(session, candidate_id)
+    if caller.role not in (Role.supervisor, Role.admin):
+        raise forbidden()
+    require_write(caller, candidate.station_id, candidate.town_id)
+    station = session.get(Station, station_id)
+    if station is None:
+        raise not_found(f"Station {station_id}", f"驿站 {station_id}", "station_id")
+    if station.town_id != candidate.town_id:
+        raise Invalid("other_town", f"Station {station_id} is not in the candidate's town.",
+                      f"驿站 {station_id} 不在该候选对象所在镇街。", path="station_id")
+    if candidate.status != "to_visit":
+        raise Conflict("candidate_visited", f"Candidate {candidate_id} was visited already ({candidate.status}).",
+                       f"候选对象 {candidate_id} 已走访({candidate.status})。", path="candidate_id")
+    previous, candidate.station_id = candidate.station_id, station_id
+    session.flush()
+    audit.record(session, caller, "assign_candidate", candidate_id=candidate.id, from_station_id=previous,
+                 to_station_id=station_id)
+    record = session.get(DiscoveryRecord, candidate.contact_record_id)
+    return candidate_view(candidate, decrypt_json(keys, record.personal) if record.personal else None,
+                          _view_of(caller, candidate), discovery, today)

@@ -113,3 +113,17 @@ def test_outcomes_overdue_candidates_on_the_supervisors_list_and_the_export(clie
     assert [(r["name"], r["status"], r["priority"]) for r in rows] == [("高桂兰", "to_visit", "70"),
                                                                        ("吕明", "not_found", "20")]
     assert rows[0]["reasons"] == "severe_disability 一、二级残疾;large_medical_bill 个人自付医疗费 2 万元以上"
+
+
+def test_a_supervisor_gives_a_candidate_to_another_station_of_its_town(client, city, app):
+    seed(client, city)
+    low = page(client, city, "caseworker_s1")["items"][1]
+    path = f"/v1/discovery/candidates/{low['id']}/station"
+    assert client.post(path, headers=city.auth("caseworker_s1"), json={"station_id": city.stations["S2"]}) \
+        .status_code == 403
+    other_town = client.post(path, headers=city.auth("supervisor_t1"), json={"station_id": city.stations["S3"]})
+    assert (other_town.status_code, other_town.json()["errors"][0]["code"]) == (422, "other_town")
+    moved = client.post(path, headers=city.auth("supervisor_t1"), json={"station_id": city.stations["S2"]})
+    assert moved.status_code == 200 and moved.json()["station_id"] == city.stations["S2"]
+    assert [c["id"] for c in page(client, city, "caseworker_s1")["items"]] != [] and \
+        low["id"] not in [c["id"] for c in page(client, city, "caseworker_s1")["items"]]
