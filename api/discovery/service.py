@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import io
 import json
+import unicodedata
 from datetime import date
 from pathlib import PurePath
 
@@ -59,10 +60,11 @@ def read_table(content: bytes, file_name: str) -> pd.DataFrame:
             frame = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False, encoding="utf-8-sig")
         else:
             frame = pd.read_excel(io.BytesIO(content), dtype=str, keep_default_na=False)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise Invalid("unreadable_file", f"The file cannot be read: {exc}", f"无法读取文件:{exc}", path="file") \
+    except Exception as exc:  # noqa: BLE001 - whatever the parser fails on, the file is what is wrong
+        text = str(exc)[:200]
+        raise Invalid("unreadable_file", f"The file cannot be read: {text}", f"无法读取文件:{text}", path="file") \
             from None
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.columns = [unicodedata.normalize("NFKC", str(c)).strip() for c in frame.columns]
     return frame
 
 

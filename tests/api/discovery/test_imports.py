@@ -112,3 +112,12 @@ def test_the_sources_are_listed_from_their_data_files(client, city):
             "lapsed_applications", "deaths_moves"} <= set(sources)
     assert sources["medical_bills"]["columns"]["detail"] == "个人自付金额"
     assert (sources["medical_bills"]["detail_type"], sources["medical_bills"]["fresh_days"]) == ("number", 365)
+
+
+def test_headers_with_spaces_around_them_and_a_broken_spreadsheet(client, city, app):
+    header = tuple("".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in h) + " "
+                   for h in ("身份证号", "姓名", "出生日期", "镇街", "登记日期", "残疾等级"))
+    answer = upload(client, city, "disability", csv_bytes(header, [["", "张三", "1970-01-01", "T1", days_ago(1), "一级"]]))
+    assert answer.status_code == 201, answer.text
+    broken = upload(client, city, "disability", b"PK\x03\x04 not really a spreadsheet", name="x.xlsx")
+    assert broken.status_code == 422 and broken.json()["errors"][0]["code"] == "unreadable_file"
