@@ -89,6 +89,25 @@ def records_frame(keys, n_households: int, n_records: int, no_id_share: float, r
                                          if kind == 3 else None for skip, kind in zip(no_id, kinds)]})
 
 
+def timed_steps() -> dict:
+    """Wrap the steps of `match_records` so that each one's seconds are added to the returned dict."""
+    from api.discovery import service
+
+    spent: dict[str, float] = {}
+    for name in ("_match_id_numbers", "_match_names", "refresh_candidates"):
+        original = getattr(service, name)
+
+        def wrapper(*args, _original=original, _name=name, **kwargs):
+            begin = time.perf_counter()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                spent[_name.strip("_")] = spent.get(_name.strip("_"), 0.0) + time.perf_counter() - begin
+
+        setattr(service, name, wrapper)
+    return spent
+
+
 def measure(url: str, n: int, n_records: int, no_id_share: float, seed: int, label: str) -> dict:
     catalog = default_catalog()
     settings = Settings(database_url=url, data_key=None, hash_key=None, key_file=Path(tempfile.gettempdir()) /
@@ -135,6 +154,7 @@ def measure(url: str, n: int, n_records: int, no_id_share: float, seed: int, lab
         print(f"[{label}] baseline: the database's join of the records to households and members on the hash: "
               f"{figures['baseline_join_s']:.2f} s ({joined:,} records with a match)")
 
+        steps = timed_steps()
         begin = time.perf_counter()
         with database.session(write=True) as session:
             done = match_records(session=session, keys=keys, discovery=discovery, today=TODAY)
@@ -143,6 +163,8 @@ def measure(url: str, n: int, n_records: int, no_id_share: float, seed: int, lab
         ratio = figures["match_s"] / max(figures["baseline_join_s"], 1e-9)
         print(f"[{label}] match_records: {figures['match_s']:.2f} s ({ratio:.1f}x the baseline join): "
               + ", ".join(f"{k} {v:,}" for k, v in done.items()))
+        print(f"[{label}]   of which " + ", ".join(f"{k} {v:.2f} s" for k, v in steps.items()))
+        figures.update({f"{k}_s": v for k, v in steps.items()})
 
         supervisor = Caller(id=1, name="bench", role=Role.supervisor, town_ids=frozenset({1}))
         begin = time.perf_counter()

@@ -175,15 +175,14 @@ def _match_id_numbers(session: Session) -> int:
     done = session.execute(update(record).where(record.c.id_number_hash == own.c.hash, record.c.match_kind.is_(None))
                            .values(household_id=own.c.household_id, match_kind="id_number", match_confirmed=True,
                                    personal=None)).rowcount
-    member = select(HouseholdMember.id_number_hash.label("hash"), func.min(HouseholdMember.id).label("member_id")) \
+    first = select(HouseholdMember.id_number_hash.label("hash"), func.min(HouseholdMember.id).label("member_id")) \
         .where(HouseholdMember.id_number_hash.in_(waiting)).group_by(HouseholdMember.id_number_hash).subquery()
+    member = select(first.c.hash, first.c.member_id, HouseholdMember.household_id) \
+        .join(HouseholdMember, HouseholdMember.id == first.c.member_id).subquery()
     done += session.execute(update(record).where(record.c.id_number_hash == member.c.hash,
                                                  record.c.match_kind.is_(None))
-                            .values(member_id=member.c.member_id, match_kind="id_number", match_confirmed=True,
-                                    personal=None)).rowcount
-    session.execute(update(record).where(record.c.member_id == HouseholdMember.id, record.c.household_id.is_(None),
-                                         record.c.match_kind == "id_number")
-                    .values(household_id=HouseholdMember.household_id))
+                            .values(member_id=member.c.member_id, household_id=member.c.household_id,
+                                    match_kind="id_number", match_confirmed=True, personal=None)).rowcount
     return int(done)
 
 
