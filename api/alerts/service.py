@@ -129,13 +129,16 @@ def new_information(*, session: Session, caller: Caller, discovery, today: date,
     rows = pd.DataFrame(session.execute(joined).all(),
                         columns=["id", "household_id", "station_id", "town_id", "source", "signal", "detail",
                                  "detail_number", "recorded_on", "assessed_on"])
-    items = []
+    items, total = [], 0
     if not rows.empty:
         hits = rule_hits(rows, discovery.rules)
-        rows = rows[hits.any(axis=1)]
+        rows = rows[hits.any(axis=1)].sort_values(["household_id", "recorded_on", "id"])
+        households = rows["household_id"].unique()
+        total = len(households)
+        rows = rows[rows["household_id"].isin(households[offset:offset + limit])]  # the page's reasons only
         hits = hits.loc[rows.index]
         rules = {rule.id: rule for rule in discovery.rules}
-        for household_id, group in rows.sort_values(["household_id", "recorded_on", "id"]).groupby("household_id"):
+        for household_id, group in rows.groupby("household_id", sort=True):
             first = group.iloc[0]
             reasons = []
             for index, row in group.iterrows():
@@ -149,5 +152,4 @@ def new_information(*, session: Session, caller: Caller, discovery, today: date,
                           "town_id": int(first.town_id), "alert": "reassess_new_information",
                           "assessed_on": None if first.assessed_on is None or pd.isna(first.assessed_on)
                           else first.assessed_on.isoformat(), "reasons": reasons})
-    return {"as_of": today.isoformat(), "total": len(items), "limit": limit, "offset": offset,
-            "items": items[offset:offset + limit]}
+    return {"as_of": today.isoformat(), "total": int(total), "limit": limit, "offset": offset, "items": items}

@@ -148,3 +148,15 @@ def test_each_rule_and_signal_kind_makes_candidates_with_priorities_summed_per_p
     assert upload(client, city, "unemployment", csv_bytes(UNEMPLOYMENT, [
         [alone, "甲", "1950-01-01", "T1", days_ago(1)]])).json()["matching"]["candidates_updated"] == 1
     assert candidates(app)[1][2:4] == (35, ["disability", "unemployed"])
+
+
+def test_the_new_information_list_is_paged_by_household(client, city, app):
+    numbers = [resident_id_number(420 + i) for i in range(3)]
+    households = [register(client, city, id_number=n) for n in numbers]
+    assert upload(client, city, "unemployment", csv_bytes(UNEMPLOYMENT, [
+        [n, "赵春华", "1970-01-01", "T1", days_ago(5 + i)] for i, n in enumerate(numbers)])).status_code == 201
+    first = client.get("/v1/alerts/new-information", headers=city.auth("caseworker_s1"), params={"limit": 2}).json()
+    rest = client.get("/v1/alerts/new-information", headers=city.auth("caseworker_s1"),
+                      params={"limit": 2, "offset": 2}).json()
+    assert (first["total"], rest["total"]) == (3, 3)
+    assert [i["household_id"] for i in first["items"] + rest["items"]] == households
