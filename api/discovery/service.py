@@ -114,11 +114,12 @@ def _store(session: Session, keys: Keys, source, rows: pd.DataFrame, file_name: 
     """The new rows as records (keyed hashes; name, ID number and birth date encrypted); how many were new."""
     if rows.empty:
         return 0
-    birth = rows["birth_date"].map(date.isoformat)
-    content = (source.id + "\x1f" + rows["id_number"].fillna("") + "\x1f" + rows["name_key"] + "\x1f" + birth
-               + "\x1f" + rows["town_id"].astype(int).astype(str) + "\x1f" + rows["recorded_on"].map(date.isoformat)
-               + "\x1f" + rows["detail"].fillna(""))
-    rows = rows.assign(record_key=content.map(lambda text: keyed(keys, text)))
+    content = [record_key_text(source.id, number if isinstance(number, str) else None, name_key, born.isoformat(),
+                               int(town), recorded.isoformat(), detail[:200] if isinstance(detail, str) else None)
+               for number, name_key, born, town, recorded, detail in zip(
+                   rows["id_number"], rows["name_key"], rows["birth_date"], rows["town_id"], rows["recorded_on"],
+                   rows["detail"])]
+    rows = rows.assign(record_key=[keyed(keys, text) for text in content])
     rows = rows.drop_duplicates("record_key")
     known = set()
     keys_list = rows["record_key"].tolist()
@@ -363,3 +364,50 @@ def decide_match(*, session: Session, caller: Caller, discovery: Discovery, reco
     if not confirmed:
         refresh_candidates(session=session, discovery=discovery, today=today)
     return {"record_id": record_id, "household_id": household_id, "confirmed": confirmed}
+
+
+def record_key_text(source_id: str, number: str | None, name_key: str, born: str, town_id: int, recorded_on: str,
+                    detail: str | None) -> str:
+    """The text a record's `record_key` hashes: the row's content in its normal form."""
+    return "\x1f".join((source_id, number or "", name_key, born, str(town_id), recorded_on, detail or ""))
+
+
+def rotate_records(*, session: Session, keys: Keys, batch_size: int = 2000) -> dict:
+    """Re-encrypt the records that keep personal data (not matched by ID number) with the first data key and
+    re-hash their ID number, name, person and content keys with the hash key, carrying the candidates' keys
+    along; part of `assess keys rotate`. Records matched by ID number keep no personal data and cannot be
+    re-hashed: they stay matched, but a later import of the same rows is no longer recognised as known."""
+    table = DiscoveryRecord.__table__
+    rewrite = (update(table).where(table.c.id == bindparam("row_id"))
+               .values(personal=bindparam("row_personal"), id_number_hash=bindparam("row_hash"),
+                       name_hash=bindparam("row_name"), person_key=bindparam("row_person"),
+                       record_key=bindparam("row_key")))
+    moved: dict[str, str] = {}
+    done = last = 0
+    while rows := session.execute(select(table.c.id, table.c.source, table.c.personal, table.c.person_key,
+                                         table.c.town_id, table.c.recorded_on, table.c.detail)
+                                  .where(table.c.id > last, table.c.personal.isnot(None))
+                                  .order_by(table.c.id).limit(batch_size)).all():
+        changes = []
+        for row in rows:
+            personal = decrypt_json(keys, row.personal)
+            name_key = logic.normal_name(personal["name"])
+            number, born = personal.get("id_number"), personal["birth_date"]
+            hashed = id_number_hash(keys, number) if number else None
+            person = hashed or keyed(keys, "person\x1f" + "\x1f".join((name_key, born, str(row.town_id))))
+            moved[row.person_key] = person
+            changes.append({"row_id": row.id, "row_personal": encrypt_json(keys, personal), "row_hash": hashed,
+                            "row_name": keyed(keys, "name\x1f" + name_key), "row_person": person,
+                            "row_key": keyed(keys, record_key_text(row.source, number, name_key, born, row.town_id,
+                                                                   row.recorded_on.isoformat(), row.detail))})
+        session.connection().execute(rewrite, changes)
+        done, last = done + len(rows), rows[-1].id
+    candidates = Candidate.__table__
+    renamed = [{"old": old, "new": new} for old, new in moved.items() if old != new]
+    if renamed:
+        session.connection().execute(update(candidates).where(candidates.c.person_key == bindparam("old"))
+                                     .values(person_key=bindparam("new")), renamed)
+    left = session.scalar(select(func.count()).select_from(table).where(table.c.personal.is_(None)))
+    figures = {"discovery_records": done, "discovery_records_not_rehashed": int(left)}
+    audit.record(session, None, "rotate_discovery_keys", **figures)
+    return figures

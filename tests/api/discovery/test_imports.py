@@ -7,11 +7,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from datetime import date
+
 from sqlalchemy import inspect, text
 
+from api.discovery.definitions import discovery_of
+from api.discovery.service import import_records
+from api.households.service import rotate_keys
+from api.security import Keys
+
 from tests.api.discovery.helpers import DISABILITY, MEDICAL, csv_bytes, days_ago, upload
-from tests.api.factories import resident_id_number
-from tests.api.support import HASH_KEY, count_rows, snapshot
+from tests.api.factories import household_payload, resident_id_number
+from tests.api.support import DATA_KEY, HASH_KEY, count_rows, snapshot
 
 
 def every_text_in_the_database(app) -> str:
@@ -121,3 +128,31 @@ def test_headers_with_spaces_around_them_and_a_broken_spreadsheet(client, city, 
     assert answer.status_code == 201, answer.text
     broken = upload(client, city, "disability", b"PK\x03\x04 not really a spreadsheet", name="x.xlsx")
     assert broken.status_code == 422 and broken.json()["errors"][0]["code"] == "unreadable_file"
+
+
+def test_key_rotation_re_hashes_the_records_that_keep_personal_data_and_their_candidates(client, city, app):
+    on_file, alone = resident_id_number(311), resident_id_number(312)
+    assert client.post("/v1/households", headers=city.auth("caseworker_s1"),
+                       json=household_payload(city.stations["S1"], id_number=on_file)).status_code == 201
+    content = csv_bytes(DISABILITY, [[on_file, "赵春华", "1970-01-01", "T1", days_ago(3), "一级"],
+                                     [alone, "钱七", "1970-01-01", "T1", days_ago(3), "一级"],
+                                     ["", "孙八", "1960-06-01", "T2", days_ago(3), "二级"]])
+    assert upload(client, city, "disability", content).json()["matching"]["candidates_new"] == 2
+    new_hash_key = "another-hash-key-for-rotation-0123456789"
+    with app.state.context.database.session(write=True) as session:
+        done = rotate_keys(session=session, keys=Keys((DATA_KEY,), new_hash_key))
+    assert (done["discovery_records"], done["discovery_records_not_rehashed"]) == (2, 1)
+    with app.state.context.database.engine.connect() as connection:
+        hashes = [r[0] for r in connection.execute(text("SELECT id_number_hash FROM discovery_records ORDER BY id"))]
+        keys_of_candidates = {r[0] for r in connection.execute(text("SELECT person_key FROM discovery_candidates"))}
+        keys_of_records = {r[0] for r in connection.execute(text(
+            "SELECT person_key FROM discovery_records WHERE personal IS NOT NULL"))}
+    new_hash = hmac.new(new_hash_key.encode(), alone.encode(), hashlib.sha256).hexdigest()
+    old_hash = hmac.new(HASH_KEY.encode(), on_file.encode(), hashlib.sha256).hexdigest()
+    assert hashes == [old_hash, new_hash, None]  # the matched record keeps its old hash
+    assert keys_of_candidates == keys_of_records and new_hash in keys_of_candidates
+    with app.state.context.database.session(write=True) as session:
+        again = import_records(session=session, keys=Keys((DATA_KEY,), new_hash_key),
+                               discovery=discovery_of(app.state.context), caller=None, source_id="disability",
+                               content=content, file_name="again.csv", today=date.today())
+    assert (again["added"], again["already_known"]) == (1, 2)  # only the matched row is not recognised
