@@ -168,3 +168,25 @@ def warning_tick(request: Request, event_id: int, household_id: int, context: Co
         early_warning.tick(session=session, caller=caller, keys=context.keys, rules=warning_rules_of(context),
                            event_id=event_id, household_id=household_id, steps={step: done})
     return RedirectResponse(f"{PAGES}/warnings/{event_id}#household-{household_id}", status_code=303)
+
+
+@router.get("/discovery/matches")
+def matches_page(request: Request, context: Context, caller: PageCaller):
+    """Records matched by name and birth date, waiting for a person to confirm them."""
+    require_role(caller, *VISIT_ROLES)
+    with context.database.session(write=True) as session:  # the names shown are audited
+        items = discovery.matches_to_confirm(session=session, caller=caller, keys=context.keys, limit=200)
+        stations = {s["id"]: s for s in geography.list_stations(session=session)}
+    return render(request, "matches.html", caller=caller, items=items, stations=stations)
+
+
+@router.post("/discovery/matches/{record_id}")
+def match_decision(request: Request, record_id: int, context: Context, caller: PageCaller,
+                   confirmed: Annotated[bool, Form()] = False, csrf: Annotated[str, Form()] = ""):
+    check_csrf(request, csrf)
+    if not 1 <= record_id < 2**31:
+        raise Invalid("invalid_id", "Not a record id.", "记录编号无效。", path="record_id")
+    with context.database.session(write=True) as session:
+        discovery.decide_match(session=session, caller=caller, discovery=discovery_of(context), record_id=record_id,
+                               confirmed=confirmed, today=date.today())
+    return RedirectResponse(f"{PAGES}/discovery/matches", status_code=303)

@@ -113,3 +113,45 @@ def test_supervisor_declares_a_cold_wave_ticks_the_checklist_and_prints_the_list
     with site.session() as session:
         assert session.get(WarningHousehold, (event_id, first)).contacted_at is not None
     supervisor.close()
+
+
+
+def test_a_match_by_name_is_confirmed_on_its_page_and_raises_new_information(site, browser, shot, tmp_path):
+    from api.discovery.logic import birth_date_of
+
+    with site.session() as session:
+        town = session.scalar(select(Town.name).join(Station, Station.town_id == Town.id)
+                              .where(Station.id == site.caseworker_station))
+        households = session.scalars(select(Household).where(Household.station_id == site.caseworker_station)
+                                     .order_by(Household.id.desc()).limit(1)).all()
+    household = households[0]
+    personal = decrypt_json(site.app.state.context.keys, household.personal)
+    born = birth_date_of(personal["id_number"])
+    file = tmp_path / "出院.csv"
+    file.write_bytes(csv_bytes(("身份证号", "姓名", "出生日期", "镇街", "出院日期", "出院诊断"),
+                               [["", personal["name"], born.isoformat(), town, days_ago(0), "脑梗"]]))
+    supervisor = browser.new_context(base_url=site.url)
+    page = supervisor.new_page()
+    sign_in(page, site, "supervisor")
+    page.goto("/app/discovery/import")
+    page.select_option("#source", "discharges")
+    page.set_input_files("#file", str(file))
+    page.click("#import-form button[type=submit]")
+    assert page.locator("#import-report").count() == 1
+    supervisor.close()
+
+    caseworker = browser.new_context(base_url=site.url)
+    page = caseworker.new_page()
+    sign_in(page, site, "caseworker")
+    page.goto("/app/discovery/matches")
+    row = page.locator("#matches tbody tr", has_text=personal["name"]).filter(
+        has=page.locator(f"a[href$='/households/{household.id}']"))
+    assert row.count() >= 1
+    shot(page, "to-confirm")
+    row.first.locator("button[value=true]").click()
+    page.wait_for_url("**/discovery/matches")
+    with site.session() as session:
+        confirmed = session.scalars(select(DiscoveryRecord).where(DiscoveryRecord.household_id == household.id,
+                                                                  DiscoveryRecord.match_kind == "name_birth")).all()
+    assert any(r.match_confirmed for r in confirmed)
+    caseworker.close()
