@@ -115,7 +115,9 @@ def _validated(model, path: Path):
 
 def load_discovery(folder: Path, indicator_ids: frozenset[str] | None = None) -> Discovery:
     """The sources and rules of `folder` (a catalog's `discovery/`), checked: unique ids, rules over known
-    signals, indicators of the catalog."""
+    signals, indicators of the catalog. A catalog without the folder has no sources and no rules."""
+    if not folder.is_dir():
+        return Discovery({}, (), 30)
     sources: dict[str, Source] = {}
     for path in sorted((folder / "sources").glob("*.yaml")):
         source = _validated(Source, path)
@@ -194,8 +196,10 @@ TESTS_BY_TYPE = {"yes_no": ("is_",), "count": ("at_least",), "amount": ("at_leas
 
 def load_warning_rules(folder: Path, catalog=None) -> WarningRules:
     """`warning.yaml` of a catalog's `discovery/`, checked: known events, unique ids, and conditions on the
-    catalog's indicators that suit their answer types."""
+    catalog's indicators that suit their answer types. A catalog without the folder has no events."""
     path = folder / "warning.yaml"
+    if not folder.is_dir():  # a catalog without discovery data: no events
+        return WarningRules.model_construct(events={}, rules=())
     rules = _validated(WarningRules, path)
     answers = {i.id: i.answer.type for i in catalog.indicators} if catalog is not None else None
     seen = set()

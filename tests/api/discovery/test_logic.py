@@ -133,3 +133,13 @@ def test_a_bad_warning_file_names_the_rule_and_the_condition(tmp_path, old, new,
     with pytest.raises(CoreError) as caught:
         load_warning_rules(folder, default_catalog())
     assert caught.value.path == path
+
+
+def test_a_catalog_without_discovery_data_has_no_sources_rules_or_events(tmp_path):
+    from api.discovery.definitions import load_warning_rules
+
+    empty = load_discovery(tmp_path / "discovery")
+    assert (empty.sources, empty.rules) == ({}, ())
+    assert load_warning_rules(tmp_path / "discovery").events == {}
+    assert logic.priorities(pd.DataFrame({"person": [], "signal": [], "detail": [], "detail_number": []}),
+                            empty.rules).empty
