@@ -156,3 +156,20 @@ def test_key_rotation_re_hashes_the_records_that_keep_personal_data_and_their_ca
                                discovery=discovery_of(app.state.context), caller=None, source_id="disability",
                                content=content, file_name="again.csv", today=date.today())
     assert (again["added"], again["already_known"]) == (1, 2)  # only the matched row is not recognised
+
+
+def test_every_source_file_loads_with_its_columns_and_gives_its_signal(client, city, app):
+    sources = client.get("/v1/discovery/sources", headers=city.auth("supervisor_t1")).json()
+    for position, source in enumerate(sources):
+        columns = source["columns"]
+        header = [columns[f] for f in ("id_number", "name", "birth_date", "town", "recorded_on")]
+        row = [resident_id_number(330 + position), "周九", "1955-05-05", "T1", days_ago(2)]
+        if columns["detail"]:
+            header.append(columns["detail"])
+            row.append("12" if source["detail_type"] == "number" else "一级")
+        answer = upload(client, city, source["id"], csv_bytes(header, [row]), name=f"{source['id']}.csv")
+        assert answer.status_code == 201, (source["id"], answer.text)
+        assert answer.json()["added"] == 1
+    with app.state.context.database.engine.connect() as connection:
+        stored = dict(connection.execute(text("SELECT source, signal FROM discovery_records")).all())
+    assert stored == {s["id"]: s["signal"] for s in sources}

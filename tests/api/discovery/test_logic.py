@@ -143,3 +143,34 @@ def test_a_catalog_without_discovery_data_has_no_sources_rules_or_events(tmp_pat
     assert load_warning_rules(tmp_path / "discovery").events == {}
     assert logic.priorities(pd.DataFrame({"person": [], "signal": [], "detail": [], "detail_number": []}),
                             empty.rules).empty
+
+
+def _passing(rule) -> tuple:
+    detail = rule.detail_in[0] if rule.detail_in else None
+    number = rule.detail_at_least if rule.detail_at_least is not None else None
+    return detail, number
+
+
+def test_every_rule_passes_on_its_own_signal_and_only_there(discovery):
+    for rule in discovery.rules:
+        detail, number = _passing(rule)
+        signals = pd.DataFrame([("p", rule.signal, detail, number), ("q", "no_such_signal", detail, number)],
+                               columns=["person", "signal", "detail", "detail_number"])
+        ranked = logic.priorities(signals, discovery.rules).set_index("person")
+        same_signal = [r for r in discovery.rules if r.signal == rule.signal and _passes(r, detail, number)]
+        assert ranked.loc["p", "reasons"] == [r.id for r in same_signal], rule.id
+        assert ranked.loc["p", "priority"] == sum(r.priority for r in same_signal)
+        assert ranked.loc["p", "candidate"] == any(r.candidate for r in same_signal)
+        assert ranked.loc["q", "reasons"] == []
+        if rule.detail_at_least is not None:  # just under the threshold: not passed
+            below = signals.assign(detail_number=rule.detail_at_least - 0.5)
+            assert rule.id not in logic.priorities(below, discovery.rules).set_index("person").loc["p", "reasons"]
+
+
+def _passes(rule, detail, number) -> bool:
+    """The rule's test written out again, on one signal's detail."""
+    if rule.detail_in is not None:
+        return detail in rule.detail_in
+    if rule.detail_at_least is not None:
+        return number is not None and number >= rule.detail_at_least
+    return True
