@@ -32,10 +32,12 @@ from api.schemas import Health
 from api.schemas import problem_responses
 from api.settings import Settings
 from api.transfers import routes as transfers
+from api.discovery import routes as discovery
+from api.discovery.definitions import discovery_of, warning_rules_of
 
 # Matched in this order: the busiest first (FastAPI tries each route of the routers before it, about 10 µs each)
 ROUTERS = (assessments, households, rankings, referrals, alerts, transfers, reviews, configs, audit, geography,
-           users, intake)
+           users, intake, discovery)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         remember_catalog(session=session, catalog=context.scorer.catalog, texts=context.scorer.catalog_texts)
         sync_reasons(session=session)
         run_pending_maintenance(session=session, keys=context.keys)
+    discovery_of(context), warning_rules_of(context)  # a bad discovery file stops the start, naming it
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

@@ -14,6 +14,7 @@ from api.audit import pages as audit
 from api.auth import pages as account
 from api.configs import pages as configs
 from api.deps import page_caller
+from api.discovery import pages as discovery
 from api.errors import ServiceError
 from api.households import pages as households
 from api.intake import pages as intake
@@ -26,7 +27,7 @@ from api.web.session import PAGES, CookieBearer, SignInRequired
 from api.web.templating import STATIC_DIR, render
 
 ROUTERS = (account, households, assessments, rankings, alerts, referrals, transfers, reviews, configs, audit, intake,
-           offline)
+           offline, discovery)
 
 
 async def sign_in_first(request: Request, exc: SignInRequired) -> RedirectResponse:

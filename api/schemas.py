@@ -47,6 +47,7 @@ class ProblemDetails(BaseModel):
 
 
 PROBLEM_DESCRIPTIONS = {
+    400: "A request body that cannot be parsed (a malformed multipart form)",
     401: "Missing, invalid, revoked or expired bearer token",
     403: "Outside the caller's role or scope",
     404: "A record named in the path or the body does not exist",

@@ -5,6 +5,7 @@ from api.assessments import tables as _assessments  # noqa: F401
 from api.audit import tables as _audit  # noqa: F401
 from api.auth import tables as _auth  # noqa: F401
 from api.configs import tables as _configs  # noqa: F401
+from api.discovery import tables as _discovery  # noqa: F401
 from api.db.base import Base
 from api.geography import tables as _geography  # noqa: F401
 from api.households import tables as _households  # noqa: F401

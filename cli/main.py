@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from assessment.errors import CoreError
-from cli import batch, catalog, config, configs_db, intake, learning, records, service, synth
+from cli import batch, catalog, config, configs_db, discover, intake, learning, records, service, synth
 
 app = typer.Typer(
     help="Needs assessment and scoring for service-type social assistance.",
@@ -13,7 +13,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (catalog, synth, batch, service, learning, config, configs_db, records, intake):
+for module in (catalog, synth, batch, service, learning, config, configs_db, records, intake, discover):
     module.register(app)
 
 

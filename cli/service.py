@@ -153,7 +153,8 @@ def keys_rotate() -> None:
     done = _in_write_session(lambda session, settings: rotate_keys(session=session, keys=resolve_keys(settings)))
     typer.echo(f"{done['households']} households and {done['members']} members re-encrypted with the first data key; "
                f"{done['rehashed']} ID number hashes changed; {done['normalised']} ID numbers rewritten in the "
-               "normal form")
+               f"normal form; {done['discovery_records']} department records re-hashed "
+               f"({done['discovery_records_not_rehashed']} matched ones keep their old keys)")
 
 
 def providers_import(path: Path = typer.Argument(..., exists=True, dir_okay=False,

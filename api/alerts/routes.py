@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from api.alerts import schemas
 from api.alerts import service as alerts
 from api.deps import Context, CurrentCaller
+from api.discovery.definitions import discovery_of
 from api.request_checks import CheckedRoute
 from api.schemas import Offset, RowId, page_limit, problem_responses
 
@@ -23,6 +24,18 @@ def list_alerts(context: Context, caller: CurrentCaller, station_id: RowId | Non
         return alerts.alerts(session=session, caller=caller, catalog=context.scorer.catalog,
                              index_rise=context.settings.alert_index_rise, station_id=station_id, limit=limit,
                              offset=offset)
+
+
+@router.get("/alerts/new-information", response_model=schemas.NewInformationPage,
+            responses=problem_responses(403, 422), summary="Re-assess: new information from department records",
+            description="Active households in scope with fresh department records (api/discovery) dated after "
+                        "their latest assessment that pass a discovery rule, each rule a reason with the indicator "
+                        "it touches (shown only). Records matched by name and birth date count once confirmed.")
+def list_new_information(context: Context, caller: CurrentCaller, station_id: RowId | None = None,
+                         limit: page_limit(500) = 100, offset: Offset = 0) -> dict:
+    with context.database.session() as session:
+        return alerts.new_information(session=session, caller=caller, discovery=discovery_of(context),
+                                      today=date.today(), station_id=station_id, limit=limit, offset=offset)
 
 
 @router.get("/reassessments", response_model=schemas.DuePage, responses=problem_responses(403, 422),

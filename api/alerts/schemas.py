@@ -56,3 +56,32 @@ class StationOverdue(View):
     households: int
     overdue: int
     as_of: Day
+
+
+class NewInformationReason(View):
+    rule: str = Field(description="the discovery rule the department record passed")
+    reason_zh: str
+    reason_en: str
+    indicator: str | None = Field(description="the catalog's indicator the signal touches (shown only)")
+    source: str
+    signal: str
+    detail: str | None
+    recorded_on: Day
+    record_id: int
+
+
+class NewInformation(View):
+    household_id: int
+    station_id: int
+    town_id: int
+    alert: Literal["reassess_new_information"]
+    assessed_on: Day | None = Field(description="the latest assessment's date; null when never assessed")
+    reasons: list[NewInformationReason]
+
+
+class NewInformationPage(View):
+    as_of: Day
+    total: int
+    limit: int
+    offset: int
+    items: list[NewInformation]

@@ -104,3 +104,55 @@ def overdue_by_station(*, session: Session, caller: Caller, today: date) -> list
 def next_due(*, session: Session, household_id: int) -> date | None:
     """When the household's next assessment is due (None before its first assessment)."""
     return session.scalar(select(HouseholdLatest.due_on).where(HouseholdLatest.household_id == household_id))
+def new_information(*, session: Session, caller: Caller, discovery, today: date, station_id: int | None = None,
+                    limit: int = 100, offset: int = 0) -> dict:
+    """"Re-assess: new information": active households in scope with fresh department records (matched by ID
+    number, or by name and birth date once a person confirmed it) dated after their latest assessment (or with
+    no assessment yet) that pass a discovery rule; each with the rules as reasons and the indicator each touches
+    (shown only: no stored answer changes). A new assessment clears the alert. Households by id."""
+    import pandas as pd
+
+    from api.discovery.logic import rule_hits
+    from api.discovery.tables import DiscoveryRecord
+    from api.geography.tables import Station
+    from api.households.scope import household_scope
+    from api.households.tables import Household
+
+    record = DiscoveryRecord
+    condition = and_(household_scope(caller), Household.status == "active", record.match_confirmed.is_(True),
+                     record.fresh_until >= today,
+                     or_(HouseholdLatest.assessed_on.is_(None), record.recorded_on > HouseholdLatest.assessed_on))
+    if station_id is not None:
+        condition = and_(condition, Household.station_id == station_id)
+    joined = select(record.id, record.household_id, Household.station_id, Station.town_id, record.source,
+                    record.signal, record.detail, record.detail_number, record.recorded_on,
+                    HouseholdLatest.assessed_on) \
+        .join(Household, Household.id == record.household_id).join(Station, Station.id == Household.station_id) \
+        .outerjoin(HouseholdLatest, HouseholdLatest.household_id == Household.id).where(condition)
+    rows = pd.DataFrame(session.execute(joined).all(),
+                        columns=["id", "household_id", "station_id", "town_id", "source", "signal", "detail",
+                                 "detail_number", "recorded_on", "assessed_on"])
+    items, total = [], 0
+    if not rows.empty:
+        hits = rule_hits(rows, discovery.rules)
+        rows = rows[hits.any(axis=1)].sort_values(["household_id", "recorded_on", "id"])
+        households = rows["household_id"].unique()
+        total = len(households)
+        rows = rows[rows["household_id"].isin(households[offset:offset + limit])]  # the page's reasons only
+        hits = hits.loc[rows.index]
+        rules = {rule.id: rule for rule in discovery.rules}
+        for household_id, group in rows.groupby("household_id", sort=True):
+            first = group.iloc[0]
+            reasons = []
+            for index, row in group.iterrows():
+                for rule_id in hits.columns[hits.loc[index].to_numpy()]:
+                    rule = rules[rule_id]
+                    reasons.append({"rule": rule.id, "reason_zh": rule.reason.zh, "reason_en": rule.reason.en,
+                                    "indicator": rule.indicator, "source": row.source, "signal": row.signal,
+                                    "detail": row.detail, "recorded_on": row.recorded_on.isoformat(),
+                                    "record_id": int(row.id)})
+            items.append({"household_id": int(household_id), "station_id": int(first.station_id),
+                          "town_id": int(first.town_id), "alert": "reassess_new_information",
+                          "assessed_on": None if first.assessed_on is None or pd.isna(first.assessed_on)
+                          else first.assessed_on.isoformat(), "reasons": reasons})
+    return {"as_of": today.isoformat(), "total": int(total), "limit": limit, "offset": offset, "items": items}

@@ -1,5 +1,5 @@
 """The household's file: the household, its assessments over time (with their verified tiers), and its history:
-transfers, exits and re-entries, appeals."""
+transfers, exits and re-entries, appeals, and where it came from when a visit list found it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from api.assessments.latest import tier_codes
 from api.assessments.tables import Assessment
 from api.audit import service as audit
 from api.auth.access import Caller, PersonalView, require_household_reader
+from api.discovery.visits import household_origin
 from api.encoding import iso
 from api.households.lifecycle import status_history
 from api.households.service import household_view, load_household, reader_view
@@ -52,4 +53,5 @@ def household_file(*, session: Session, caller: Caller, keys: Keys, catalog, hou
     return {"household": household_view(household, station.town_id, view, keys), "assessments": entries,
             "transfers": household_transfers(session, household_id),
             "status_history": status_history(session, household_id),
-            "appeals": household_appeals(session, household_id)}
+            "appeals": household_appeals(session, household_id),
+            "discovery_origin": household_origin(session, household_id)}

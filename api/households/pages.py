@@ -15,6 +15,7 @@ from api import id_numbers
 from api.alerts.service import next_due
 from api.auth.access import Caller, Role, in_scope
 from api.deps import Context, PageCaller
+from api.discovery.visits import registration_prefill
 from api.errors import Invalid
 from api.geography import service as geography
 from api.households import proposals
@@ -90,11 +91,16 @@ def _households_page(request: Request, caller: Caller, stations: dict, items: li
 
 
 @router.get("/households/new")
-def new_household(request: Request, context: Context, caller: PageCaller):
-    with context.database.session() as session:
+def new_household(request: Request, context: Context, caller: PageCaller, candidate: int | None = None):
+    """The registration form; `candidate`: a visit list's candidate (api/discovery), whose name, ID number and
+    station it starts with, and whose visit it records as registered once the household is stored."""
+    prefill = None
+    with context.database.session(write=candidate is not None) as session:  # reading a candidate is audited
         stations = geography.stations_in_scope(session=session, caller=caller)
+        if candidate is not None and 1 <= candidate < 2**31:
+            prefill = registration_prefill(session=session, caller=caller, keys=context.keys, candidate_id=candidate)
     return render(request, "household_new.html", caller=caller, stations=stations,
-                  can_register=caller.role in PERSONAL_ROLES)
+                  can_register=caller.role in PERSONAL_ROLES, prefill=prefill)
 
 
 def _file(session, context: Context, caller: Caller, household_id: int) -> dict:

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
+from api.discovery.schemas import DiscoveryOrigin
 from api.reviews.schemas import Appeal, Verification
 from api.schemas import Day, RowId, Strict, Timestamp, View, page_limit
 from api.transfers.schemas import Transfer
@@ -170,6 +171,8 @@ class HouseholdFile(View):
     transfers: list[Transfer]
     status_history: list[StatusEvent] = Field(description="exits and re-entries, oldest first")
     appeals: list[Appeal]
+    discovery_origin: DiscoveryOrigin | None = Field(
+        description="the visit-list candidate the household was registered from (api/discovery); null otherwise")
 
 
 class Exited(View):

@@ -347,15 +347,18 @@ def rotate_keys(*, session: Session, keys: Keys, batch_size: int = 2000, action:
     transaction: all or none. Run it after putting a new data key first (keeping the old ones after it) or
     changing the hash key; then the old data keys may go. It also does the pending keyed step of migration 0006
     (`run_pending_maintenance`). Returns how many households and members were re-encrypted, how many hashes
-    changed and how many stored numbers were rewritten in the normal form; audited as `action`."""
+    changed and how many stored numbers were rewritten in the normal form, and the department records re-hashed
+    (`api.discovery.service.rotate_records`); audited as `action`."""
     households, rehashed, normalised = _rotate(session, keys, Household.__table__, "household", batch_size)
     members, member_rehashed, member_normalised = _rotate(session, keys, HouseholdMember.__table__, "member",
                                                           batch_size)
+    from api.discovery.service import rotate_records
+
     done = {"households": households, "members": members, "rehashed": rehashed + member_rehashed,
             "normalised": normalised + member_normalised}
     session.execute(delete(MaintenanceTask).where(MaintenanceTask.name == NORMALISE_ID_NUMBERS))
     audit.record(session, None, action, **done)
-    return done
+    return {**done, **rotate_records(session=session, keys=keys)}
 
 
 def run_pending_maintenance(*, session: Session, keys: Keys) -> dict | None:

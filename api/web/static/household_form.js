@@ -77,6 +77,11 @@
       : await App.api("POST", "/v1/households", body());
     App.busy(button, false);
     if (response.ok) {
+      const candidate = form.dataset.candidate;
+      if (candidate) {  // registered from a visit list: the candidate's visit is recorded with the new household
+        await App.api("POST", `/v1/discovery/candidates/${candidate}/visit`,
+                      {outcome: "registered", household_id: response.data.id});
+      }
       window.location.assign(`${root}/households/${response.data.id}`);
       return;
     }

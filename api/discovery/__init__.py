@@ -1,0 +1,1 @@
+"""Proactive discovery: department records matched against the rolls, candidates and visit lists."""

@@ -1,0 +1,413 @@
+"""Department records loaded, matched against the households and their members, and the candidates found.
+
+`import_records` checks a file against its source (columns, every row) and stores its new rows as records, then
+`match_records` matches every unmatched record set-wise: by the keyed ID-number hash against households and
+members (one UPDATE each), by normal name and birth date within the town for records without an ID number (which
+then wait for a person to confirm), and turns the fresh signals of persons on no file into candidates."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import unicodedata
+from datetime import date
+from pathlib import PurePath
+
+import pandas as pd
+from sqlalchemy import JSON, bindparam, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from api.audit import service as audit
+from api.auth.access import (Caller, PersonalView, Role, personal_view, require_household_reader, require_role,
+                             require_write)
+from api.db.database import bound_connection
+from api.db.base import utcnow
+from api.discovery import logic
+from api.discovery.definitions import Discovery
+from api.discovery.tables import Candidate, DiscoveryImport, DiscoveryRecord
+from api.errors import Conflict, Invalid, not_found
+from api.geography.tables import Station, Town
+from api.households.tables import Household, HouseholdMember
+from api.security import Keys, decrypt_json, encrypt_json, id_number_hash, mask
+
+MAX_REFUSALS_SHOWN = 1000
+READERS = {".csv": "csv", ".xlsx": "excel", ".xls": "excel"}
+
+
+def keyed(keys: Keys, text: str) -> str:
+    """The keyed hash (HMAC-SHA256 with the hash key) of a text other than an ID number."""
+    return hmac.new(keys.hash_key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _source(discovery: Discovery, source_id: str):
+    source = discovery.sources.get(source_id)
+    if source is None:
+        known = ", ".join(sorted(discovery.sources))
+        raise Invalid("unknown_source", f"Unknown source {source_id!r}; the sources are: {known}.",
+                      f"未知数据源 {source_id!r};可用数据源:{known}。", path="source")
+    return source
+
+
+def read_table(content: bytes, file_name: str) -> pd.DataFrame:
+    """A department's file (CSV in UTF-8, with or without BOM, or Excel) as text cells."""
+    kind = READERS.get(PurePath(file_name).suffix.lower())
+    if kind is None:
+        raise Invalid("unsupported_file", "The file must be .csv or .xlsx.", "文件须为 .csv 或 .xlsx。", path="file")
+    try:
+        if kind == "csv":
+            frame = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        else:
+            frame = pd.read_excel(io.BytesIO(content), dtype=str, keep_default_na=False)
+    except Exception as exc:  # noqa: BLE001 - whatever the parser fails on, the file is what is wrong
+        text = str(exc)[:200]
+        raise Invalid("unreadable_file", f"The file cannot be read: {text}", f"无法读取文件:{text}", path="file") \
+            from None
+    frame.columns = [unicodedata.normalize("NFKC", str(c)).strip() for c in frame.columns]
+    return frame
+
+
+def town_names(session: Session) -> dict[str, int]:
+    """Each town by its name and by its id (as text)."""
+    towns = {}
+    for town_id, name in session.execute(select(Town.id, Town.name)):
+        towns[name.strip()] = town_id
+        towns[str(town_id)] = town_id
+    return towns
+
+
+def import_records(*, session: Session, keys: Keys, discovery: Discovery, caller: Caller | None, source_id: str,
+                   content: bytes, file_name: str, today: date, skip_refused: bool = False) -> dict:
+    """Check a department's file and store its new rows as records, then match (`match_records`).
+
+    An unknown source, a file without the source's columns, or (unless `skip_refused`) any refused row is a 422
+    with the report (every refused row: file, row, column, reason in Chinese and English) and nothing stored.
+    Rows already loaded from this source (the same content) are not added again."""
+    if caller is not None:
+        require_role(caller, Role.supervisor, Role.admin)
+    source = _source(discovery, source_id)
+    frame = read_table(content, file_name)
+    columns = source.columns.model_dump()
+    missing = logic.missing_columns(list(frame.columns), columns)
+    if missing:
+        raise Invalid("missing_columns", f"{file_name}: the file lacks the column(s) {', '.join(missing)} that source "
+                      f"{source.id} needs.", f"{file_name}:文件缺少数据源 {source.id} 所需的列 {'、'.join(missing)}。",
+                      path="file", extra={"missing_columns": missing})
+    rows, refusals = logic.checked_rows(frame, columns, source.detail_type, town_names(session), today)
+    report = [r.as_dict(file_name) for r in refusals]
+    if refusals and not skip_refused:
+        raise Invalid("rows_refused", f"{file_name}: {len(refusals)} problem(s) in {len({r.row for r in refusals})} "
+                      "row(s); nothing was stored.",
+                      f"{file_name}:{len({r.row for r in refusals})} 行共 {len(refusals)} 处问题,未保存任何数据。",
+                      path="file", extra={"refused": report[:MAX_REFUSALS_SHOWN], "refused_total": len(report)})
+    added = _store(session, keys, source, rows, file_name, caller, len(frame), len({r.row for r in refusals}))
+    audit.record(session, caller, "discovery_import", source=source.id, file_name=file_name, rows=len(frame),
+                 added=added, refused=len({r.row for r in refusals}))
+    matched = match_records(session=session, keys=keys, discovery=discovery, today=today) if added else None
+    return {"source": source.id, "file_name": file_name, "rows": int(len(frame)), "added": added,
+            "already_known": int(len(rows) - added), "refused": report, "matching": matched}
+
+
+def _store(session: Session, keys: Keys, source, rows: pd.DataFrame, file_name: str, caller: Caller | None,
+           total: int, refused: int) -> int:
+    """The new rows as records (keyed hashes; name, ID number and birth date encrypted); how many were new."""
+    if rows.empty:
+        return 0
+    content = [record_key_text(source.id, number if isinstance(number, str) else None, name_key, born.isoformat(),
+                               int(town), recorded.isoformat(), detail[:200] if isinstance(detail, str) else None)
+               for number, name_key, born, town, recorded, detail in zip(
+                   rows["id_number"], rows["name_key"], rows["birth_date"], rows["town_id"], rows["recorded_on"],
+                   rows["detail"])]
+    rows = rows.assign(record_key=[keyed(keys, text) for text in content])
+    rows = rows.drop_duplicates("record_key")
+    known = set()
+    keys_list = rows["record_key"].tolist()
+    for start in range(0, len(keys_list), 5000):
+        chunk = keys_list[start:start + 5000]
+        known.update(session.scalars(select(DiscoveryRecord.record_key).where(
+            DiscoveryRecord.source == source.id, DiscoveryRecord.record_key.in_(chunk))))
+    new = rows[~rows["record_key"].isin(known)].reset_index(drop=True)
+    if new.empty:
+        return 0
+    entry = DiscoveryImport(source=source.id, file_name=file_name[:255], rows=total, added=len(new), refused=refused,
+                            imported_by=caller.id if caller else None)
+    session.add(entry)
+    session.flush()
+    name_hash = new["name_key"].map(lambda name: keyed(keys, "name\x1f" + name))
+    person_key = (new["name_key"] + "\x1f" + new["birth_date"].map(date.isoformat) + "\x1f"
+                  + new["town_id"].astype(int).astype(str)).map(lambda text: keyed(keys, "person\x1f" + text))
+    id_hash = new["id_number"].map(lambda number: id_number_hash(keys, number) if isinstance(number, str) else None)
+    personal = [encrypt_json(keys, {"name": name, "id_number": number, "birth_date": born.isoformat()})
+                for name, number, born in zip(new["name"], new["id_number"].where(new["id_number"].notna(), None),
+                                              new["birth_date"])]
+    records = pd.DataFrame({
+        "import_id": entry.id, "source": source.id, "record_key": new["record_key"], "signal": source.signal,
+        "detail": new["detail"].map(lambda d: None if d is None else str(d)[:200]),
+        "detail_number": new["detail_number"].astype(float),
+        "recorded_on": new["recorded_on"],
+        "fresh_until": logic.fresh_until(new["recorded_on"], source.fresh_days),
+        "town_id": new["town_id"].astype(int), "id_number_hash": id_hash, "name_hash": name_hash,
+        "person_key": id_hash.where(id_hash.notna(), person_key),
+        "birth_year": new["birth_date"].map(lambda d: d.year).astype(int), "personal": personal})
+    insert_frame(session, DiscoveryRecord.__table__, records)
+    return int(len(new))
+
+
+def match_records(*, session: Session, keys: Keys, discovery: Discovery, today: date) -> dict:
+    """Match every record not matched yet, then bring the candidates up to date; the counts."""
+    by_household = _match_id_numbers(session)
+    by_name = _match_names(session, keys)
+    if bound_connection(session).dialect.name == "postgresql":  # the planner learns what matching changed
+        session.execute(text("ANALYZE discovery_records"))
+    candidates = refresh_candidates(session=session, discovery=discovery, today=today)
+    return {"matched_by_id_number": by_household, "matched_by_name_to_confirm": by_name, **candidates}
+
+
+def _match_id_numbers(session: Session) -> int:
+    """Records with an ID number matched to the household whose own number it is, else to a member's
+    household: one UPDATE ... FROM a grouped join each (hash joins on PostgreSQL, over the hash indexes). A
+    matched record's personal data is dropped (the household's file holds the person)."""
+    record = DiscoveryRecord.__table__
+    waiting = select(record.c.id_number_hash).where(record.c.match_kind.is_(None),
+                                                     record.c.id_number_hash.isnot(None))
+    own = select(Household.id_number_hash.label("hash"), func.min(Household.id).label("household_id")) \
+        .where(Household.id_number_hash.in_(waiting)).group_by(Household.id_number_hash).subquery()
+    done = session.execute(update(record).where(record.c.id_number_hash == own.c.hash, record.c.match_kind.is_(None))
+                           .values(household_id=own.c.household_id, match_kind="id_number", match_confirmed=True,
+                                   personal=None)).rowcount
+    first = select(HouseholdMember.id_number_hash.label("hash"), func.min(HouseholdMember.id).label("member_id")) \
+        .where(HouseholdMember.id_number_hash.in_(waiting)).group_by(HouseholdMember.id_number_hash).subquery()
+    member = select(first.c.hash, first.c.member_id, HouseholdMember.household_id) \
+        .join(HouseholdMember, HouseholdMember.id == first.c.member_id).subquery()
+    done += session.execute(update(record).where(record.c.id_number_hash == member.c.hash,
+                                                 record.c.match_kind.is_(None))
+                            .values(member_id=member.c.member_id, household_id=member.c.household_id,
+                                    match_kind="id_number", match_confirmed=True, personal=None)).rowcount
+    return int(done)
+
+
+def _persons_in_towns(session: Session, keys: Keys, town_ids: list[int]) -> pd.DataFrame:
+    """The heads and members of the households served in `town_ids`, with their normal names and birth dates
+    (from their ID numbers) or birth years, decrypted here and never stored."""
+    people = []
+    households = session.execute(select(Household.id, Household.personal, Station.town_id)
+                                 .join(Station, Household.station_id == Station.id)
+                                 .where(Station.town_id.in_(town_ids))).all()
+    for household_id, personal, town_id in households:
+        data = decrypt_json(keys, personal)
+        people.append((household_id, None, town_id, logic.normal_name(data.get("name") or ""),
+                       logic.birth_date_of(data.get("id_number")), None))
+    members = session.execute(select(HouseholdMember.id, HouseholdMember.household_id, HouseholdMember.personal,
+                                     HouseholdMember.birth_year, Station.town_id)
+                              .join(Household, Household.id == HouseholdMember.household_id)
+                              .join(Station, Household.station_id == Station.id)
+                              .where(Station.town_id.in_(town_ids), HouseholdMember.personal.isnot(None))).all()
+    for member_id, household_id, personal, birth_year, town_id in members:
+        data = decrypt_json(keys, personal)
+        if data.get("name"):
+            people.append((household_id, member_id, town_id, logic.normal_name(data["name"]),
+                           logic.birth_date_of(data.get("id_number")), birth_year))
+    return pd.DataFrame(people, columns=["household_id", "member_id", "town_id", "name_key", "birth_date",
+                                         "birth_year"])
+
+
+def _match_names(session: Session, keys: Keys) -> int:
+    """Records without an ID number (not matched yet) against the persons of their towns by normal name and
+    birth date: found ones wait for a person to confirm (`match_confirmed` null)."""
+    rows = session.execute(select(DiscoveryRecord.id, DiscoveryRecord.town_id, DiscoveryRecord.personal)
+                           .where(DiscoveryRecord.match_kind.is_(None), DiscoveryRecord.id_number_hash.is_(None))
+                           ).all()
+    if not rows:
+        return 0
+    records = []
+    for record_id, town_id, personal in rows:
+        data = decrypt_json(keys, personal)
+        records.append((record_id, town_id, logic.normal_name(data["name"]), date.fromisoformat(data["birth_date"])))
+    records = pd.DataFrame(records, columns=["record_id", "town_id", "name_key", "birth_date"])
+    people = _persons_in_towns(session, keys, sorted(set(records["town_id"])))
+    found = logic.match_by_name(records, people)
+    if found.empty:
+        return 0
+    session.execute(update(DiscoveryRecord.__table__).where(DiscoveryRecord.__table__.c.id == _bound("record_id"))
+                    .values(household_id=_bound("household"), member_id=_bound("member"), match_kind="name_birth"),
+                    [{"record_id": int(r.record_id), "household": int(r.household_id),
+                      "member": None if pd.isna(r.member_id) else int(r.member_id)} for r in found.itertuples()])
+    return int(len(found))
+
+
+def _bound(name: str):
+    return bindparam(name)
+
+
+def refresh_candidates(*, session: Session, discovery: Discovery, today: date) -> dict:
+    """The persons on no household's file (records unmatched, or whose name match a person refused) whose fresh
+    signals pass a rule that makes candidates: new ones join their town's first station's list (to visit within
+    the rules' `visit_days`); those still to visit whose priority or reasons changed get them anew."""
+    record = DiscoveryRecord
+    unmatched = select(record.id, record.person_key, record.town_id, record.signal, record.detail,
+                       record.detail_number, record.recorded_on) \
+        .where(record.fresh_until >= today,
+               (record.match_kind.is_(None)) | (record.match_confirmed.is_(False)))
+    signals = pd.DataFrame(session.execute(unmatched).all(),
+                           columns=["id", "person", "town_id", "signal", "detail", "detail_number", "recorded_on"])
+    if signals.empty:
+        return {"candidates_new": 0, "candidates_updated": 0}
+    ranked = logic.priorities(signals, discovery.rules)
+    ranked = ranked[ranked["candidate"]]
+    latest = signals.sort_values(["recorded_on", "id"]).drop_duplicates("person", keep="last")[
+        ["person", "id", "town_id"]]
+    ranked = ranked.merge(latest, on="person")
+    existing = {}
+    people = ranked["person"].tolist()
+    for start in range(0, len(people), 5000):
+        existing.update((key, (status, priority, list(reasons))) for key, status, priority, reasons in session.execute(
+            select(Candidate.person_key, Candidate.status, Candidate.priority, Candidate.reasons)
+            .where(Candidate.person_key.in_(people[start:start + 5000]))))
+    first_station = dict(session.execute(select(Station.town_id, func.min(Station.id)).group_by(Station.town_id))
+                         .all())
+    fresh = ranked[~ranked["person"].isin(existing) & ranked["town_id"].isin(first_station)]
+    if not fresh.empty:
+        now = utcnow()
+        due = pd.Timestamp(today) + pd.Timedelta(days=discovery.visit_days)
+        insert_frame(session, Candidate.__table__, pd.DataFrame({
+            "person_key": fresh["person"], "town_id": fresh["town_id"].astype(int),
+            "station_id": fresh["town_id"].map(first_station).astype(int), "contact_record_id": fresh["id"].astype(int),
+            "priority": fresh["priority"].astype(int), "reasons": fresh["reasons"].map(list),
+            "status": "to_visit", "due_on": due.date(), "created_at": now, "updated_at": now}))
+    waiting = ranked[[p in existing and existing[p][0] == "to_visit" and existing[p][1:] != (int(priority), reasons)
+                      for p, priority, reasons in zip(ranked["person"], ranked["priority"], ranked["reasons"])]]
+    if not waiting.empty:
+        session.execute(update(Candidate.__table__).where(Candidate.__table__.c.person_key == _bound("key"))
+                        .values(priority=_bound("new_priority"), reasons=_bound("new_reasons"),
+                                contact_record_id=_bound("record")),
+                        [{"key": r.person, "new_priority": int(r.priority), "new_reasons": list(r.reasons),
+                          "record": int(r.id)} for r in waiting.itertuples()])
+    return {"candidates_new": int(len(fresh)), "candidates_updated": int(len(waiting))}
+
+
+def insert_frame(session: Session, table, frame: pd.DataFrame) -> None:
+    """Insert the rows of `frame` (columns named as the table's; None or NaN for NULL) in the session's
+    transaction: COPY on PostgreSQL (JSON columns as JSON text), one executemany on SQLite."""
+    if frame.empty:
+        return
+    connection = bound_connection(session)
+    if connection.dialect.name == "postgresql":
+        frame = frame.copy()
+        for column in frame.columns:
+            if isinstance(table.c[column].type, JSON):
+                frame[column] = frame[column].map(lambda v: json.dumps(v, ensure_ascii=False))
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False, header=False, na_rep="\\N")
+        names = ", ".join(f'"{name}"' for name in frame.columns)
+        cursor = connection.connection.dbapi_connection.cursor()
+        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')') as copy:
+            copy.write(buffer.getvalue())
+        return
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    connection.execute(insert(table), records)
+
+
+def source_views(discovery: Discovery) -> list[dict]:
+    return [{"id": s.id, "label_zh": s.label.zh, "label_en": s.label.en, "signal": s.signal,
+             "fresh_days": s.fresh_days, "detail_type": s.detail_type, "columns": s.columns.model_dump()}
+            for s in discovery.sources.values()]
+
+
+def matches_to_confirm(*, session: Session, caller: Caller, keys: Keys, limit: int = 100, offset: int = 0) -> list:
+    """Records matched by name and birth date waiting for a person to confirm, for households the caller's scope
+    serves (caseworkers, supervisors; admins all), oldest first; every one shown is an audited read."""
+    from api.households.scope import household_scope
+
+    require_household_reader(caller)
+    rows = session.execute(select(DiscoveryRecord, Household.station_id, Station.town_id)
+                           .join(Household, Household.id == DiscoveryRecord.household_id)
+                           .join(Station, Station.id == Household.station_id)
+                           .where(household_scope(caller), DiscoveryRecord.match_kind == "name_birth",
+                                  DiscoveryRecord.match_confirmed.is_(None))
+                           .order_by(DiscoveryRecord.id).limit(limit).offset(offset)).all()
+    items = []
+    for record, station_id, town_id in rows:
+        personal = decrypt_json(keys, record.personal) if record.personal else {}
+        name, born = personal.get("name"), personal.get("birth_date")
+        if personal_view(caller, station_id, town_id) is PersonalView.masked:
+            name, born = mask(name, 1, 0), mask(born, 4, 0)
+        items.append({"record_id": record.id, "source": record.source, "signal": record.signal,
+                      "detail": record.detail, "recorded_on": record.recorded_on.isoformat(),
+                      "household_id": record.household_id, "member_id": record.member_id, "station_id": station_id,
+                      "name": name, "birth_date": born})
+    audit.record_reads(session, caller, [item["household_id"] for item in items], action="read_discovery_match")
+    return items
+
+
+def decide_match(*, session: Session, caller: Caller, discovery: Discovery, record_id: int, confirmed: bool,
+                 today: date) -> dict:
+    """A caseworker of the household's station or a supervisor of its town confirms (the record is the household's
+    person: it counts for the household's alerts) or refuses (someone else: the person may become a candidate)
+    a match by name and birth date. Audited."""
+    record = session.get(DiscoveryRecord, record_id)
+    if record is None or record.match_kind != "name_birth" or record.household_id is None:
+        raise not_found(f"Match {record_id} waiting for confirmation", f"待确认的匹配 {record_id}", "record_id")
+    household = session.get(Household, record.household_id)
+    station = session.get(Station, household.station_id)
+    require_write(caller, station.id, station.town_id)
+    if record.match_confirmed is not None:
+        raise Conflict("match_decided", f"Match {record_id} was decided already.", f"匹配 {record_id} 已确认过。",
+                       path="record_id")
+    household_id = record.household_id
+    record.match_confirmed, record.confirmed_by = confirmed, caller.id
+    if not confirmed:
+        record.household_id = record.member_id = None
+    session.flush()
+    audit.record(session, caller, "confirm_discovery_match" if confirmed else "refuse_discovery_match",
+                 household_id=household_id, record_id=record_id)
+    if not confirmed:
+        refresh_candidates(session=session, discovery=discovery, today=today)
+    return {"record_id": record_id, "household_id": household_id, "confirmed": confirmed}
+
+
+def record_key_text(source_id: str, number: str | None, name_key: str, born: str, town_id: int, recorded_on: str,
+                    detail: str | None) -> str:
+    """The text a record's `record_key` hashes: the row's content in its normal form."""
+    return "\x1f".join((source_id, number or "", name_key, born, str(town_id), recorded_on, detail or ""))
+
+
+def rotate_records(*, session: Session, keys: Keys, batch_size: int = 2000) -> dict:
+    """Re-encrypt the records that keep personal data (not matched by ID number) with the first data key and
+    re-hash their ID number, name, person and content keys with the hash key, carrying the candidates' keys
+    along; part of `assess keys rotate`. Records matched by ID number keep no personal data and cannot be
+    re-hashed: they stay matched, but a later import of the same rows is no longer recognised as known."""
+    table = DiscoveryRecord.__table__
+    rewrite = (update(table).where(table.c.id == bindparam("row_id"))
+               .values(personal=bindparam("row_personal"), id_number_hash=bindparam("row_hash"),
+                       name_hash=bindparam("row_name"), person_key=bindparam("row_person"),
+                       record_key=bindparam("row_key")))
+    moved: dict[str, str] = {}
+    done = last = 0
+    while rows := session.execute(select(table.c.id, table.c.source, table.c.personal, table.c.person_key,
+                                         table.c.town_id, table.c.recorded_on, table.c.detail)
+                                  .where(table.c.id > last, table.c.personal.isnot(None))
+                                  .order_by(table.c.id).limit(batch_size)).all():
+        changes = []
+        for row in rows:
+            personal = decrypt_json(keys, row.personal)
+            name_key = logic.normal_name(personal["name"])
+            number, born = personal.get("id_number"), personal["birth_date"]
+            hashed = id_number_hash(keys, number) if number else None
+            person = hashed or keyed(keys, "person\x1f" + "\x1f".join((name_key, born, str(row.town_id))))
+            moved[row.person_key] = person
+            changes.append({"row_id": row.id, "row_personal": encrypt_json(keys, personal), "row_hash": hashed,
+                            "row_name": keyed(keys, "name\x1f" + name_key), "row_person": person,
+                            "row_key": keyed(keys, record_key_text(row.source, number, name_key, born, row.town_id,
+                                                                   row.recorded_on.isoformat(), row.detail))})
+        session.connection().execute(rewrite, changes)
+        done, last = done + len(rows), rows[-1].id
+    candidates = Candidate.__table__
+    renamed = [{"old": old, "new": new} for old, new in moved.items() if old != new]
+    if renamed:
+        session.connection().execute(update(candidates).where(candidates.c.person_key == bindparam("old"))
+                                     .values(person_key=bindparam("new")), renamed)
+    left = session.scalar(select(func.count()).select_from(table).where(table.c.personal.is_(None)))
+    figures = {"discovery_records": done, "discovery_records_not_rehashed": int(left)}
+    audit.record(session, None, "rotate_discovery_keys", **figures)
+    return figures
