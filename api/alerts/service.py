@@ -104,6 +104,8 @@ def overdue_by_station(*, session: Session, caller: Caller, today: date) -> list
 def next_due(*, session: Session, household_id: int) -> date | None:
     """When the household's next assessment is due (None before its first assessment)."""
     return session.scalar(select(HouseholdLatest.due_on).where(HouseholdLatest.household_id == household_id))
+
+
 def new_information(*, session: Session, caller: Caller, discovery, today: date, station_id: int | None = None,
                     limit: int = 100, offset: int = 0) -> dict:
     """"Re-assess: new information": active households in scope with fresh department records (matched by ID

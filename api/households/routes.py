@@ -135,6 +135,8 @@ def decide_exit_proposal(household_id: RowId, body: ProposalDecision, context: C
     with context.database.session(write=True) as session:
         return proposals.decide(session=session, caller=caller, catalog=context.scorer.catalog,
                                 household_id=household_id, decision=body.decision, reason=body.reason)
+
+
 @router.post("/households/{household_id}/id-number", response_model=schemas.RevealedIdNumber,
              responses=problem_responses(403, 404, 422), summary="Show a household's whole ID number (audited)",
              description="For the caseworkers and supervisors the household belongs to; lists show the number "

@@ -223,6 +223,8 @@ class ProposalDecided(View):
     reason: str | None
     status: Literal["active", "exited"]
     closed_referrals: list[int]
+
+
 class RevealedIdNumber(View):
     household_id: int
     id_number: str | None
