@@ -25,5 +25,6 @@ def main() -> None:
         typer.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
 
+
 if __name__ == "__main__":
     main()

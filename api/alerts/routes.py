@@ -15,7 +15,6 @@ from api.schemas import Offset, RowId, page_limit, problem_responses
 router = APIRouter(tags=["alerts"], responses=problem_responses(401, 413), route_class=CheckedRoute)
 
 
-
 @router.get("/alerts", response_model=schemas.AlertPage, responses=problem_responses(403, 422),
             summary="Households whose index rose, whose tier worsened, or with a critical indicator")
 def list_alerts(context: Context, caller: CurrentCaller, station_id: RowId | None = None,

@@ -101,7 +101,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_intake_submissions_station_status', ['station_id', 'status', 'id'], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table('intake_submissions', schema=None) as batch_op:
         batch_op.drop_index('ix_intake_submissions_station_status')

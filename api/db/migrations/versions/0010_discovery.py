@@ -130,7 +130,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_discovery_candidates_station', ['station_id', 'status', 'priority'], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table('discovery_candidates', schema=None) as batch_op:
         batch_op.drop_index('ix_discovery_candidates_station')
