@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from api.alerts import service as alerts
 from api.auth.access import Role, require_role
 from api.deps import Context, PageCaller
+from api.discovery import service as discovery
 from api.discovery.definitions import discovery_of
 from api.geography import service as geography
 from api.web.templating import render
@@ -36,7 +37,7 @@ def alert_lists(request: Request, context: Context, caller: PageCaller, alerts_p
         overdue = alerts.reassessments(session=session, caller=caller, catalog=catalog, due_before=date.today(),
                                        limit=PAGE_SIZE, offset=(overdue_page - 1) * PAGE_SIZE)
         by_station = alerts.overdue_by_station(session=session, caller=caller, today=date.today())
-        informed = alerts.new_information(session=session, caller=caller, discovery=discovery_of(context),
+        informed = discovery.new_information(session=session, caller=caller, discovery=discovery_of(context),
                                           today=date.today(), limit=PAGE_SIZE)
     pages = {"alerts": _pager(alerts_page, raised["total"], "alerts_page", overdue_page=overdue_page),
              "overdue": _pager(overdue_page, overdue["total"], "overdue_page", alerts_page=alerts_page)}

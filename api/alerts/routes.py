@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from api.alerts import schemas
 from api.alerts import service as alerts
 from api.deps import Context, CurrentCaller
+from api.discovery import service as discovery
 from api.discovery.definitions import discovery_of
 from api.request_checks import CheckedRoute
 from api.schemas import Offset, RowId, page_limit, problem_responses
@@ -33,7 +34,7 @@ def list_alerts(context: Context, caller: CurrentCaller, station_id: RowId | Non
 def list_new_information(context: Context, caller: CurrentCaller, station_id: RowId | None = None,
                          limit: page_limit(500) = 100, offset: Offset = 0) -> dict:
     with context.database.session() as session:
-        return alerts.new_information(session=session, caller=caller, discovery=discovery_of(context),
+        return discovery.new_information(session=session, caller=caller, discovery=discovery_of(context),
                                       today=date.today(), station_id=station_id, limit=limit, offset=offset)
 
 

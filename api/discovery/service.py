@@ -16,9 +16,10 @@ from datetime import date
 from pathlib import PurePath
 
 import pandas as pd
-from sqlalchemy import JSON, bindparam, func, insert, select, text, update
+from sqlalchemy import JSON, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from api.assessments.tables import HouseholdLatest
 from api.audit import service as audit
 from api.auth.access import (Caller, PersonalView, Role, personal_view, require_household_reader, require_role,
                              require_write)
@@ -29,6 +30,7 @@ from api.discovery.definitions import Discovery
 from api.discovery.tables import Candidate, DiscoveryImport, DiscoveryRecord
 from api.errors import Conflict, Invalid, not_found
 from api.geography.tables import Station, Town
+from api.households.scope import household_scope
 from api.households.tables import Household, HouseholdMember
 from api.security import Keys, decrypt_json, encrypt_json, id_number_hash, mask
 
@@ -317,8 +319,6 @@ def source_views(discovery: Discovery) -> list[dict]:
 def matches_to_confirm(*, session: Session, caller: Caller, keys: Keys, limit: int = 100, offset: int = 0) -> list:
     """Records matched by name and birth date waiting for a person to confirm, for households the caller's scope
     serves (caseworkers, supervisors; admins all), oldest first; every one shown is an audited read."""
-    from api.households.scope import household_scope
-
     require_household_reader(caller)
     rows = session.execute(select(DiscoveryRecord, Household.station_id, Station.town_id)
                            .join(Household, Household.id == DiscoveryRecord.household_id)
@@ -411,3 +411,50 @@ def rotate_records(*, session: Session, keys: Keys, batch_size: int = 2000) -> d
     figures = {"discovery_records": done, "discovery_records_not_rehashed": int(left)}
     audit.record(session, None, "rotate_discovery_keys", **figures)
     return figures
+
+
+def new_information(*, session: Session, caller: Caller, discovery, today: date, station_id: int | None = None,
+                    limit: int = 100, offset: int = 0) -> dict:
+    """"Re-assess: new information": active households in scope with fresh department records (matched by ID
+    number, or by name and birth date once a person confirmed it) dated after their latest assessment (or with
+    no assessment yet) that pass a discovery rule; each with the rules as reasons and the indicator each touches
+    (shown only: no stored answer changes). A new assessment clears the alert. Households by id."""
+
+    record = DiscoveryRecord
+    condition = and_(household_scope(caller), Household.status == "active", record.match_confirmed.is_(True),
+                     record.fresh_until >= today,
+                     or_(HouseholdLatest.assessed_on.is_(None), record.recorded_on > HouseholdLatest.assessed_on))
+    if station_id is not None:
+        condition = and_(condition, Household.station_id == station_id)
+    joined = select(record.id, record.household_id, Household.station_id, Station.town_id, record.source,
+                    record.signal, record.detail, record.detail_number, record.recorded_on,
+                    HouseholdLatest.assessed_on) \
+        .join(Household, Household.id == record.household_id).join(Station, Station.id == Household.station_id) \
+        .outerjoin(HouseholdLatest, HouseholdLatest.household_id == Household.id).where(condition)
+    rows = pd.DataFrame(session.execute(joined).all(),
+                        columns=["id", "household_id", "station_id", "town_id", "source", "signal", "detail",
+                                 "detail_number", "recorded_on", "assessed_on"])
+    items, total = [], 0
+    if not rows.empty:
+        hits = logic.rule_hits(rows, discovery.rules)
+        rows = rows[hits.any(axis=1)].sort_values(["household_id", "recorded_on", "id"])
+        households = rows["household_id"].unique()
+        total = len(households)
+        rows = rows[rows["household_id"].isin(households[offset:offset + limit])]  # the page's reasons only
+        hits = hits.loc[rows.index]
+        rules = {rule.id: rule for rule in discovery.rules}
+        for household_id, group in rows.groupby("household_id", sort=True):
+            first = group.iloc[0]
+            reasons = []
+            for index, row in group.iterrows():
+                for rule_id in hits.columns[hits.loc[index].to_numpy()]:
+                    rule = rules[rule_id]
+                    reasons.append({"rule": rule.id, "reason_zh": rule.reason.zh, "reason_en": rule.reason.en,
+                                    "indicator": rule.indicator, "source": row.source, "signal": row.signal,
+                                    "detail": row.detail, "recorded_on": row.recorded_on.isoformat(),
+                                    "record_id": int(row.id)})
+            items.append({"household_id": int(household_id), "station_id": int(first.station_id),
+                          "town_id": int(first.town_id), "alert": "reassess_new_information",
+                          "assessed_on": None if first.assessed_on is None or pd.isna(first.assessed_on)
+                          else first.assessed_on.isoformat(), "reasons": reasons})
+    return {"as_of": today.isoformat(), "total": int(total), "limit": limit, "offset": offset, "items": items}
