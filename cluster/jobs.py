@@ -37,8 +37,8 @@ from cluster.ordering import in_order
 from cluster.storage import PART, WORK, Scratch, Staging, empty_like, read_dataset, write_part
 
 SEVERITIES = ("error", "warning")
-# Weight changes whose ranks one shuffle gives in weight sensitivity (the shuffled rows are this many times the
-# households').
+# Weight changes whose ranks one pass of the global order gives in weight sensitivity (the rows it moves are
+# this many times the households').
 CHANGES_AT_ONCE = 16
 
 FindingsWriter = Callable[[str, Iterator[pd.DataFrame]], int]
@@ -291,7 +291,7 @@ def sensitivity_dataset(engine: Engine, source, *, catalog: Catalog, config: Sco
                         indicators: list[str] | None, scratch: Path | None = None) -> pd.DataFrame:
     """`assess config sensitivity` over the households of the data set `source`: the table of
     `assessment.sensitivity.weight_sensitivity`, with the rank correlations over the whole data set (a
-    shuffle per changed weight)."""
+    global order per changed weight)."""
     config, factor, changes = check_sensitivity_arguments(catalog, config, factor, indicators)
     frame = read_dataset(source)
     intervals = frame.npartitions
@@ -316,11 +316,12 @@ def sensitivity_dataset(engine: Engine, source, *, catalog: Catalog, config: Sco
         for start in range(0, len(variants), CHANGES_AT_ONCE):
             batch = variants[start:start + CHANGES_AT_ONCE]
             keyed = ranked.map_partitions(change_keys, batch, meta=change_keys(empty_like(ranked), batch))
-            order, = in_order([keyed], intervals=intervals, scratch=work, group=GROUP)
-            sums.append(order.frame.map_partitions(
-                average_rank_sums, offsets=order.offsets, households=households,
-                meta=average_rank_sums(empty_like(order.frame), offsets=order.offsets,
-                                       households=households)).compute())
+            with Scratch(work) as moved:  # a batch's rows (a row per household and change) removed after it
+                order, = in_order([keyed], intervals=intervals, scratch=moved, group=GROUP)
+                sums.append(order.frame.map_partitions(
+                    average_rank_sums, offsets=order.offsets, households=households,
+                    meta=average_rank_sums(empty_like(order.frame), offsets=order.offsets,
+                                           households=households)).compute())
         sums = pd.concat(sums).groupby("group").sum()
 
     per_change = totals[totals["change"] > 0].groupby("change").agg(
