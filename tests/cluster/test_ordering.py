@@ -11,7 +11,7 @@ from cluster.storage import read_rows, write_rows
 
 
 def test_slices_of_row_files_come_back_with_their_values_and_types(tmp_path):
-    first = pd.DataFrame({"id": ["a", "b", "c"], "town": pd.Categorical(["x", "y", "x"]), "n": [1, 2, 3],
+    first = pd.DataFrame({"id": ["a", "b", "c"], "town": pd.Categorical(["w", "y", "x"]), "n": [1, 2, 3],
                           "flag": pd.array([True, None, False], dtype="boolean")})
     second = pd.DataFrame({"id": ["d", "e"], "town": pd.Categorical(["z", "x"]), "n": [4, 5],
                            "flag": pd.array([None, True], dtype="boolean")})
@@ -23,9 +23,10 @@ def test_slices_of_row_files_come_back_with_their_values_and_types(tmp_path):
     assert got["id"].tolist() == ["b", "c", "d"]
     assert got["n"].tolist() == [2, 3, 4]
     assert got["flag"].tolist() == [pd.NA, False, pd.NA]
-    # the categories of the two files united: still a categorical column
+    # a categorical column, with the categories of the rows read (not "w", whose row was not), of both files
     assert isinstance(got["town"].dtype, pd.CategoricalDtype)
     assert got["town"].astype(object).tolist() == ["y", "x", "z"]
+    assert sorted(got["town"].cat.categories) == ["x", "y", "z"]
     assert not any(path.name.startswith(".") for path in tmp_path.iterdir())  # no half-written file left
 
 
