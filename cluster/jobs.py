@@ -142,7 +142,7 @@ def rank_dataset(engine: Engine, source, output: Path, *, scope: list[str], tier
     else:
         unique.compute()
     # the keys from the columns they need, so that sampling them reads only those
-    narrow = frame[["household_id", "index", "tier", "completeness", *scope]]
+    narrow = frame[list(dict.fromkeys(["household_id", "index", "tier", "completeness", *scope]))]
     keys = narrow.map_partitions(ranking_keys, scope=scope, table=table, tier_order=tier_order,
                                  meta=_meta(ranking_keys, narrow, scope=scope, table=table, tier_order=tier_order))
     keyed = frame.assign(**{GROUP: keys[GROUP], KEY: keys[KEY]})

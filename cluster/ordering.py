@@ -5,9 +5,9 @@ Dask's sort puts rows in order, but a rank also needs how many households of the
 each partition. So the keys are sampled and cut into intervals of about equal size. Then one pass over the
 data set counts the households of each interval (and group) and moves them: each partition writes its rows
 sorted by interval into one Arrow file of the job's scratch folder, and returns its counts; the partition
-of an interval then reads its rows of every file (a slice each, the files memory-mapped). Rows travel in
-Arrow's own layout, categorical columns as dictionaries, with no further conversion. The partition
-functions of `assessment.partitions` then place the households exactly.
+of an interval then reads its rows of every file (a slice each, the files memory-mapped). Categorical
+columns travel as dictionaries, never as Python objects. The partition functions of `assessment.partitions`
+then place the households exactly.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from cluster.storage import empty_like, read_rows, write_rows
 
 # Keys sampled per partition to choose the interval bounds.
 SAMPLE_PER_PARTITION = 1000
-ROWS_FILE = "rows.{:05d}.arrow"
+ROWS_FILE, ROWS_FILES = "rows.{:05d}.arrow", "rows.*.arrow"
 
 
 def _sample(keys: pd.Series) -> pd.DataFrame:
@@ -70,7 +70,7 @@ class Ordered:
 def _interval_slices(counts: pd.DataFrame, folder: Path, intervals: int) -> list[list[tuple[str, int, int]]]:
     """For each interval, the (file, first row, rows) of its households in every partition's file (the
     partitions Dask ran: it may have joined small ones)."""
-    numbers = sorted(int(path.name.split(".")[1]) for path in folder.glob(ROWS_FILE.replace("{:05d}", "*")))
+    numbers = sorted(int(path.name.split(".")[1]) for path in folder.glob(ROWS_FILES))
     rows = np.zeros((len(numbers), intervals), dtype=np.int64)
     per_interval = counts.groupby(["partition", "interval"])["households"].sum()
     where = np.searchsorted(numbers, per_interval.index.get_level_values("partition"))
