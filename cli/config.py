@@ -169,7 +169,7 @@ def sensitivity(households: Path = typer.Option(..., "--households", help="House
                 workers: int = WORKERS_OPTION,
                 scratch: Path = SCRATCH_OPTION):
     """How tiers and ranking move when each indicator's and dimension's weight is scaled; most sensitive first.
-    With --engine dask, over a Parquet data set (a shuffle per group of weights for the rank correlations)."""
+    With --engine dask, over a Parquet data set (a global order per group of weights for the rank correlations)."""
     with reported():
         catalog = load_catalog(catalog_path)
     base = config_file(config, catalog, catalog.default_config()) if config else catalog.default_config()

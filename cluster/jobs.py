@@ -24,7 +24,7 @@ from assessment.impact import (ImpactPreview, check_preview_arguments, kendall_t
                                top_movers)
 from assessment.partitions import (GROUP, KEY, assess_partition, average_rank_sums, block_statistics, change_keys,
                                    cross_block_discordant, findings_of, impact_partition, impact_totals, index_key,
-                                   interval_of, interval_offsets, kendall_counts, pearson, poverty_partition,
+                                   interval_offsets, kendall_counts, pearson, poverty_partition,
                                    preview_after_movers, preview_after_statistics, preview_before, rank_partition,
                                    ranking_keys, scope_values, scores_of, sensitivity_partition, sensitivity_totals,
                                    with_average_ranks)
@@ -37,8 +37,8 @@ from cluster.ordering import in_order
 from cluster.storage import PART, WORK, Scratch, Staging, empty_like, read_dataset, write_part
 
 SEVERITIES = ("error", "warning")
-# Weight changes whose ranks one shuffle gives in weight sensitivity (the shuffled rows are this many times the
-# households').
+# Weight changes whose ranks one pass of the global order gives in weight sensitivity (the rows it moves are
+# this many times the households').
 CHANGES_AT_ONCE = 16
 
 FindingsWriter = Callable[[str, Iterator[pd.DataFrame]], int]
@@ -128,11 +128,6 @@ def _written(frame: dd.DataFrame, folder: Path) -> dd.DataFrame:
     return frame.map_partitions(_write_task, str(folder), meta=_summary_meta(["partition", "rows"]))
 
 
-def _categories_as_values(part: pd.DataFrame) -> pd.DataFrame:
-    """Categorical columns as their values: a shuffle brings together parts whose categories differ."""
-    return part.astype({name: object for name, dtype in part.dtypes.items() if isinstance(dtype, pd.CategoricalDtype)})
-
-
 def rank_dataset(engine: Engine, source, output: Path, *, scope: list[str], tier_order: list[str]) -> int:
     """Rank the scored households of the data set `source` within each scope value, as `assess rank`
     does, into the data set `output` (sorted by scope value and rank). Returns the households ranked."""
@@ -140,19 +135,23 @@ def rank_dataset(engine: Engine, source, output: Path, *, scope: list[str], tier
     table = pd.DataFrame({column: pd.Series(dtype=object) for column in scope})
     ranking_keys(empty_like(frame), scope=scope, table=table, tier_order=tier_order)  # a wrong file fails here
     ids = frame[["household_id"]]
-    ids.shuffle(on="household_id").map_partitions(_unique_ids, meta=empty_like(ids)).compute()
+    unique = ids.shuffle(on="household_id").map_partitions(_unique_ids, meta=empty_like(ids))
     if scope:
-        values = frame[scope].map_partitions(scope_values, scope, meta=table).compute()
+        _, values = dask.compute(unique, frame[scope].map_partitions(scope_values, scope, meta=table))
         table = values.drop_duplicates().sort_values(scope, kind="stable", ignore_index=True)
-    keyed = frame.map_partitions(ranking_keys, scope=scope, table=table, tier_order=tier_order,
-                                 meta=_meta(ranking_keys, frame, scope=scope, table=table, tier_order=tier_order))
-    keyed = keyed.map_partitions(_categories_as_values, meta=_meta(_categories_as_values, keyed))
-    ordered, = in_order([keyed], intervals=frame.npartitions, group=GROUP)
-    meta = rank_partition(empty_like(ordered.frame), tier_order=tier_order, offsets=ordered.offsets,
-                          sizes=ordered.sizes)
-    ranked = ordered.frame.map_partitions(rank_partition, tier_order=tier_order, offsets=ordered.offsets,
-                                          sizes=ordered.sizes, meta=meta)
+    else:
+        unique.compute()
+    # the keys from the columns they need, so that sampling them reads only those
+    narrow = frame[list(dict.fromkeys(["household_id", "index", "tier", "completeness", *scope]))]
+    keys = narrow.map_partitions(ranking_keys, scope=scope, table=table, tier_order=tier_order,
+                                 meta=_meta(ranking_keys, narrow, scope=scope, table=table, tier_order=tier_order))
+    keyed = frame.assign(**{GROUP: keys[GROUP], KEY: keys[KEY]})
     with Staging(output) as staging:
+        ordered, = in_order([keyed], intervals=frame.npartitions, scratch=staging.work, group=GROUP)
+        meta = rank_partition(empty_like(ordered.frame), tier_order=tier_order, offsets=ordered.offsets,
+                              sizes=ordered.sizes)
+        ranked = ordered.frame.map_partitions(rank_partition, tier_order=tier_order, offsets=ordered.offsets,
+                                              sizes=ordered.sizes, meta=meta)
         _written(ranked, staging.folder).compute()
         staging.commit({"command": "rank", "scope": scope, "rows": ordered.households})
     return ordered.households
@@ -197,23 +196,18 @@ def _keyed(frame: dd.DataFrame, value: str, *, ascending: bool = False) -> dd.Da
     return frame.map_partitions(_with_key, value, ascending, meta=_meta(_with_key, frame, value, ascending))
 
 
-def _median(frame: dd.DataFrame, value: str, households: int, intervals: int) -> float:
-    """The median of `value` (a non-negative figure on the grid of the index) over `households` rows."""
+def _median(frame: dd.DataFrame, value: str, households: int, intervals: int, scratch: Path) -> float:
+    """The median of `value` (a non-negative figure on the grid of the index) over `households` rows;
+    intermediate files in `scratch`."""
     if households == 0:
         return math.nan
     keyed = _keyed(frame[[value]], value, ascending=True)
-    ordered, = in_order([keyed], intervals=intervals)
+    ordered, = in_order([keyed], intervals=intervals, scratch=scratch)
     middle = sorted({(households - 1) // 2, households // 2})
     earlier = ordered.offsets.droplevel("group")
     wanted = [int(earlier.index[np.searchsorted(earlier.to_numpy(), position, side="right") - 1])
               for position in middle]
-    bounds = ordered.bounds
-
-    def pick(part: pd.DataFrame) -> pd.DataFrame:
-        chosen = np.isin(interval_of(part[KEY].to_numpy(), bounds), wanted)
-        return part.loc[chosen, [value]]
-
-    candidates = np.sort(keyed.map_partitions(pick, meta=empty_like(keyed[[value]])).compute()[value].to_numpy())
+    candidates = np.sort(ordered.frame.partitions[sorted(set(wanted))][value].compute().to_numpy())
     start = int(earlier.loc[wanted[0]])
     values = [candidates[position - start] for position in middle]
     return float(np.mean(values))
@@ -241,7 +235,7 @@ def preview_dataset(engine: Engine, source, *, catalog: Catalog, draft: ScoringC
         households, invalid, change = (int(every["households"].sum()), int(every["invalid"].sum()),
                                        float(every["change"].sum()))
 
-        before, = in_order([_keyed(compared, "index_before")], intervals=intervals)
+        before, = in_order([_keyed(compared, "index_before")], intervals=intervals, scratch=work)
         placed = before.frame.map_partitions(preview_before, catalog, offsets=before.offsets,
                                              meta=preview_before(empty_like(before.frame), catalog,
                                                                  offsets=before.offsets))
@@ -249,7 +243,8 @@ def preview_dataset(engine: Engine, source, *, catalog: Catalog, draft: ScoringC
         _, blocks = dask.compute(_written(placed, work / "before"), blocks)
 
         placed = read_dataset(work / "before")
-        after, = in_order([_keyed(placed, "index_after")], intervals=intervals, group="block")
+        after, = in_order([_keyed(placed, "index_after")], intervals=intervals, scratch=work,
+                          group="block")
         offsets, _ = interval_offsets(after.counts.assign(group=0))
         statistics = after.frame.map_partitions(
             preview_after_statistics, catalog, offsets=offsets, households=households,
@@ -259,7 +254,7 @@ def preview_dataset(engine: Engine, source, *, catalog: Catalog, draft: ScoringC
             meta=preview_after_movers(empty_like(after.frame), catalog, offsets=offsets, movers=movers))
         statistics, candidates = dask.compute(statistics, candidates)
         differences = compared.assign(change=(compared["index_after"] - compared["index_before"]).abs())
-        median = _median(differences, "change", households, intervals)
+        median = _median(differences, "change", households, intervals, work)
 
     tiers = list(catalog.tier_ids)
     counts = np.zeros(len(tiers) ** 2, dtype=np.int64)
@@ -296,7 +291,7 @@ def sensitivity_dataset(engine: Engine, source, *, catalog: Catalog, config: Sco
                         indicators: list[str] | None, scratch: Path | None = None) -> pd.DataFrame:
     """`assess config sensitivity` over the households of the data set `source`: the table of
     `assessment.sensitivity.weight_sensitivity`, with the rank correlations over the whole data set (a
-    shuffle per changed weight)."""
+    global order per changed weight)."""
     config, factor, changes = check_sensitivity_arguments(catalog, config, factor, indicators)
     frame = read_dataset(source)
     intervals = frame.npartitions
@@ -310,7 +305,7 @@ def sensitivity_dataset(engine: Engine, source, *, catalog: Catalog, config: Sco
         households = int(totals.loc[totals["change"] == 0, "households"].sum())
         invalid = int(totals.loc[totals["change"] == 0, "invalid"].sum())
 
-        base, = in_order([_keyed(valid, "index_0")], intervals=intervals)
+        base, = in_order([_keyed(valid, "index_0")], intervals=intervals, scratch=work)
         ranked = base.frame.map_partitions(with_average_ranks, value="index_0", offsets=base.offsets,
                                            meta=with_average_ranks(empty_like(base.frame), value="index_0",
                                                                    offsets=base.offsets))
@@ -321,11 +316,12 @@ def sensitivity_dataset(engine: Engine, source, *, catalog: Catalog, config: Sco
         for start in range(0, len(variants), CHANGES_AT_ONCE):
             batch = variants[start:start + CHANGES_AT_ONCE]
             keyed = ranked.map_partitions(change_keys, batch, meta=change_keys(empty_like(ranked), batch))
-            order, = in_order([keyed], intervals=intervals, group=GROUP)
-            sums.append(order.frame.map_partitions(
-                average_rank_sums, offsets=order.offsets, households=households,
-                meta=average_rank_sums(empty_like(order.frame), offsets=order.offsets,
-                                       households=households)).compute())
+            with Scratch(work) as moved:  # a batch's rows (a row per household and change) removed after it
+                order, = in_order([keyed], intervals=intervals, scratch=moved, group=GROUP)
+                sums.append(order.frame.map_partitions(
+                    average_rank_sums, offsets=order.offsets, households=households,
+                    meta=average_rank_sums(empty_like(order.frame), offsets=order.offsets,
+                                           households=households)).compute())
         sums = pd.concat(sums).groupby("group").sum()
 
     per_change = totals[totals["change"] > 0].groupby("change").agg(

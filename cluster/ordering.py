@@ -2,15 +2,19 @@
 partition, with the count of households (per group) in every earlier interval.
 
 Dask's sort puts rows in order, but a rank also needs how many households of the same scope come before
-each partition. So the keys are sampled and cut into intervals of about equal size, the households of
-each interval (and group) counted, and each interval's households moved into one partition with Dask's
-shuffle (`set_index` on the interval, with the intervals as divisions). The partition functions of
-`assessment.partitions` then place the households exactly.
+each partition. So the keys are sampled and cut into intervals of about equal size. Then one pass over the
+data set counts the households of each interval (and group) and moves them: each partition writes its rows
+sorted by interval into one Arrow file of the job's scratch folder, and returns its counts; the partition
+of an interval then reads its rows of every file (a slice each, the files memory-mapped). Categorical
+columns travel as dictionaries, never as Python objects. The partition functions of `assessment.partitions`
+then place the households exactly.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import dask
 import dask.dataframe as dd
@@ -19,25 +23,31 @@ import pandas as pd
 
 from assessment.partitions import (INTERVAL, KEY, interval_bounds, interval_counts, interval_of, interval_offsets,
                                    key_sample)
+from cluster.storage import empty_like, read_rows, write_rows
 
 # Keys sampled per partition to choose the interval bounds.
 SAMPLE_PER_PARTITION = 1000
+ROWS_FILE, ROWS_FILES = "rows.{:05d}.arrow", "rows.*.arrow"
 
 
 def _sample(keys: pd.Series) -> pd.DataFrame:
     return key_sample(keys.to_numpy(), SAMPLE_PER_PARTITION)
 
 
-def _intervals(keys: pd.Series, bounds: np.ndarray) -> pd.Series:
-    return pd.Series(interval_of(keys.to_numpy(), bounds), index=keys.index, name=INTERVAL)
+COUNTS_META = pd.DataFrame({"partition": pd.Series(dtype="int64"), "interval": pd.Series(dtype="int64"),
+                            "group": pd.Series(dtype="int64"), "households": pd.Series(dtype="int64")})
 
 
-def _counts(frame: pd.DataFrame, bounds: np.ndarray, group: str | None) -> pd.DataFrame:
-    return interval_counts(frame, bounds, group=group)
-
-
-COUNTS_META = pd.DataFrame({"interval": pd.Series(dtype="int64"), "group": pd.Series(dtype="int64"),
-                            "households": pd.Series(dtype="int64")})
+def _split(part: pd.DataFrame, bounds: np.ndarray, group: str | None, folder: str,
+           partition_info=None) -> pd.DataFrame:
+    """Write the partition's rows sorted by interval (with an INTERVAL column) to its file in `folder`;
+    its households per (interval, group)."""
+    number = partition_info["number"]
+    intervals = interval_of(part[KEY].to_numpy(), bounds)
+    order = np.argsort(intervals, kind="stable")
+    write_rows(part.iloc[order].reset_index(drop=True).assign(**{INTERVAL: intervals[order]}),
+               Path(folder) / ROWS_FILE.format(number))
+    return interval_counts(part, bounds, group=group).assign(partition=number)[list(COUNTS_META.columns)]
 
 
 @dataclass(frozen=True)
@@ -57,20 +67,37 @@ class Ordered:
         return int(self.sizes.sum())
 
 
-def in_order(frames: list[dd.DataFrame], *, intervals: int, group: str | None = None) -> list[Ordered]:
+def _interval_slices(counts: pd.DataFrame, folder: Path, intervals: int) -> list[list[tuple[str, int, int]]]:
+    """For each interval, the (file, first row, rows) of its households in every partition's file (the
+    partitions Dask ran: it may have joined small ones)."""
+    numbers = sorted(int(path.name.split(".")[1]) for path in folder.glob(ROWS_FILES))
+    rows = np.zeros((len(numbers), intervals), dtype=np.int64)
+    per_interval = counts.groupby(["partition", "interval"])["households"].sum()
+    where = np.searchsorted(numbers, per_interval.index.get_level_values("partition"))
+    rows[where, per_interval.index.get_level_values("interval")] = per_interval.to_numpy()
+    starts = np.cumsum(rows, axis=1) - rows
+    return [[(str(folder / ROWS_FILE.format(number)), int(starts[p, i]), int(rows[p, i]))
+             for p, number in enumerate(numbers)] for i in range(intervals)]
+
+
+def in_order(frames: list[dd.DataFrame], *, intervals: int, scratch: Path, group: str | None = None) -> list[Ordered]:
     """Each frame (with a KEY column, and `group` codes when given) in key order, in about `intervals`
-    intervals. The frames are sampled together and counted together: one pass each over all of them."""
+    intervals, its rows moved through files in `scratch` (a folder every worker sees). The frames are
+    sampled together, then counted and moved together: two passes each over all of them."""
     key_meta = pd.DataFrame({"key": pd.Series(dtype="int64"), "weight": pd.Series(dtype="float64")})
     samples = dask.compute(*[frame[KEY].map_partitions(_sample, meta=key_meta) for frame in frames])
     bounds = [interval_bounds(sample, intervals) for sample in samples]
-    columns = [KEY] if group is None else [KEY, group]
-    counts = dask.compute(*[frame[columns].map_partitions(_counts, b, group, meta=COUNTS_META)
-                            for frame, b in zip(frames, bounds)])
+    folders = [scratch / f"order-{uuid.uuid4().hex[:12]}" for _ in frames]
+    for folder in folders:
+        folder.mkdir()
+    counts = dask.compute(*[frame.map_partitions(_split, b, group, str(folder), meta=COUNTS_META)
+                            for frame, b, folder in zip(frames, bounds, folders)])
     ordered = []
-    for frame, b, count in zip(frames, bounds, counts):
+    for frame, b, count, folder in zip(frames, bounds, counts, folders):
+        slices = _interval_slices(count, folder, len(b) + 1)
         count = count.groupby(["interval", "group"], as_index=False)["households"].sum()
         offsets, sizes = interval_offsets(count)
-        keyed = frame.assign(**{INTERVAL: frame[KEY].map_partitions(_intervals, b, meta=(INTERVAL, "int64"))})
-        shuffled = keyed.set_index(INTERVAL, drop=False, divisions=list(range(len(b) + 2))).reset_index(drop=True)
-        ordered.append(Ordered(frame=shuffled, bounds=b, counts=count, offsets=offsets, sizes=sizes))
+        meta = empty_like(frame).assign(**{INTERVAL: pd.Series(dtype="int64")})
+        moved = dd.from_map(read_rows, slices, meta=meta, enforce_metadata=False)
+        ordered.append(Ordered(frame=moved, bounds=b, counts=count, offsets=offsets, sizes=sizes))
     return ordered

@@ -16,11 +16,13 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import dask.dataframe as dd
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from assessment.errors import CoreError, Message
@@ -70,6 +72,40 @@ def write_part(frame: pd.DataFrame, path: Path, metadata: dict[str, str] | None 
     # dictionary encoding pays for the categorical columns only, as for one process's files
     pq.write_table(table, partial, use_dictionary=[f.name for f in table.schema if pa.types.is_dictionary(f.type)])
     os.replace(partial, path)
+
+
+def write_rows(frame: pd.DataFrame, path: Path) -> None:
+    """A frame as an Arrow IPC file, for other tasks to read slices of (`read_rows`); written under a
+    temporary name and renamed, as a part file."""
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    table = arrow_table(frame)
+    with pa.OSFile(str(partial), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    os.replace(partial, path)
+
+
+def _used_entries(table: pa.Table) -> pa.Table:
+    """`table` with each dictionary column's dictionary cut to the entries its rows use."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_dictionary(column.type):
+            array = column.combine_chunks()
+            used = pc.drop_null(pc.unique(array.indices))
+            column = pa.DictionaryArray.from_arrays(pc.index_in(array.indices, value_set=used),
+                                                    array.dictionary.take(used))
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def read_rows(slices: list[tuple[str, int, int]]) -> pd.DataFrame:
+    """Rows `start` to `start + length` of each `write_rows` file of `slices` (path, start, length), one
+    after the other; only those rows are read (the files are memory-mapped). Categorical columns have the
+    categories the rows use, of every file; a column without values in a file (of no type there) takes the
+    others' type."""
+    with ExitStack() as files:
+        tables = [_used_entries(pa.ipc.open_file(files.enter_context(pa.memory_map(path))).read_all()
+                                .slice(start, length)) for path, start, length in slices]
+        return pa.concat_tables(tables, promote_options="default").to_pandas()
 
 
 def read_parts(folder: Path) -> Iterator[pd.DataFrame]:

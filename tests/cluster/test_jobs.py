@@ -67,7 +67,7 @@ def test_scores_errors_and_warnings_equal_one_process(households, scored):
     assert not any(path.name.startswith(".") for path in output.parent.iterdir())  # no staging folder left
 
 
-@pytest.mark.parametrize("scope", [[], ["town_id"], ["region", "station_id"]])
+@pytest.mark.parametrize("scope", [[], ["town_id"], ["region", "station_id"], ["tier"]])
 def test_ranks_are_global_within_each_scope(engine, scored, tmp_path, scope):
     output, _, _ = scored
     scores = pd.concat(read_parts(output), ignore_index=True)
