@@ -34,6 +34,7 @@ from api.referrals.tables import Referral
 from api.referrals.workflow import workflow
 from api.reviews.appeals import lodge
 from api.reviews.verification import verify_tier
+from api.persons import person_hash
 from api.security import Keys, encrypt_json, id_number_hash
 from api.transfers.service import request_transfer
 from assessment import AnswersInvalid
@@ -182,7 +183,8 @@ def seed(*, session: Session, keys: Keys, scorer: Scorer, households: int = 3000
         household_rows.append({
             "station_id": station_id, "status": "exited" if exited else "active",
             "personal": encrypt_json(keys, {"name": name, "id_number": id_number, "phone": phone}),
-            "id_number_hash": id_number_hash(keys, id_number), "created_by": creator})
+            "id_number_hash": id_number_hash(keys, id_number), "name_birth_hash": person_hash(keys, name, id_number),
+            "created_by": creator})
         heads.append({"position": 0, "relation": "head", "birth_year": int(id_number[6:10]),
                       "sex": rng.choice(["female", "male"])})
         latest_visit = today - timedelta(days=rng.randint(0, LATEST_VISIT_DAYS))

@@ -28,10 +28,12 @@ class DiscoveryRecord(Base):
     """One row of a department's file, as one signal. The ID number is kept only as its keyed hash; name, ID
     number and birth date are encrypted in `personal` while the person may have to be contacted (cleared once
     the record matches a household by ID number). `record_key` (keyed hash of the row's content) makes a
-    second import of the same row add nothing. `name_hash`: keyed hash of the normal name; `person_key`: the
-    ID number's hash, or without one the keyed hash of normal name, birth date and town (one person within a
-    town). Match: `household_id`/`member_id` and `match_kind` (`id_number`, or `name_birth` which waits for a
-    person: `match_confirmed` null until confirmed or refused)."""
+    second import of the same row add nothing. `name_hash`: keyed hash of the normal name; `name_birth_hash`
+    (records without an ID number): of the normal name and birth date, as heads and members keep theirs
+    (`api.persons`), so that matching by name compares hashes only; `person_key`: the ID number's hash, or
+    without one the keyed hash of normal name, birth date and town (one person within a town). Match:
+    `household_id`/`member_id` and `match_kind` (`id_number`, or `name_birth` which waits for a person:
+    `match_confirmed` null until confirmed or refused)."""
 
     __tablename__ = "discovery_records"
     # Few indexes: matching rewrites most rows once, and every index is written again for each of them. Matching
@@ -49,6 +51,7 @@ class DiscoveryRecord(Base):
     town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"))
     id_number_hash: Mapped[str | None] = mapped_column(String(64))
     name_hash: Mapped[str] = mapped_column(String(64))
+    name_birth_hash: Mapped[str | None] = mapped_column(String(64))
     person_key: Mapped[str] = mapped_column(String(64))
     birth_year: Mapped[int] = mapped_column(Integer)
     personal: Mapped[str | None] = mapped_column(Text)

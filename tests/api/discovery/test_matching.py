@@ -131,6 +131,31 @@ def test_records_without_id_number_match_by_name_and_birth_date_in_the_town_and_
         [(city.towns["T1"], 40), (city.towns["T1"], 40), (city.towns["T2"], 20)])
 
 
+def test_a_record_without_id_number_takes_the_first_person_of_its_town_by_name_and_birth_date_or_year(
+        client, city, app):
+    """Worked by hand: 张三 born 1960-05-01 heads `first` (the birth date from the ID number) and is a member of
+    `second` (own ID number): the record takes `first`, the lower household. 李四 is a member of `first` born
+    1971 and, written 李 四, of `second` born 1970, both by birth year only: the record of 1970 takes `second`'s.
+    Another birth date, or the same person in another town, matches nobody."""
+    first = register(client, city, id_number=resident_id_number(420, birth="19600501"), name="张三", members=[
+        {"relation": "head", "birth_year": 1960}, {"relation": "child", "birth_year": 1971, "name": "李四"}])
+    second = register(client, city, id_number=resident_id_number(421, birth="19800101"), name="王五", members=[
+        {"relation": "head", "birth_year": 1980}, {"relation": "father", "birth_year": 1970, "name": "李 四"},
+        {"relation": "mother", "birth_year": 1960, "name": "张三",
+         "id_number": resident_id_number(422, birth="19600501")}])
+    content = csv_bytes(DISABILITY, [["", "张三", "1960-05-01", "T1", days_ago(3), "二级"],
+                                     ["", "张三", "1961-05-01", "T1", days_ago(3), "二级"],
+                                     ["", "张三", "1960-05-01", "T2", days_ago(3), "二级"],
+                                     ["", "李四", "1970-01-01", "T1", days_ago(3), "二级"]])
+    report = upload(client, city, "disability", content).json()
+    assert report["matching"]["matched_by_name_to_confirm"] == 2
+    with app.state.context.database.engine.connect() as connection:
+        father = connection.execute(text("SELECT id FROM household_members WHERE household_id = :h AND position = 1"),
+                                    {"h": second}).scalar_one()
+    assert [r[1:4] for r in records(app)] == [(first, None, "name_birth"), (None, None, None), (None, None, None),
+                                              (second, father, "name_birth")]
+
+
 def test_each_rule_and_signal_kind_makes_candidates_with_priorities_summed_per_person(client, city, app):
     alone, both, small_bill, dead, old = (resident_id_number(410 + i) for i in range(5))
     assert upload(client, city, "disability", csv_bytes(DISABILITY, [
