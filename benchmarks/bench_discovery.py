@@ -36,12 +36,11 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import db  # noqa: E402
-from api.alerts.service import new_information  # noqa: E402
 from api.auth.access import Caller, Role  # noqa: E402
 from api.db import Database  # noqa: E402
 from api.discovery import early_warning  # noqa: E402
 from api.discovery.definitions import discovery_folder, load_discovery, load_warning_rules  # noqa: E402
-from api.discovery.service import insert_frame, match_records  # noqa: E402
+from api.discovery.service import insert_frame, match_records, new_information  # noqa: E402
 from api.discovery.tables import DiscoveryImport, DiscoveryRecord  # noqa: E402
 from api.persons import name_birth_hash, name_hash, person_hash  # noqa: E402
 from api.security import encrypt_json, id_number_hash, keyed, resolve_keys  # noqa: E402
