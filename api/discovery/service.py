@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import PurePath
 
 import pandas as pd
-from sqlalchemy import JSON, Integer, and_, bindparam, func, insert, literal, or_, select, text, union_all, update
+from sqlalchemy import JSON, Integer, and_, bindparam, exists, func, insert, literal, or_, select, text, union_all, update
 from sqlalchemy.orm import Session
 
 from api.assessments.tables import HouseholdLatest
@@ -164,26 +164,26 @@ def match_records(*, session: Session, discovery: Discovery, today: date) -> dic
 
 
 def _match_id_numbers(session: Session) -> int:
-    """Records with an ID number matched to the household whose own number it is, else to a member's
-    household: one UPDATE ... FROM a grouped join each (hash joins on PostgreSQL, over the hash indexes). A
-    matched record's personal data is dropped (the household's file holds the person)."""
+    """Records with an ID number matched to the household whose own number it is, else to a member's household,
+    in one UPDATE ... FROM: the waiting hashes joined once to the households' and the members' hash indexes
+    (grouped: the lowest household or member holding it). A matched record's personal data is dropped (the
+    household's file holds the person)."""
     record = DiscoveryRecord.__table__
     waiting = select(record.c.id_number_hash).where(record.c.match_kind.is_(None),
                                                      record.c.id_number_hash.isnot(None))
     own = select(Household.id_number_hash.label("hash"), func.min(Household.id).label("household_id")) \
         .where(Household.id_number_hash.in_(waiting)).group_by(Household.id_number_hash).subquery()
-    done = session.execute(update(record).where(record.c.id_number_hash == own.c.hash, record.c.match_kind.is_(None))
-                           .values(household_id=own.c.household_id, match_kind="id_number", match_confirmed=True,
-                                   personal=None)).rowcount
     first = select(HouseholdMember.id_number_hash.label("hash"), func.min(HouseholdMember.id).label("member_id")) \
         .where(HouseholdMember.id_number_hash.in_(waiting)).group_by(HouseholdMember.id_number_hash).subquery()
-    member = select(first.c.hash, first.c.member_id, HouseholdMember.household_id) \
-        .join(HouseholdMember, HouseholdMember.id == first.c.member_id).subquery()
-    done += session.execute(update(record).where(record.c.id_number_hash == member.c.hash,
-                                                 record.c.match_kind.is_(None))
-                            .values(member_id=member.c.member_id, household_id=member.c.household_id,
-                                    match_kind="id_number", match_confirmed=True, personal=None)).rowcount
-    return int(done)
+    member = select(first.c.hash, HouseholdMember.household_id, first.c.member_id) \
+        .join(HouseholdMember, HouseholdMember.id == first.c.member_id) \
+        .where(~exists().where(Household.id_number_hash == first.c.hash))
+    holder = union_all(select(own.c.hash, own.c.household_id, literal(None, Integer).label("member_id")),
+                       member).subquery()
+    return int(session.execute(
+        update(record).where(record.c.id_number_hash == holder.c.hash, record.c.match_kind.is_(None))
+        .values(household_id=holder.c.household_id, member_id=holder.c.member_id, match_kind="id_number",
+                match_confirmed=True, personal=None)).rowcount)
 
 
 def _match_names(session: Session) -> int:
@@ -191,7 +191,9 @@ def _match_names(session: Session) -> int:
     hashes only: the same normal name and birth date (`name_birth_hash`), or for a member whose ID number gives
     no birth date the same name and birth year. Each record takes the first person found (lowest household, its
     head before its members, then lowest member) and waits for a person to confirm (`match_confirmed` null).
-    Computed once per distinct (town, name and birth date), one UPDATE ... FROM."""
+    The first person is found once per distinct (town, name and birth date) waiting, in one query, then given
+    to its records by id (a join of the records to that query would be planned as a loop over the records, the
+    window computed again for each)."""
     record = DiscoveryRecord.__table__
     waiting_condition = (record.c.match_kind.is_(None), record.c.id_number_hash.is_(None),
                          record.c.name_birth_hash.isnot(None))
@@ -214,12 +216,20 @@ def _match_names(session: Session) -> int:
     order = func.row_number().over(partition_by=(persons.c.town_id, persons.c.name_birth_hash),
                                    order_by=(persons.c.household_id, func.coalesce(persons.c.member_id, 0)))
     ranked = select(persons, order.label("rank")).subquery()
-    first = select(ranked.c.town_id, ranked.c.name_birth_hash, ranked.c.household_id, ranked.c.member_id) \
-        .where(ranked.c.rank == 1).subquery()
-    return int(session.execute(
-        update(record).where(*waiting_condition, record.c.town_id == first.c.town_id,
-                             record.c.name_birth_hash == first.c.name_birth_hash)
-        .values(household_id=first.c.household_id, member_id=first.c.member_id, match_kind="name_birth")).rowcount)
+    first = pd.DataFrame(session.execute(select(ranked.c.town_id, ranked.c.name_birth_hash, ranked.c.household_id,
+                                                ranked.c.member_id).where(ranked.c.rank == 1)).all(),
+                         columns=["town_id", "name_birth_hash", "household", "member"])
+    if first.empty:
+        return 0
+    records = pd.DataFrame(session.execute(select(record.c.id, record.c.town_id, record.c.name_birth_hash)
+                                           .where(*waiting_condition)).all(),
+                           columns=["record_id", "town_id", "name_birth_hash"])
+    found = records.merge(first, on=["town_id", "name_birth_hash"])
+    session.execute(update(record).where(record.c.id == _bound("record_id"))
+                    .values(household_id=_bound("household"), member_id=_bound("member"), match_kind="name_birth"),
+                    [{"record_id": int(r.record_id), "household": int(r.household),
+                      "member": None if pd.isna(r.member) else int(r.member)} for r in found.itertuples()])
+    return int(len(found))
 
 
 def _bound(name: str):
