@@ -55,7 +55,9 @@ class DiscoveryRecord(Base):
     person_key: Mapped[str] = mapped_column(String(64))
     birth_year: Mapped[int] = mapped_column(Integer)
     personal: Mapped[str | None] = mapped_column(Text)
-    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id", ondelete="SET NULL"), index=True)
+    # No foreign key: matching sets it on most records at once, and checking each row cost a quarter of that;
+    # it is set only from joins to the households, which are never deleted.
+    household_id: Mapped[int | None] = mapped_column(Integer, index=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("household_members.id", ondelete="SET NULL"))
     match_kind: Mapped[str | None] = mapped_column(String(16))
     match_confirmed: Mapped[bool | None] = mapped_column()
