@@ -155,8 +155,9 @@ def warning_risks(frame: pd.DataFrame, rules, event: str) -> pd.DataFrame:
         for condition in rule.all:
             values = frame[condition.indicator] if condition.indicator in frame.columns else \
                 pd.Series(np.nan, index=frame.index)
-            if condition.is_ is not None:
-                hit &= values.map(lambda v: v is not None and not pd.isna(v) and bool(v) == condition.is_)
+            if condition.is_ is not None:  # answered, and yes (or no) as asked
+                known = values.notna()
+                hit &= known & (values.where(known, 0).astype(bool) == condition.is_)
             elif condition.at_least is not None:
                 hit &= pd.to_numeric(values, errors="coerce") >= condition.at_least
             else:
