@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, utcnow
@@ -37,8 +37,11 @@ class DiscoveryRecord(Base):
 
     __tablename__ = "discovery_records"
     # Few indexes: matching rewrites most rows once, and every index is written again for each of them. Matching
-    # joins on the households' and members' hash indexes; the lists join records on `household_id`.
-    __table_args__ = (UniqueConstraint("source", "record_key", name="uq_discovery_records_key"),)
+    # joins on the households' and members' hash indexes and on the waiting records' one (partial: a matched
+    # record leaves it, and costs it nothing); the lists join records on `household_id`.
+    __table_args__ = (UniqueConstraint("source", "record_key", name="uq_discovery_records_key"),
+                      Index("ix_discovery_records_waiting", "id_number_hash", sqlite_where=text("match_kind IS NULL"),
+                            postgresql_where=text("match_kind IS NULL")))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     import_id: Mapped[int] = mapped_column(ForeignKey("discovery_imports.id", ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(64))
