@@ -225,7 +225,9 @@ def _match_names(session: Session) -> int:
                                            .where(*waiting_condition)).all(),
                            columns=["record_id", "town_id", "name_birth_hash"])
     found = records.merge(first, on=["town_id", "name_birth_hash"])
-    session.execute(update(record).where(record.c.id == _bound("record_id"))
+    if found.empty:
+        return 0
+    session.execute(update(record).where(record.c.id == _bound("record_id"), record.c.match_kind.is_(None))
                     .values(household_id=_bound("household"), member_id=_bound("member"), match_kind="name_birth"),
                     [{"record_id": int(r.record_id), "household": int(r.household),
                       "member": None if pd.isna(r.member) else int(r.member)} for r in found.itertuples()])
