@@ -14,7 +14,8 @@ from datetime import date
 from pathlib import PurePath
 
 import pandas as pd
-from sqlalchemy import JSON, Integer, and_, bindparam, exists, func, insert, literal, or_, select, text, union_all, update
+from sqlalchemy import (JSON, Integer, and_, bindparam, exists, func, insert, literal, or_, select, text, union_all,
+                        update)
 from sqlalchemy.orm import Session
 
 from api.assessments.tables import HouseholdLatest

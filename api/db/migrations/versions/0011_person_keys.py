@@ -34,8 +34,9 @@ def upgrade() -> None:
     with op.batch_alter_table('discovery_records', schema=None) as batch_op:
         batch_op.add_column(sa.Column('name_birth_hash', sa.String(length=64), nullable=True))
         batch_op.drop_constraint(batch_op.f('fk_discovery_records_household_id_households'), type_='foreignkey')
-        batch_op.create_index('ix_discovery_records_waiting', ['id_number_hash'], unique=False,
-                              sqlite_where=sa.text('match_kind IS NULL'), postgresql_where=sa.text('match_kind IS NULL'))
+        waiting = sa.text('match_kind IS NULL')
+        batch_op.create_index('ix_discovery_records_waiting', ['id_number_hash'], unique=False, sqlite_where=waiting,
+                              postgresql_where=waiting)
     op.execute("INSERT INTO maintenance_tasks (name, requested_at) SELECT 'person_keys', CURRENT_TIMESTAMP "
                "WHERE EXISTS (SELECT 1 FROM households) OR EXISTS (SELECT 1 FROM discovery_records)")
 
