@@ -27,6 +27,7 @@ from api.auth.service import create_user, issue_token
 from api.auth.tables import User
 from api.geography.tables import Station, Town
 from api.households.tables import Household, HouseholdMember
+from api.persons import person_hash
 from api.referrals import service as referrals
 from api.referrals.providers import create_provider
 from api.referrals.reasons import sync_reasons
@@ -34,7 +35,6 @@ from api.referrals.tables import Referral
 from api.referrals.workflow import workflow
 from api.reviews.appeals import lodge
 from api.reviews.verification import verify_tier
-from api.persons import person_hash
 from api.security import Keys, encrypt_json, id_number_hash
 from api.transfers.service import request_transfer
 from assessment import AnswersInvalid
