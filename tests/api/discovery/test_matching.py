@@ -66,6 +66,20 @@ def test_id_numbers_match_households_and_members_and_raise_new_information(clien
     assert candidates(app) == []
 
 
+def test_a_number_that_is_a_households_own_matches_it_before_a_member_of_an_earlier_household(client, city, app):
+    number = resident_id_number(406, birth="19580808")
+    earlier = register(client, city, id_number=resident_id_number(407), members=[
+        {"relation": "head", "birth_year": 1970}, {"relation": "spouse", "birth_year": 1958, "id_number": number}])
+    own = client.post("/v1/households", headers=city.auth("supervisor_t1"),
+                      json=household_payload(city.stations["S2"], id_number=number,
+                                             override={"reason": "分户后另立户,核实无误"}))
+    assert own.status_code == 201, own.text
+    content = csv_bytes(DISABILITY, [[number, "钱芳", "1958-08-08", "T1", days_ago(3), "二级"]])
+    assert upload(client, city, "disability", content).json()["matching"]["matched_by_id_number"] == 1
+    assert earlier < own.json()["id"]
+    assert [r[1:4] for r in records(app)] == [(own.json()["id"], None, "id_number")]
+
+
 def test_a_new_assessment_after_the_record_clears_the_alert_and_stale_signals_raise_none(client, city, app, catalog):
     from tests.api.factories import calm_answers, submission
 
