@@ -27,6 +27,7 @@ from api.auth.service import create_user, issue_token
 from api.auth.tables import User
 from api.geography.tables import Station, Town
 from api.households.tables import Household, HouseholdMember
+from api.persons import person_hash
 from api.referrals import service as referrals
 from api.referrals.providers import create_provider
 from api.referrals.reasons import sync_reasons
@@ -182,7 +183,8 @@ def seed(*, session: Session, keys: Keys, scorer: Scorer, households: int = 3000
         household_rows.append({
             "station_id": station_id, "status": "exited" if exited else "active",
             "personal": encrypt_json(keys, {"name": name, "id_number": id_number, "phone": phone}),
-            "id_number_hash": id_number_hash(keys, id_number), "created_by": creator})
+            "id_number_hash": id_number_hash(keys, id_number), "name_birth_hash": person_hash(keys, name, id_number),
+            "created_by": creator})
         heads.append({"position": 0, "relation": "head", "birth_year": int(id_number[6:10]),
                       "sex": rng.choice(["female", "male"])})
         latest_visit = today - timedelta(days=rng.randint(0, LATEST_VISIT_DAYS))

@@ -1,4 +1,4 @@
-"""Keys, encryption of personal data, the keyed hash of ID numbers, bearer tokens and masking."""
+"""Keys, encryption of personal data, the keyed hashes of ID numbers and other texts, bearer tokens and masking."""
 
 from __future__ import annotations
 
@@ -106,6 +106,11 @@ def id_number_hash(keys: Keys, id_number: str) -> str:
     digest = hmac.new(keys.hash_key.encode("utf-8"), id_numbers.normalise(id_number).encode("utf-8"),
                       hashlib.sha256)
     return digest.hexdigest()
+
+
+def keyed(keys: Keys, text: str) -> str:
+    """The keyed hash (HMAC-SHA256 with the hash key) of a text other than an ID number."""
+    return hmac.new(keys.hash_key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def new_token() -> str:

@@ -36,14 +36,14 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import db  # noqa: E402
-from api.alerts.service import new_information  # noqa: E402
 from api.auth.access import Caller, Role  # noqa: E402
 from api.db import Database  # noqa: E402
 from api.discovery import early_warning  # noqa: E402
 from api.discovery.definitions import discovery_folder, load_discovery, load_warning_rules  # noqa: E402
-from api.discovery.service import insert_frame, keyed, match_records  # noqa: E402
+from api.discovery.service import insert_frame, match_records, new_information  # noqa: E402
 from api.discovery.tables import DiscoveryImport, DiscoveryRecord  # noqa: E402
-from api.security import encrypt_json, id_number_hash, resolve_keys  # noqa: E402
+from api.persons import name_birth_hash, name_hash, person_hash  # noqa: E402
+from api.security import encrypt_json, id_number_hash, keyed, resolve_keys  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from benchmarks.bench_ranking import geography, load, synthetic, tables  # noqa: E402
 from indicators import default_catalog  # noqa: E402
@@ -82,7 +82,8 @@ def records_frame(keys, n_households: int, n_records: int, no_id_share: float, r
         "detail_number": [SIGNALS[s][2] for s in signal], "recorded_on": recorded,
         "fresh_until": [d + timedelta(days=180) for d in recorded],
         "town_id": np.where(no_id, 1, (serials - 1) % 20 + 1).astype(int),
-        "id_number_hash": hashes, "name_hash": keyed(keys, "name\x1f王秀兰"),
+        "id_number_hash": hashes, "name_hash": name_hash(keys, "王秀兰"),
+        "name_birth_hash": [name_birth_hash(keys, "王秀兰", date(1950, 3, 7)) if skip else None for skip in no_id],
         "person_key": [h if h is not None else keyed(keys, f"person\x1f{i}") for i, h in enumerate(hashes)],
         "birth_year": 1950, "personal": [personal if skip else encrypt_json(keys, {"name": "x", "id_number": None,
                                                                                    "birth_date": "1950-01-01"})
@@ -128,6 +129,7 @@ def measure(url: str, n: int, n_records: int, no_id_share: float, seed: int, lab
                         station_town)
         frames["households"]["id_number_hash"] = [id_number_hash(keys, number(i, 1))
                                                   for i in frames["households"]["id"]]
+        frames["households"]["name_birth_hash"] = person_hash(keys, "王秀兰", "110101195003071227")
         frames["household_members"] = members_frame(keys, n)
         records = records_frame(keys, n, n_records, no_id_share, rng)
         figures["generate_s"] = time.perf_counter() - start
@@ -157,7 +159,7 @@ def measure(url: str, n: int, n_records: int, no_id_share: float, seed: int, lab
         steps = timed_steps()
         begin = time.perf_counter()
         with database.session(write=True) as session:
-            done = match_records(session=session, keys=keys, discovery=discovery, today=TODAY)
+            done = match_records(session=session, discovery=discovery, today=TODAY)
         figures["match_s"] = time.perf_counter() - begin
         figures.update({k: float(v) for k, v in done.items()})
         ratio = figures["match_s"] / max(figures["baseline_join_s"], 1e-9)

@@ -72,7 +72,7 @@ def match(today: Optional[str] = typer.Option(None, "--today", help="YYYY-MM-DD 
     from api.discovery.service import match_records
 
     with service_context() as context, context.database.session(write=True) as session:
-        done = match_records(session=session, keys=context.keys, discovery=_discovery(context),
+        done = match_records(session=session, discovery=_discovery(context),
                              today=date.fromisoformat(today) if today else date.today())
     typer.echo(", ".join(f"{k} {v}" for k, v in done.items()))
 

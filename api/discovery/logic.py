@@ -1,9 +1,8 @@
 """The pure part of discovery (no IO): a department's rows checked and put in one form, the rules applied to
-signals set-wise, and records without an ID number matched to persons by name and birth date."""
+signals set-wise, and the households at risk in an early-warning event."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -12,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from api import id_numbers
+from api.persons import normal_name
 
-NAME_MARKS = re.compile(r"[\s·•・.\u00b7\u2027]+")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d")
 FIELDS = ("id_number", "name", "birth_date", "town", "recorded_on", "detail")
 
@@ -31,11 +30,6 @@ class Refusal:
     def as_dict(self, file: str) -> dict:
         return {"file": file, "row": self.row, "column": self.column, "code": self.code,
                 "message_zh": self.message_zh, "message_en": self.message_en}
-
-
-def normal_name(text: str) -> str:
-    """A name in one form: NFKC, no spaces or middle dots (维吾尔族 names), lower case for Latin letters."""
-    return NAME_MARKS.sub("", unicodedata.normalize("NFKC", text)).lower()
 
 
 def parse_date(text: str) -> date | None:
@@ -149,35 +143,6 @@ def priorities(signals: pd.DataFrame, rules, key: str = "person") -> pd.DataFram
                          "candidate": (matrix & makes).any(axis=1)}).reset_index(drop=True)
 
 
-def match_by_name(records: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
-    """Records without an ID number (record_id, town_id, name_key, birth_date) against persons on file
-    (household_id, member_id, town_id, name_key, birth_date or None, birth_year or None): same town, same
-    normal name, and the same birth date (or, for a person with a birth year only, the same year). One row per
-    record: the first person found (lowest household, then member)."""
-    if records.empty or people.empty:
-        return pd.DataFrame({"record_id": [], "household_id": [], "member_id": []})
-    pairs = records.merge(people, on=["town_id", "name_key"], suffixes=("", "_person"))
-    years = pairs["birth_date"].map(lambda d: d.year)
-    same = (pairs["birth_date"] == pairs["birth_date_person"]) | \
-        (pairs["birth_date_person"].isna() & (years == pairs["birth_year"]))
-    found = pairs[same.fillna(False)].sort_values(["record_id", "household_id", "member_id"], na_position="first")
-    found = found.drop_duplicates("record_id")
-    return pd.DataFrame({"record_id": found["record_id"].astype(int).tolist(),
-                         "household_id": found["household_id"].astype(int).tolist(),
-                         "member_id": pd.Series([None if pd.isna(m) else int(m) for m in found["member_id"]],
-                                                dtype=object)})
-
-
-def birth_date_of(id_number: str | None) -> date | None:
-    """The birth date an ID number carries (digits 7 to 14), None when it has none."""
-    if not id_number or not id_numbers.has_shape(id_number):
-        return None
-    try:
-        return date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
-    except ValueError:
-        return None
-
-
 def warning_risks(frame: pd.DataFrame, rules, event: str) -> pd.DataFrame:
     """The households at risk in an event: from the latest answers (household_id, station_id, town_id and one
     column per indicator; yes/no as 1/0), the rules for that event applied column-wise. One row per household
@@ -190,8 +155,9 @@ def warning_risks(frame: pd.DataFrame, rules, event: str) -> pd.DataFrame:
         for condition in rule.all:
             values = frame[condition.indicator] if condition.indicator in frame.columns else \
                 pd.Series(np.nan, index=frame.index)
-            if condition.is_ is not None:
-                hit &= values.map(lambda v: v is not None and not pd.isna(v) and bool(v) == condition.is_)
+            if condition.is_ is not None:  # answered, and yes (or no) as asked
+                known = values.notna()
+                hit &= known & (values.where(known, 0).astype(bool) == condition.is_)
             elif condition.at_least is not None:
                 hit &= pd.to_numeric(values, errors="coerce") >= condition.at_least
             else:

@@ -7,8 +7,6 @@ then wait for a person to confirm), and turns the fresh signals of persons on no
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import json
 import unicodedata
@@ -16,7 +14,8 @@ from datetime import date
 from pathlib import PurePath
 
 import pandas as pd
-from sqlalchemy import JSON, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import (JSON, Integer, and_, bindparam, exists, func, insert, literal, or_, select, text, union_all,
+                        update)
 from sqlalchemy.orm import Session
 
 from api.assessments.tables import HouseholdLatest
@@ -32,15 +31,11 @@ from api.errors import Conflict, Invalid, not_found
 from api.geography.tables import Station, Town
 from api.households.scope import household_scope
 from api.households.tables import Household, HouseholdMember
-from api.security import Keys, decrypt_json, encrypt_json, id_number_hash, mask
+from api.persons import name_birth_hash, name_hash, normal_name
+from api.security import Keys, decrypt_json, encrypt_json, id_number_hash, keyed, mask
 
 MAX_REFUSALS_SHOWN = 1000
 READERS = {".csv": "csv", ".xlsx": "excel", ".xls": "excel"}
-
-
-def keyed(keys: Keys, text: str) -> str:
-    """The keyed hash (HMAC-SHA256 with the hash key) of a text other than an ID number."""
-    return hmac.new(keys.hash_key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def _source(discovery: Discovery, source_id: str):
@@ -106,7 +101,7 @@ def import_records(*, session: Session, keys: Keys, discovery: Discovery, caller
     added = _store(session, keys, source, rows, file_name, caller, len(frame), len({r.row for r in refusals}))
     audit.record(session, caller, "discovery_import", source=source.id, file_name=file_name, rows=len(frame),
                  added=added, refused=len({r.row for r in refusals}))
-    matched = match_records(session=session, keys=keys, discovery=discovery, today=today) if added else None
+    matched = match_records(session=session, discovery=discovery, today=today) if added else None
     return {"source": source.id, "file_name": file_name, "rows": int(len(frame)), "added": added,
             "already_known": int(len(rows) - added), "refused": report, "matching": matched}
 
@@ -136,7 +131,9 @@ def _store(session: Session, keys: Keys, source, rows: pd.DataFrame, file_name: 
                             imported_by=caller.id if caller else None)
     session.add(entry)
     session.flush()
-    name_hash = new["name_key"].map(lambda name: keyed(keys, "name\x1f" + name))
+    names = new["name_key"].map(lambda name: name_hash(keys, name))
+    name_births = [None if isinstance(number, str) else name_birth_hash(keys, name, born)
+                   for number, name, born in zip(new["id_number"], new["name_key"], new["birth_date"])]
     person_key = (new["name_key"] + "\x1f" + new["birth_date"].map(date.isoformat) + "\x1f"
                   + new["town_id"].astype(int).astype(str)).map(lambda text: keyed(keys, "person\x1f" + text))
     id_hash = new["id_number"].map(lambda number: id_number_hash(keys, number) if isinstance(number, str) else None)
@@ -149,17 +146,18 @@ def _store(session: Session, keys: Keys, source, rows: pd.DataFrame, file_name: 
         "detail_number": new["detail_number"].astype(float),
         "recorded_on": new["recorded_on"],
         "fresh_until": logic.fresh_until(new["recorded_on"], source.fresh_days),
-        "town_id": new["town_id"].astype(int), "id_number_hash": id_hash, "name_hash": name_hash,
+        "town_id": new["town_id"].astype(int), "id_number_hash": id_hash, "name_hash": names,
+        "name_birth_hash": name_births,
         "person_key": id_hash.where(id_hash.notna(), person_key),
         "birth_year": new["birth_date"].map(lambda d: d.year).astype(int), "personal": personal})
     insert_frame(session, DiscoveryRecord.__table__, records)
     return int(len(new))
 
 
-def match_records(*, session: Session, keys: Keys, discovery: Discovery, today: date) -> dict:
+def match_records(*, session: Session, discovery: Discovery, today: date) -> dict:
     """Match every record not matched yet, then bring the candidates up to date; the counts."""
     by_household = _match_id_numbers(session)
-    by_name = _match_names(session, keys)
+    by_name = _match_names(session)
     if bound_connection(session).dialect.name == "postgresql":  # the planner learns what matching changed
         session.execute(text("ANALYZE discovery_records"))
     candidates = refresh_candidates(session=session, discovery=discovery, today=today)
@@ -167,74 +165,73 @@ def match_records(*, session: Session, keys: Keys, discovery: Discovery, today: 
 
 
 def _match_id_numbers(session: Session) -> int:
-    """Records with an ID number matched to the household whose own number it is, else to a member's
-    household: one UPDATE ... FROM a grouped join each (hash joins on PostgreSQL, over the hash indexes). A
-    matched record's personal data is dropped (the household's file holds the person)."""
+    """Records with an ID number matched to the household whose own number it is, else to a member's household,
+    in one UPDATE ... FROM: the waiting hashes joined once to the households' and the members' hash indexes
+    (grouped: the lowest household or member holding it). A matched record's personal data is dropped (the
+    household's file holds the person)."""
     record = DiscoveryRecord.__table__
     waiting = select(record.c.id_number_hash).where(record.c.match_kind.is_(None),
                                                      record.c.id_number_hash.isnot(None))
     own = select(Household.id_number_hash.label("hash"), func.min(Household.id).label("household_id")) \
         .where(Household.id_number_hash.in_(waiting)).group_by(Household.id_number_hash).subquery()
-    done = session.execute(update(record).where(record.c.id_number_hash == own.c.hash, record.c.match_kind.is_(None))
-                           .values(household_id=own.c.household_id, match_kind="id_number", match_confirmed=True,
-                                   personal=None)).rowcount
     first = select(HouseholdMember.id_number_hash.label("hash"), func.min(HouseholdMember.id).label("member_id")) \
         .where(HouseholdMember.id_number_hash.in_(waiting)).group_by(HouseholdMember.id_number_hash).subquery()
-    member = select(first.c.hash, first.c.member_id, HouseholdMember.household_id) \
-        .join(HouseholdMember, HouseholdMember.id == first.c.member_id).subquery()
-    done += session.execute(update(record).where(record.c.id_number_hash == member.c.hash,
-                                                 record.c.match_kind.is_(None))
-                            .values(member_id=member.c.member_id, household_id=member.c.household_id,
-                                    match_kind="id_number", match_confirmed=True, personal=None)).rowcount
-    return int(done)
+    member = select(first.c.hash, HouseholdMember.household_id, first.c.member_id) \
+        .join(HouseholdMember, HouseholdMember.id == first.c.member_id) \
+        .where(~exists().where(Household.id_number_hash == first.c.hash))
+    holder = union_all(select(own.c.hash, own.c.household_id, literal(None, Integer).label("member_id")),
+                       member).subquery()
+    return int(session.execute(
+        update(record).where(record.c.id_number_hash == holder.c.hash, record.c.match_kind.is_(None))
+        .values(household_id=holder.c.household_id, member_id=holder.c.member_id, match_kind="id_number",
+                match_confirmed=True, personal=None)).rowcount)
 
 
-def _persons_in_towns(session: Session, keys: Keys, town_ids: list[int]) -> pd.DataFrame:
-    """The heads and members of the households served in `town_ids`, with their normal names and birth dates
-    (from their ID numbers) or birth years, decrypted here and never stored."""
-    people = []
-    households = session.execute(select(Household.id, Household.personal, Station.town_id)
-                                 .join(Station, Household.station_id == Station.id)
-                                 .where(Station.town_id.in_(town_ids))).all()
-    for household_id, personal, town_id in households:
-        data = decrypt_json(keys, personal)
-        people.append((household_id, None, town_id, logic.normal_name(data.get("name") or ""),
-                       logic.birth_date_of(data.get("id_number")), None))
-    members = session.execute(select(HouseholdMember.id, HouseholdMember.household_id, HouseholdMember.personal,
-                                     HouseholdMember.birth_year, Station.town_id)
-                              .join(Household, Household.id == HouseholdMember.household_id)
-                              .join(Station, Household.station_id == Station.id)
-                              .where(Station.town_id.in_(town_ids), HouseholdMember.personal.isnot(None))).all()
-    for member_id, household_id, personal, birth_year, town_id in members:
-        data = decrypt_json(keys, personal)
-        if data.get("name"):
-            people.append((household_id, member_id, town_id, logic.normal_name(data["name"]),
-                           logic.birth_date_of(data.get("id_number")), birth_year))
-    return pd.DataFrame(people, columns=["household_id", "member_id", "town_id", "name_key", "birth_date",
-                                         "birth_year"])
+def _match_names(session: Session) -> int:
+    """Records without an ID number (not matched yet) against the heads and members served in their towns, by
+    hashes only: the same normal name and birth date (`name_birth_hash`), or for a member whose ID number gives
+    no birth date the same name and birth year. Each record takes the first person found (lowest household, its
+    head before its members, then lowest member) and waits for a person to confirm (`match_confirmed` null).
+    The first person is found once per distinct (town, name and birth date) waiting, in one query, then given
+    to its records by id (a join of the records to that query would be planned as a loop over the records, the
+    window computed again for each)."""
+    record = DiscoveryRecord.__table__
+    waiting_condition = (record.c.match_kind.is_(None), record.c.id_number_hash.is_(None),
+                         record.c.name_birth_hash.isnot(None))
+    waiting = select(record.c.town_id, record.c.name_birth_hash, record.c.name_hash, record.c.birth_year) \
+        .where(*waiting_condition).distinct().subquery()
+    head = select(waiting.c.town_id, waiting.c.name_birth_hash, Household.id.label("household_id"),
+                  literal(None, Integer).label("member_id")) \
+        .join(Household, Household.name_birth_hash == waiting.c.name_birth_hash) \
+        .join(Station, and_(Station.id == Household.station_id, Station.town_id == waiting.c.town_id))
 
+    def members(condition):
+        return select(waiting.c.town_id, waiting.c.name_birth_hash, HouseholdMember.household_id,
+                      HouseholdMember.id.label("member_id")) \
+            .join(HouseholdMember, condition).join(Household, Household.id == HouseholdMember.household_id) \
+            .join(Station, and_(Station.id == Household.station_id, Station.town_id == waiting.c.town_id))
 
-def _match_names(session: Session, keys: Keys) -> int:
-    """Records without an ID number (not matched yet) against the persons of their towns by normal name and
-    birth date: found ones wait for a person to confirm (`match_confirmed` null)."""
-    rows = session.execute(select(DiscoveryRecord.id, DiscoveryRecord.town_id, DiscoveryRecord.personal)
-                           .where(DiscoveryRecord.match_kind.is_(None), DiscoveryRecord.id_number_hash.is_(None))
-                           ).all()
-    if not rows:
+    persons = union_all(head, members(HouseholdMember.name_birth_hash == waiting.c.name_birth_hash),
+                        members(and_(HouseholdMember.name_birth_hash == waiting.c.name_hash,
+                                     HouseholdMember.birth_year == waiting.c.birth_year))).subquery()
+    order = func.row_number().over(partition_by=(persons.c.town_id, persons.c.name_birth_hash),
+                                   order_by=(persons.c.household_id, func.coalesce(persons.c.member_id, 0)))
+    ranked = select(persons, order.label("rank")).subquery()
+    first = pd.DataFrame(session.execute(select(ranked.c.town_id, ranked.c.name_birth_hash, ranked.c.household_id,
+                                                ranked.c.member_id).where(ranked.c.rank == 1)).all(),
+                         columns=["town_id", "name_birth_hash", "household", "member"])
+    if first.empty:
         return 0
-    records = []
-    for record_id, town_id, personal in rows:
-        data = decrypt_json(keys, personal)
-        records.append((record_id, town_id, logic.normal_name(data["name"]), date.fromisoformat(data["birth_date"])))
-    records = pd.DataFrame(records, columns=["record_id", "town_id", "name_key", "birth_date"])
-    people = _persons_in_towns(session, keys, sorted(set(records["town_id"])))
-    found = logic.match_by_name(records, people)
+    records = pd.DataFrame(session.execute(select(record.c.id, record.c.town_id, record.c.name_birth_hash)
+                                           .where(*waiting_condition)).all(),
+                           columns=["record_id", "town_id", "name_birth_hash"])
+    found = records.merge(first, on=["town_id", "name_birth_hash"])
     if found.empty:
         return 0
-    session.execute(update(DiscoveryRecord.__table__).where(DiscoveryRecord.__table__.c.id == _bound("record_id"))
+    session.execute(update(record).where(record.c.id == _bound("record_id"), record.c.match_kind.is_(None))
                     .values(household_id=_bound("household"), member_id=_bound("member"), match_kind="name_birth"),
-                    [{"record_id": int(r.record_id), "household": int(r.household_id),
-                      "member": None if pd.isna(r.member_id) else int(r.member_id)} for r in found.itertuples()])
+                    [{"record_id": int(r.record_id), "household": int(r.household),
+                      "member": None if pd.isna(r.member) else int(r.member)} for r in found.itertuples()])
     return int(len(found))
 
 
@@ -374,14 +371,14 @@ def record_key_text(source_id: str, number: str | None, name_key: str, born: str
 
 def rotate_records(*, session: Session, keys: Keys, batch_size: int = 2000) -> dict:
     """Re-encrypt the records that keep personal data (not matched by ID number) with the first data key and
-    re-hash their ID number, name, person and content keys with the hash key, carrying the candidates' keys
-    along; part of `assess keys rotate`. Records matched by ID number keep no personal data and cannot be
-    re-hashed: they stay matched, but a later import of the same rows is no longer recognised as known."""
+    re-hash their ID number, name, name-and-birth-date, person and content keys with the hash key, carrying the
+    candidates' keys along; part of `assess keys rotate`. Records matched by ID number keep no personal data and
+    cannot be re-hashed: they stay matched, but a later import of the same rows is no longer recognised as known."""
     table = DiscoveryRecord.__table__
     rewrite = (update(table).where(table.c.id == bindparam("row_id"))
                .values(personal=bindparam("row_personal"), id_number_hash=bindparam("row_hash"),
-                       name_hash=bindparam("row_name"), person_key=bindparam("row_person"),
-                       record_key=bindparam("row_key")))
+                       name_hash=bindparam("row_name"), name_birth_hash=bindparam("row_name_birth"),
+                       person_key=bindparam("row_person"), record_key=bindparam("row_key")))
     moved: dict[str, str] = {}
     done = last = 0
     while rows := session.execute(select(table.c.id, table.c.source, table.c.personal, table.c.person_key,
@@ -391,13 +388,15 @@ def rotate_records(*, session: Session, keys: Keys, batch_size: int = 2000) -> d
         changes = []
         for row in rows:
             personal = decrypt_json(keys, row.personal)
-            name_key = logic.normal_name(personal["name"])
+            name_key = normal_name(personal["name"])
             number, born = personal.get("id_number"), personal["birth_date"]
             hashed = id_number_hash(keys, number) if number else None
             person = hashed or keyed(keys, "person\x1f" + "\x1f".join((name_key, born, str(row.town_id))))
             moved[row.person_key] = person
             changes.append({"row_id": row.id, "row_personal": encrypt_json(keys, personal), "row_hash": hashed,
-                            "row_name": keyed(keys, "name\x1f" + name_key), "row_person": person,
+                            "row_name": name_hash(keys, name_key), "row_person": person,
+                            "row_name_birth": None if number else name_birth_hash(keys, name_key,
+                                                                                  date.fromisoformat(born)),
                             "row_key": keyed(keys, record_key_text(row.source, number, name_key, born, row.town_id,
                                                                    row.recorded_on.isoformat(), row.detail))})
         session.connection().execute(rewrite, changes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, utcnow
@@ -28,15 +28,20 @@ class DiscoveryRecord(Base):
     """One row of a department's file, as one signal. The ID number is kept only as its keyed hash; name, ID
     number and birth date are encrypted in `personal` while the person may have to be contacted (cleared once
     the record matches a household by ID number). `record_key` (keyed hash of the row's content) makes a
-    second import of the same row add nothing. `name_hash`: keyed hash of the normal name; `person_key`: the
-    ID number's hash, or without one the keyed hash of normal name, birth date and town (one person within a
-    town). Match: `household_id`/`member_id` and `match_kind` (`id_number`, or `name_birth` which waits for a
-    person: `match_confirmed` null until confirmed or refused)."""
+    second import of the same row add nothing. `name_hash`: keyed hash of the normal name; `name_birth_hash`
+    (records without an ID number): of the normal name and birth date, as heads and members keep theirs
+    (`api.persons`), so that matching by name compares hashes only; `person_key`: the ID number's hash, or
+    without one the keyed hash of normal name, birth date and town (one person within a town). Match:
+    `household_id`/`member_id` and `match_kind` (`id_number`, or `name_birth` which waits for a person:
+    `match_confirmed` null until confirmed or refused)."""
 
     __tablename__ = "discovery_records"
     # Few indexes: matching rewrites most rows once, and every index is written again for each of them. Matching
-    # joins on the households' and members' hash indexes; the lists join records on `household_id`.
-    __table_args__ = (UniqueConstraint("source", "record_key", name="uq_discovery_records_key"),)
+    # joins on the households' and members' hash indexes and on the waiting records' one (partial: a matched
+    # record leaves it, and costs it nothing); the lists join records on `household_id`.
+    __table_args__ = (UniqueConstraint("source", "record_key", name="uq_discovery_records_key"),
+                      Index("ix_discovery_records_waiting", "id_number_hash", sqlite_where=text("match_kind IS NULL"),
+                            postgresql_where=text("match_kind IS NULL")))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     import_id: Mapped[int] = mapped_column(ForeignKey("discovery_imports.id", ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(64))
@@ -49,10 +54,13 @@ class DiscoveryRecord(Base):
     town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"))
     id_number_hash: Mapped[str | None] = mapped_column(String(64))
     name_hash: Mapped[str] = mapped_column(String(64))
+    name_birth_hash: Mapped[str | None] = mapped_column(String(64))
     person_key: Mapped[str] = mapped_column(String(64))
     birth_year: Mapped[int] = mapped_column(Integer)
     personal: Mapped[str | None] = mapped_column(Text)
-    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id", ondelete="SET NULL"), index=True)
+    # No foreign key: matching sets it on most records at once, and checking each row cost a quarter of that;
+    # it is set only from joins to the households, which are never deleted.
+    household_id: Mapped[int | None] = mapped_column(Integer, index=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("household_members.id", ondelete="SET NULL"))
     match_kind: Mapped[str | None] = mapped_column(String(16))
     match_confirmed: Mapped[bool | None] = mapped_column()

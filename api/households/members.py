@@ -11,6 +11,7 @@ from api import id_numbers
 from api.auth.access import PersonalView
 from api.errors import Invalid
 from api.households.tables import HouseholdMember
+from api.persons import person_hash
 from api.security import Keys, decrypt_json, encrypt_json, id_number_hash, mask
 
 
@@ -64,6 +65,7 @@ def write_members(session: Session, keys: Keys, household, members: list[dict]) 
         personal = {"name": member["name"], "id_number": member["id_number"]}
         row.personal = encrypt_json(keys, personal) if any(personal.values()) else None
         row.id_number_hash = id_number_hash(keys, member["id_number"]) if member["id_number"] else None
+        row.name_birth_hash = person_hash(keys, member["name"], member["id_number"])
         session.add(row)
     session.execute(delete(HouseholdMember).where(HouseholdMember.household_id == household_id,
                                                   HouseholdMember.position >= len(members)))

@@ -21,12 +21,15 @@ from api.geography.tables import Station
 from api.households.members import check_id_number, checked_members, member_hashes, member_view, write_members
 from api.households.scope import household_read_scope, readable_households
 from api.households.tables import Household, HouseholdMember, MaintenanceTask
+from api.persons import person_hash
 from api.security import Keys, decrypt_json, encrypt_json, id_number_hash, masked_personal
 from api.transfers.tables import Transfer
 
 PHONE_SHAPE = re.compile(r"\+?[0-9]+(?:[ -][0-9]+)*")
 PHONE_DIGITS = (5, 15)  # a short service number to E.164's longest
 NORMALISE_ID_NUMBERS = "normalise_id_numbers"
+PERSON_KEYS = "person_keys"
+KEYED_STEPS = (NORMALISE_ID_NUMBERS, PERSON_KEYS)  # left by migrations 0006 and 0011
 log = logging.getLogger(__name__)
 
 
@@ -167,7 +170,8 @@ def create_household(*, session: Session, caller: Caller, keys: Keys, name: str,
               **{path: other for path, other in member_hashes(keys, members).items() if other != hashed}}
     existing = check_duplicates(session, caller, station=station, hashes=hashes, override_reason=override_reason)
     household = Household(station_id=station.id, registered_station_id=station.id, status="active",
-                          id_number_hash=hashed, created_by=caller.id,
+                          id_number_hash=hashed, name_birth_hash=person_hash(keys, name, number),
+                          created_by=caller.id,
                           personal=encrypt_json(keys, {"name": name, "id_number": number, "phone": phone}))
     session.add(household)
     session.flush()
@@ -296,7 +300,9 @@ def update_household(*, session: Session, caller: Caller, keys: Keys, household_
             audit.record(session, caller, "override_duplicate_id_number", household_id=household.id,
                          reason=override_reason, existing_household_ids=existing)
     if personal_changes:
-        household.personal = encrypt_json(keys, {**decrypt_json(keys, household.personal), **personal_changes})
+        personal = {**decrypt_json(keys, household.personal), **personal_changes}
+        household.personal = encrypt_json(keys, personal)
+        household.name_birth_hash = person_hash(keys, personal["name"], personal["id_number"])
     household.updated_at = utcnow()
     session.flush()
     audit.record(session, caller, "update_household", household_id=household.id,
@@ -311,10 +317,12 @@ class KeysDoNotFit(RuntimeError):
 
 def _rotate(session: Session, keys: Keys, table, owner: str, batch_size: int) -> tuple[int, int, int]:
     """Re-encrypt and re-hash the personal data of `table` (households or their members) in batches of rows by
-    id; rows without personal data are left alone. Returns rows, hashes changed and numbers normalised."""
+    id, with their ID-number and name-and-birth-date hashes (`api.persons.person_hash`); rows without personal data
+    are left alone. Returns rows, ID-number hashes changed and numbers normalised."""
     cipher = keys.cipher
     rewrite = (update(table).where(table.c.id == bindparam("row_id"))
-               .values(personal=bindparam("row_personal"), id_number_hash=bindparam("row_hash")))
+               .values(personal=bindparam("row_personal"), id_number_hash=bindparam("row_hash"),
+                       name_birth_hash=bindparam("row_name_birth")))
     rows_done = rehashed = normalised = last = 0
     while rows := session.execute(select(table.c.id, table.c.personal, table.c.id_number_hash)
                                   .where(table.c.id > last, table.c.personal.isnot(None))
@@ -335,7 +343,8 @@ def _rotate(session: Session, keys: Keys, table, owner: str, batch_size: int) ->
                     values["id_number"] = number
                 hashed = id_number_hash(keys, number)
             rehashed += hashed != old_hash
-            changes.append({"row_id": row_id, "row_personal": encrypt_json(keys, values), "row_hash": hashed})
+            changes.append({"row_id": row_id, "row_personal": encrypt_json(keys, values), "row_hash": hashed,
+                            "row_name_birth": person_hash(keys, values.get("name"), values.get("id_number"))})
         session.connection().execute(rewrite, changes)
         rows_done, last = rows_done + len(rows), rows[-1][0]
     return rows_done, rehashed, normalised
@@ -345,8 +354,8 @@ def rotate_keys(*, session: Session, keys: Keys, batch_size: int = 2000, action:
     """Re-encrypt every household's and member's personal data with the first data key, the ID numbers in the
     normal form (`api.id_numbers.normalise`), and re-hash them with the hash key, in the session's one
     transaction: all or none. Run it after putting a new data key first (keeping the old ones after it) or
-    changing the hash key; then the old data keys may go. It also does the pending keyed step of migration 0006
-    (`run_pending_maintenance`). Returns how many households and members were re-encrypted, how many hashes
+    changing the hash key; then the old data keys may go. It also does the pending keyed steps of migrations 0006
+    and 0011 (`run_pending_maintenance`). Returns how many households and members were re-encrypted, how many hashes
     changed and how many stored numbers were rewritten in the normal form, and the department records re-hashed
     (`api.discovery.service.rotate_records`); audited as `action`."""
     households, rehashed, normalised = _rotate(session, keys, Household.__table__, "household", batch_size)
@@ -356,22 +365,25 @@ def rotate_keys(*, session: Session, keys: Keys, batch_size: int = 2000, action:
 
     done = {"households": households, "members": members, "rehashed": rehashed + member_rehashed,
             "normalised": normalised + member_normalised}
-    session.execute(delete(MaintenanceTask).where(MaintenanceTask.name == NORMALISE_ID_NUMBERS))
+    session.execute(delete(MaintenanceTask).where(MaintenanceTask.name.in_(KEYED_STEPS)))
     audit.record(session, None, action, **done)
     return {**done, **rotate_records(session=session, keys=keys)}
 
 
 def run_pending_maintenance(*, session: Session, keys: Keys) -> dict | None:
-    """The keyed step migration 0006 left pending (migrations run without the keys): ID numbers stored in
-    another form than the normal one, and their hashes, rewritten by `rotate_keys`. The service runs it when
-    it starts, before serving; `assess keys rotate` does it too. Several processes starting at once do it
-    once: deleting the task's row locks it until the transaction ends, and the others then find it gone.
-    Returns `rotate_keys`'s counts, or None when nothing was pending."""
-    pending = session.execute(delete(MaintenanceTask).where(MaintenanceTask.name == NORMALISE_ID_NUMBERS))
+    """The keyed steps migrations left pending (they run without the keys): ID numbers stored in another form
+    than the normal one, and their hashes (0006); the name-and-birth-date hashes of households, members and
+    department records (0011). Both are done by `rotate_keys`, audited as the earliest step pending. The service
+    runs it when it starts, before serving; `assess keys rotate` does it too. Several processes starting at once
+    do it once: deleting the tasks' rows locks them until the transaction ends, and the others then find them
+    gone. Returns `rotate_keys`'s counts, or None when nothing was pending."""
+    steps = set(session.scalars(select(MaintenanceTask.name).where(MaintenanceTask.name.in_(KEYED_STEPS))))
+    pending = session.execute(delete(MaintenanceTask).where(MaintenanceTask.name.in_(KEYED_STEPS)))
     if not pending.rowcount:
         return None
-    log.warning("re-hashing every household's ID number in its normal form (migration 0006), once")
-    done = rotate_keys(session=session, keys=keys, action=NORMALISE_ID_NUMBERS)
+    action = next(step for step in KEYED_STEPS if step in steps)
+    log.warning("re-hashing every household's and member's ID number, name and birth date (%s), once", action)
+    done = rotate_keys(session=session, keys=keys, action=action)
     log.warning("%(households)d households and %(members)d members re-encrypted, %(rehashed)d hashes changed, "
                 "%(normalised)d ID numbers rewritten in the normal form", done)
     return done

@@ -18,7 +18,8 @@ def _serving_station(context) -> int:
 
 
 class Household(Base):
-    """A household; `personal` is the Fernet-encrypted JSON of name, ID number and phone.
+    """A household; `personal` is the Fernet-encrypted JSON of name, ID number and phone, `id_number_hash` the
+    keyed hash of the ID number and `name_birth_hash` that of the normal name and birth date (`api.persons`).
 
     `station_id` is the station that serves it (where it lives: scope, rankings and due lists follow it);
     `registered_station_id` is where it is registered (户籍), the same unless it lives elsewhere (人户分离),
@@ -32,6 +33,7 @@ class Household(Base):
     status: Mapped[str] = mapped_column(String(10), default="active")
     personal: Mapped[str] = mapped_column(Text)
     id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
+    name_birth_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -44,7 +46,9 @@ class HouseholdMember(Base):
     member's name and ID number (either may be null), `id_number_hash` the keyed hash of the ID number
     (`api.security.id_number_hash`, as for households), so that a person is found by that hash alone: the
     same person in two households is a duplicate like a household's own number, and department records
-    (matched on hashes) find the member without decrypting anything."""
+    (matched on hashes) find the member without decrypting anything. `name_birth_hash`
+    (`api.persons.person_hash`, as for households): the keyed hash of the normal name with the birth date the ID
+    number carries, or of the name alone (then matched with `birth_year`), for records without an ID number."""
 
     __tablename__ = "household_members"
     __table_args__ = (UniqueConstraint("household_id", "position", name="uq_household_members_position"),)
@@ -56,6 +60,7 @@ class HouseholdMember(Base):
     sex: Mapped[str | None] = mapped_column(String(6))
     personal: Mapped[str | None] = mapped_column(Text)
     id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    name_birth_hash: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class StatusEvent(Base):

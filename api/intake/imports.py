@@ -39,6 +39,7 @@ from api.households.members import check_id_number
 from api.households.service import duplicate_conflict, check_name, check_phone
 from api.households.tables import Household, HouseholdMember
 from api.intake.tables import ImportJob, ImportRow
+from api.persons import person_hash
 from api.security import Keys, encrypt_json, id_number_hash
 from assessment import AnswersInvalid
 from assessment.answers import parse_answer
@@ -474,6 +475,7 @@ def _register(session: Session, caller: Caller, keys: Keys, station, new_househo
     ids = session.scalars(insert(Household).returning(Household.id, sort_by_parameter_order=True), [
         {"station_id": station.id, "registered_station_id": station.id, "status": "active",
          "id_number_hash": registration.id_hash, "created_by": caller.id,
+         "name_birth_hash": person_hash(keys, registration.personal["name"], registration.personal["id_number"]),
          "personal": encrypt_json(keys, registration.personal)} for registration in pending]).all()
     for registration, household_id in zip(pending, ids):
         registration.id = household_id

@@ -117,7 +117,7 @@ def test_supervisor_declares_a_cold_wave_ticks_the_checklist_and_prints_the_list
 
 
 def test_a_match_by_name_is_confirmed_on_its_page_and_raises_new_information(site, browser, shot, tmp_path):
-    from api.discovery.logic import birth_date_of
+    from api.persons import birth_date_of
 
     with site.session() as session:
         town = session.scalar(select(Town.name).join(Station, Station.town_id == Town.id)

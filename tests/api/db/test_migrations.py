@@ -92,8 +92,8 @@ def test_id_numbers_stored_before_0006_are_rewritten_and_re_hashed_when_the_serv
                 for household_id, typed in ((1, fullwidth), (2, other))])
         db.upgrade(url)
         with engine.connect() as connection:
-            assert list(connection.execute(text("SELECT name FROM maintenance_tasks")).scalars()) == \
-                ["normalise_id_numbers"]
+            assert sorted(connection.execute(text("SELECT name FROM maintenance_tasks")).scalars()) == \
+                ["normalise_id_numbers", "person_keys"]  # 0006's step, and 0011's
         app = create_app(settings_for(url))
         app.state.context.database.dispose()
         with engine.connect() as connection:
@@ -118,6 +118,75 @@ def test_a_new_database_has_no_pending_step(tmp_path):
     with engine.connect() as connection:
         assert connection.execute(text("SELECT COUNT(*) FROM maintenance_tasks")).scalar_one() == 0
     engine.dispose()
+
+
+def _keyed(text_: str, key: str = HASH_KEY) -> str:
+    return hmac.new(key.encode(), text_.encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_name_and_birth_date_hashes_of_0011_are_filled_when_the_service_starts_and_go_on_downgrade(tmp_path, backend):
+    """Stored before 0011: a household (its birth date from its ID number), a member with a birth year only, a
+    member without a name and a department record without an ID number. 0011 leaves the step `person_keys`;
+    the service fills the hashes when it starts, as worked by hand; downgrading drops the columns and the step."""
+    if backend == "postgresql" and not POSTGRES_URL:
+        pytest.skip("ASSESS_TEST_DATABASE_URL is not set")
+    url, drop = (f"sqlite:///{tmp_path / 'keys.db'}", lambda: None) if backend == "sqlite" else \
+        fresh_postgres_database()
+    keys = resolve_keys(settings_for(url))
+    now = datetime.now(timezone.utc)
+    try:
+        db.upgrade(url, "0010")
+        engine = create_engine(db.normalise_url(url))
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO regions (id, name_zh, name_en) VALUES ('r', '区', 'R')"))
+            connection.execute(text("INSERT INTO towns (id, region_id, name) VALUES (1, 'r', 'T')"))
+            connection.execute(text("INSERT INTO stations (id, town_id, name) VALUES (1, 1, 'S')"))
+            connection.execute(text("INSERT INTO users (id, name, role, station_id, active, created_at) "
+                                    "VALUES (1, 'u', 'caseworker', 1, :yes, :now)"), {"yes": True, "now": now})
+            connection.execute(text(
+                "INSERT INTO households (id, station_id, registered_station_id, status, personal, id_number_hash, "
+                "created_by, created_at, updated_at) VALUES (1, 1, 1, 'active', :personal, 'h', 1, :now, :now)"),
+                {"personal": encrypt_json(keys, {"name": "王 秀兰", "id_number": resident_id_number(80, "19500307"),
+                                                 "phone": None}), "now": now})
+            connection.execute(text(
+                "INSERT INTO household_members (id, household_id, position, relation, birth_year, personal) "
+                "VALUES (1, 1, 0, 'spouse', 1948, :named), (2, 1, 1, 'child', 1975, :nameless)"),
+                {"named": encrypt_json(keys, {"name": "Anna Li", "id_number": None}),
+                 "nameless": encrypt_json(keys, {"name": None, "id_number": resident_id_number(81, "19750101")})})
+            connection.execute(text(
+                "INSERT INTO discovery_imports (id, source, file_name, rows, added, refused, imported_at) "
+                "VALUES (1, 'disability', 'f.csv', 1, 1, 0, :now)"), {"now": now})
+            connection.execute(text(
+                "INSERT INTO discovery_records (id, import_id, source, record_key, signal, recorded_on, fresh_until, "
+                "town_id, name_hash, person_key, birth_year, personal) VALUES (1, 1, 'disability', 'k', "
+                "'disability', '2026-01-01', '2027-01-01', 1, 'n', 'p', 1980, :personal)"),
+                {"personal": encrypt_json(keys, {"name": "刘·强", "id_number": None, "birth_date": "1980-02-03"})})
+        db.upgrade(url)
+        with engine.connect() as connection:
+            assert list(connection.execute(text("SELECT name FROM maintenance_tasks")).scalars()) == ["person_keys"]
+        app = create_app(settings_for(url))
+        app.state.context.database.dispose()
+        with engine.connect() as connection:
+            assert list(connection.execute(text("SELECT name FROM maintenance_tasks")).scalars()) == []
+            household = connection.execute(text("SELECT name_birth_hash FROM households")).scalar_one()
+            members = connection.execute(text("SELECT name_birth_hash FROM household_members ORDER BY id")).scalars()
+            record = connection.execute(text("SELECT name_birth_hash FROM discovery_records")).scalar_one()
+            assert (household, list(members), record) == (
+                _keyed("name_birth\x1f王秀兰\x1f1950-03-07"), [_keyed("name\x1fannali"), None],
+                _keyed("name_birth\x1f刘强\x1f1980-02-03"))
+        db.downgrade(url, "0010")
+        engine.dispose()
+        engine = create_engine(db.normalise_url(url))
+        columns = {table: {c["name"] for c in inspect(engine).get_columns(table)}
+                   for table in ("households", "household_members", "discovery_records")}
+        assert all("name_birth_hash" not in names for names in columns.values())
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT COUNT(*) FROM household_members")).scalar_one() == 2
+        engine.dispose()
+        db.upgrade(url)
+    finally:
+        drop()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

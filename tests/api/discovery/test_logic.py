@@ -1,5 +1,5 @@
-"""The pure part of discovery: rows checked, rules applied set-wise (worked by hand), names matched, and the data
-files validated."""
+"""The pure part of discovery: rows checked, rules applied set-wise (worked by hand), names in one form, and the
+data files validated."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from api import persons
 from api.discovery import logic
 from api.discovery.definitions import discovery_folder, load_discovery
 from assessment.errors import CoreError
@@ -21,14 +22,14 @@ def discovery():
 
 
 def test_names_and_dates_in_one_form():
-    assert logic.normal_name(" 王　秀英 ") == logic.normal_name("王秀英") == "王秀英"
-    assert logic.normal_name("买买提·艾力") == logic.normal_name("买买提艾力")
-    assert logic.normal_name("Anna Li") == "annali"
+    assert persons.normal_name(" 王　秀英 ") == persons.normal_name("王秀英") == "王秀英"
+    assert persons.normal_name("买买提·艾力") == persons.normal_name("买买提艾力")
+    assert persons.normal_name("Anna Li") == "annali"
     assert logic.parse_date("2024/3/5") == logic.parse_date("20240305") == logic.parse_date("２０２４-03-05") \
         == date(2024, 3, 5)
     assert logic.parse_date("2024-02-30") is None and logic.parse_date("March") is None
-    assert logic.birth_date_of("371002195604123010") == date(1956, 4, 12)
-    assert logic.birth_date_of("371002195613123011") is None
+    assert persons.birth_date_of("371002195604123010") == date(1956, 4, 12)
+    assert persons.birth_date_of("371002195613123011") is None
 
 
 def test_priorities_by_hand(discovery):
@@ -46,18 +47,6 @@ def test_priorities_by_hand(discovery):
     assert ranked.loc["c", "reasons"] == ["death_or_move"] and not ranked.loc["c", "candidate"]
     assert ranked.loc["d", "reasons"] == [] and not ranked.loc["d", "candidate"]  # two months: under three
     assert ranked.loc["a", "candidate"] and ranked.loc["b", "candidate"]
-
-
-def test_match_by_name_needs_the_same_town_name_and_birth_date_or_year():
-    records = pd.DataFrame([(1, 10, "张三", date(1960, 5, 1)), (2, 10, "张三", date(1961, 5, 1)),
-                            (3, 11, "张三", date(1960, 5, 1)), (4, 10, "李四", date(1970, 1, 1))],
-                           columns=["record_id", "town_id", "name_key", "birth_date"])
-    people = pd.DataFrame([(100, None, 10, "张三", date(1960, 5, 1), None),
-                           (101, 7, 10, "李四", None, 1970), (102, 8, 10, "李四", None, 1971)],
-                          columns=["household_id", "member_id", "town_id", "name_key", "birth_date", "birth_year"])
-    found = logic.match_by_name(records, people)
-    assert found.to_dict("records") == [{"record_id": 1, "household_id": 100, "member_id": None},
-                                        {"record_id": 4, "household_id": 101, "member_id": 7}]
 
 
 def test_checked_rows_keep_the_good_and_name_each_refusal():

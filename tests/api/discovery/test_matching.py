@@ -66,6 +66,20 @@ def test_id_numbers_match_households_and_members_and_raise_new_information(clien
     assert candidates(app) == []
 
 
+def test_a_number_that_is_a_households_own_matches_it_before_a_member_of_an_earlier_household(client, city, app):
+    number = resident_id_number(406, birth="19580808")
+    earlier = register(client, city, id_number=resident_id_number(407), members=[
+        {"relation": "head", "birth_year": 1970}, {"relation": "spouse", "birth_year": 1958, "id_number": number}])
+    own = client.post("/v1/households", headers=city.auth("supervisor_t1"),
+                      json=household_payload(city.stations["S2"], id_number=number,
+                                             override={"reason": "分户后另立户,核实无误"}))
+    assert own.status_code == 201, own.text
+    content = csv_bytes(DISABILITY, [[number, "钱芳", "1958-08-08", "T1", days_ago(3), "二级"]])
+    assert upload(client, city, "disability", content).json()["matching"]["matched_by_id_number"] == 1
+    assert earlier < own.json()["id"]
+    assert [r[1:4] for r in records(app)] == [(own.json()["id"], None, "id_number")]
+
+
 def test_a_new_assessment_after_the_record_clears_the_alert_and_stale_signals_raise_none(client, city, app, catalog):
     from tests.api.factories import calm_answers, submission
 
@@ -129,6 +143,31 @@ def test_records_without_id_number_match_by_name_and_birth_date_in_the_town_and_
     # refused: 李建国 of T1 is on no file, and joins the two unmatched persons as a candidate
     assert sorted((c[1], c[2]) for c in candidates(app)) == sorted(
         [(city.towns["T1"], 40), (city.towns["T1"], 40), (city.towns["T2"], 20)])
+
+
+def test_a_record_without_id_number_takes_the_first_person_of_its_town_by_name_and_birth_date_or_year(
+        client, city, app):
+    """Worked by hand: 张三 born 1960-05-01 heads `first` (the birth date from the ID number) and is a member of
+    `second` (own ID number): the record takes `first`, the lower household. 李四 is a member of `first` born
+    1971 and, written 李 四, of `second` born 1970, both by birth year only: the record of 1970 takes `second`'s.
+    Another birth date, or the same person in another town, matches nobody."""
+    first = register(client, city, id_number=resident_id_number(420, birth="19600501"), name="张三", members=[
+        {"relation": "head", "birth_year": 1960}, {"relation": "child", "birth_year": 1971, "name": "李四"}])
+    second = register(client, city, id_number=resident_id_number(421, birth="19800101"), name="王五", members=[
+        {"relation": "head", "birth_year": 1980}, {"relation": "father", "birth_year": 1970, "name": "李 四"},
+        {"relation": "mother", "birth_year": 1960, "name": "张三",
+         "id_number": resident_id_number(422, birth="19600501")}])
+    content = csv_bytes(DISABILITY, [["", "张三", "1960-05-01", "T1", days_ago(3), "二级"],
+                                     ["", "张三", "1961-05-01", "T1", days_ago(3), "二级"],
+                                     ["", "张三", "1960-05-01", "T2", days_ago(3), "二级"],
+                                     ["", "李四", "1970-01-01", "T1", days_ago(3), "二级"]])
+    report = upload(client, city, "disability", content).json()
+    assert report["matching"]["matched_by_name_to_confirm"] == 2
+    with app.state.context.database.engine.connect() as connection:
+        father = connection.execute(text("SELECT id FROM household_members WHERE household_id = :h AND position = 1"),
+                                    {"h": second}).scalar_one()
+    assert [r[1:4] for r in records(app)] == [(first, None, "name_birth"), (None, None, None), (None, None, None),
+                                              (second, father, "name_birth")]
 
 
 def test_each_rule_and_signal_kind_makes_candidates_with_priorities_summed_per_person(client, city, app):
