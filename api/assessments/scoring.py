@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assessment import AnswersInvalid
+
 log = logging.getLogger(__name__)
 
 
@@ -105,6 +107,19 @@ class Scorer:
         from assessment import assess
 
         result = assess(self.catalog, answers, region=region, year=year, config=config or self.config)
+        return self._scored(result, answers)
+
+    def score_many(self, answers: list[dict], *, regions: list[str], years: list[int], config=None
+                   ) -> list[Scored | AnswersInvalid]:
+        """`score` for many households at once, with the vectorised core: each one's Scored, or the
+        assessment.AnswersInvalid that `score` would raise."""
+        from assessment.scoring import assess_many
+
+        results = assess_many(self.catalog, answers, regions=regions, years=years, config=config or self.config)
+        return [result if isinstance(result, AnswersInvalid) else self._scored(result, one)
+                for result, one in zip(results, answers)]
+
+    def _scored(self, result, answers: dict) -> Scored:
         opinion = self._opinion(result, answers)
         if opinion is None:
             return Scored(result.as_dict())

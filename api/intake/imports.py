@@ -271,9 +271,8 @@ def import_chunk(*, session: Session, caller: Caller, keys: Keys, scorer, job_id
     _resolve(session, station, plans)
     config = published_config(session=session, catalog=catalog)
     new_households: dict[str, _NewHousehold] = {}
-    for plan in plans:
-        if plan.outcome is None and plan.same_as is None:
-            _score(scorer, caller, config, station, plan, new_households)
+    _score(scorer, caller, config, station, [plan for plan in plans if plan.outcome is None and plan.same_as is None],
+           new_households)
     _register(session, caller, keys, station, new_households)
     fresh = [plan for plan in plans if plan.assessment is not None]
     for plan in fresh:
@@ -427,43 +426,46 @@ def _household(station, plan: _Plan, own: dict, members: dict, by_id: dict):
     return household
 
 
-def _score(scorer, caller: Caller, config, station, plan: _Plan, new_households: dict) -> None:
-    """Score a row (refusing it when its answers are invalid) and, for a new household, name whom to register."""
-    try:
-        scored = scorer.score(plan.answers, region=station.region_id, year=plan.assessed_on.year, config=config)
-    except AnswersInvalid as invalid:
-        errors = [finding for finding in invalid.findings if finding.severity == "error"]
-        plan.outcome = RowOutcome(plan.row, plan.source_key, "refused", code="invalid_answers",
-                                  path=errors[0].path if errors else "answers",
-                                  message_zh=";".join(f.message.zh for f in errors),
-                                  message_en="; ".join(f.message.en for f in errors))
-        return
-    if plan.household is None and plan.id_hash in new_households:  # registered by an earlier row of the chunk
-        plan.new_household = new_households[plan.id_hash]
-        plan.new_household.rows.append(plan)
-    elif plan.household is None:
-        try:
-            name = check_name(plan.personal["name"], path="name")
-        except ServiceError as error:
-            plan.outcome = _refused(plan.row, plan.source_key, Refused(
-                error.code, "name", "A new household (its ID number is not registered) needs a name.",
-                "新家庭(身份证号码尚未登记)须填写姓名。"))
-            return
-        registration = new_households.setdefault(plan.id_hash, _NewHousehold(plan.id_hash, {**plan.personal,
-                                                                                              "name": name}))
-        registration.rows.append(plan)
-        plan.new_household = registration
-    result = scored.result
-    plan.assessment = NewAssessment(
-        household_id=plan.household.id if plan.household is not None else 0, assessed_on=plan.assessed_on,
-        region_id=station.region_id, answers=plan.answers, result=result, index=result["index"], tier=result["tier"],
-        completeness=result["completeness"], provisional=result["provisional"], catalog_id=result["catalog_id"],
-        catalog_version=result["catalog_version"], catalog_hash=result["catalog_hash"],
-        config_version=result["config_version"], model_version=scored.model_version,
-        model_opinion=scored.model_opinion, needs_review=scored.needs_review, corrects_id=None,
-        idempotency_key=plan.key,
-        request_hash=request_hash(plan.household.id, plan.answers, plan.assessed_on, None) if plan.household else "",
-        created_by=caller.id, created_at=utcnow())
+def _score(scorer, caller: Caller, config, station, plans: list[_Plan], new_households: dict) -> None:
+    """Score the rows in one call of the vectorised core (refusing those whose answers are invalid) and, for
+    new households, name whom to register."""
+    scored_rows = scorer.score_many([plan.answers for plan in plans], regions=[station.region_id] * len(plans),
+                                    years=[plan.assessed_on.year for plan in plans], config=config)
+    created_at = utcnow()
+    for plan, scored in zip(plans, scored_rows):
+        if isinstance(scored, AnswersInvalid):
+            errors = [finding for finding in scored.findings if finding.severity == "error"]
+            plan.outcome = RowOutcome(plan.row, plan.source_key, "refused", code="invalid_answers",
+                                      path=errors[0].path if errors else "answers",
+                                      message_zh=";".join(f.message.zh for f in errors),
+                                      message_en="; ".join(f.message.en for f in errors))
+            continue
+        if plan.household is None and plan.id_hash in new_households:  # registered by an earlier row of the chunk
+            plan.new_household = new_households[plan.id_hash]
+            plan.new_household.rows.append(plan)
+        elif plan.household is None:
+            try:
+                name = check_name(plan.personal["name"], path="name")
+            except ServiceError as error:
+                plan.outcome = _refused(plan.row, plan.source_key, Refused(
+                    error.code, "name", "A new household (its ID number is not registered) needs a name.",
+                    "新家庭(身份证号码尚未登记)须填写姓名。"))
+                continue
+            registration = new_households.setdefault(plan.id_hash, _NewHousehold(plan.id_hash, {**plan.personal,
+                                                                                                  "name": name}))
+            registration.rows.append(plan)
+            plan.new_household = registration
+        result = scored.result
+        plan.assessment = NewAssessment(
+            household_id=plan.household.id if plan.household is not None else 0, assessed_on=plan.assessed_on,
+            region_id=station.region_id, answers=plan.answers, result=result, index=result["index"],
+            tier=result["tier"], completeness=result["completeness"], provisional=result["provisional"],
+            catalog_id=result["catalog_id"], catalog_version=result["catalog_version"],
+            catalog_hash=result["catalog_hash"], config_version=result["config_version"],
+            model_version=scored.model_version, model_opinion=scored.model_opinion, needs_review=scored.needs_review,
+            corrects_id=None, idempotency_key=plan.key,
+            request_hash=request_hash(plan.household.id, plan.answers, plan.assessed_on, None) if plan.household
+            else "", created_by=caller.id, created_at=created_at)
 
 
 def _register(session: Session, caller: Caller, keys: Keys, station, new_households: dict) -> None:

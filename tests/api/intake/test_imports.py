@@ -1,16 +1,23 @@
 """The import's service functions: a row without a date is the same row when imported again another day; an
-exited household assessed by an import comes back into the programme."""
+exited household assessed by an import comes back into the programme; rows scored together store what the
+single-household path gives each."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
+import pandas as pd
 from sqlalchemy import select
+
+from api.assessments.tables import Assessment
 
 from api.auth.service import user_caller
 from api.households import lifecycle
 from api.households.tables import Household, StatusEvent
 from api.intake import imports
+from assessment import AnswersInvalid
+from indicators.synth import generate_households, load_spec
 from tests.api.factories import calm_answers, resident_id_number
 from tests.api.support import count_rows
 from tests.api.workflow_helpers import new_household
@@ -54,3 +61,51 @@ def test_an_imported_assessment_brings_an_exited_household_back(app, client, cit
                                  .where(StatusEvent.household_id == household).order_by(StatusEvent.id)).all()
     assert [tuple(event) for event in events] == [("exited", "moved", None),
                                                   ("active", "new_assessment", outcome.assessment_id)]
+
+
+def test_imported_rows_store_the_results_the_single_household_path_gives(app, city, catalog):
+    """Rows scored together store, each, the result `scorer.score` gives for the same answers alone; a row with
+    missing answers is stored with them missing, and a row with invalid answers is refused with the messages
+    `scorer.score` raises."""
+    context = app.state.context
+    scorer = context.scorer
+    region = next(r for r in catalog.regions if r.parent).id  # the region of town T1, station S1's
+    frame = generate_households(catalog, load_spec(), 60, 11)
+    indicator_ids = [i.id for i in catalog.indicators if i.id in frame.columns]
+    records = [{key: (value.item() if hasattr(value, "item") else value) for key, value in row.items()
+                if not pd.isna(value)} for row in frame[indicator_ids].to_dict("records")]
+    optional = [i.id for i in catalog.indicators if not i.required and i.id in records[0]]
+    records[1] = {key: value for key, value in records[1].items() if key not in optional[:6]}  # missing answers
+    records[2] = {**records[2], "fam_household_size": "many", "econ_income_per_capita": -5}  # invalid answers
+    rows = [{**answers, "household_id": f"H{n}", "id_number": resident_id_number(500 + n), "name": "钱",
+             "assessed_on": "2026-03-01"} for n, answers in enumerate(records)]
+    with context.database.session(write=True) as session:
+        caller = user_caller(session, city.user_ids["caseworker_s1"])
+        job = imports.start_job(session=session, caller=caller, station_id=city.stations["S1"], file_name="f.csv",
+                                file_hash="same", rows=len(rows))
+        outcomes = imports.import_chunk(session=session, caller=caller, keys=context.keys, scorer=scorer,
+                                        job_id=job["id"], start=0, records=rows, earliest_assessed_on=date(2000, 1, 1))
+    with context.database.session() as session:
+        stored = {row.id: row for row in session.scalars(select(Assessment))}
+    expected_refused = 0
+    for answers, outcome in zip(records, outcomes):
+        try:
+            expected = scorer.score(answers, region=region, year=2026)
+        except AnswersInvalid as invalid:
+            expected_refused += 1
+            errors = [f for f in invalid.findings if f.severity == "error"]
+            assert len(errors) == 2
+            assert (outcome.outcome, outcome.code, outcome.path) == ("refused", "invalid_answers", errors[0].path)
+            assert outcome.message_en == "; ".join(f.message.en for f in errors)
+            assert outcome.message_zh == ";".join(f.message.zh for f in errors)
+            continue
+        assert outcome.outcome == "stored"
+        assessment = stored[outcome.assessment_id]
+        assert json.dumps(assessment.result, sort_keys=True) == json.dumps(expected.result, sort_keys=True)
+        assert (assessment.index, assessment.tier, assessment.completeness, assessment.provisional) == (
+            expected.result["index"], expected.result["tier"], expected.result["completeness"],
+            expected.result["provisional"])
+    assert expected_refused == 1 and outcomes[2].outcome == "refused"
+    assert set(stored[outcomes[1].assessment_id].result["missing"]) >= set(optional[:6]) - set(
+        stored[outcomes[1].assessment_id].result["not_applicable"])
+    assert sum(bool(a.result["warnings"]) for a in stored.values()) >= 1  # warnings are compared too
