@@ -3,9 +3,9 @@
 `score_row` scores one household; everything that scores goes through it or through its parts:
 `score_rows` (a frame, in chunks of rows on every core), `contribution_rows` (a frame's contributions, for
 whole results), `score_household` (the single-household path, `assessment.scoring.assess`),
-`reweighted_indices` (weight sensitivity) and `nested_weights` (the Alkire-Foster population measures). The catalog and the configuration come as the named arrays of
-`assessment.layout` (`ScoreTable`, `ScoringPlan`); the rules both paths share (rounding, tiers) are
-those of `assessment.rules`.
+`reweighted_indices` (weight sensitivity) and `nested_weights` (the Alkire-Foster population measures). The
+catalog and the configuration come as the named arrays of `assessment.layout` (`ScoreTable`, `ScoringPlan`);
+the rules both paths share (rounding, tiers) are those of `assessment.rules`.
 """
 
 from __future__ import annotations

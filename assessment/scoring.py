@@ -2,7 +2,8 @@
 
 The answers are read here, one by one, with the messages a caseworker sees; the figures come from the
 compiled formula (`assessment.kernels.score_household`) that also scores whole frames
-(`assessment.batch`), so both paths give the same figures.
+(`assessment.batch`), so both paths give the same figures. `assess_many` gives many households the results
+`assess` gives, scored by the vectorised core (bulk imports).
 """
 
 from __future__ import annotations

@@ -12,11 +12,11 @@ The last line is one JSON object.
     python benchmarks/bench_intake.py [--households 100000] [--chunk-rows 2000] [--postgres URL|none]
                                       [--posts 2000] [--clients 16]
 
-Where the import's time goes (profiled, 3,000 rows on SQLite): scoring each row with the single-household core,
-which builds the whole stored record (about 1 ms a row), about half; reading and checking the rows' answers and ID
-numbers, a sixth; storing (one statement for a chunk's households, one for its assessments, the latest rows
-rebuilt), a sixth. The issue's 5,000 households per second would need the record built by the vectorised core;
-scoring in worker processes was tried and, on the shared 2-core machine, was slower.
+Where the import's time goes (cProfile, 5,000 rows): a chunk's rows are scored in one call of the vectorised
+core (`Scorer.score_many`), which still builds each row's stored result record in Python; then reading and
+checking the rows' answers and ID numbers, and storing (one statement for a chunk's households, one for its
+assessments, the latest rows built from the records at hand). On PostgreSQL the driver's rewriting of the large
+multi-row INSERT statements is the largest part left.
 """
 
 from __future__ import annotations
