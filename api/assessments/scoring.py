@@ -97,9 +97,11 @@ class Scorer:
         return {indicator.id: first[indicator.answer.type](indicator.answer) for indicator in self.catalog.indicators}
 
     def warm_up(self) -> None:
-        """Score the example answers once, so that the first submission does not wait for the core's compiled
-        formula to be loaded or compiled."""
-        self.score(self.example_answers(), region=self.catalog.regions[-1].id, year=None)
+        """Score the example answers once, alone and as a batch, so that the first submission (or import) does not
+        wait for the core's compiled formula to be loaded or compiled."""
+        region = self.catalog.regions[-1].id
+        self.score(self.example_answers(), region=region, year=None)
+        self.score_many([self.example_answers()], regions=[region], years=[None])
 
     def score(self, answers: dict, *, region: str, year: int, config=None) -> Scored:
         """Validate and score (with `config`, else the catalog's default); raises assessment.AnswersInvalid
