@@ -5,7 +5,8 @@
   one transaction (submissions, corrections).
 - `refresh_latest` rebuilds the latest rows of some households from their stored assessments (a status
   change, a correction, an assessment dated before the latest, the demo's seeding).
-- `store_assessments` inserts many new assessments at once (bulk imports) and rebuilds their latest rows.
+- `store_assessments` loads many new assessments at once (bulk imports: COPY on PostgreSQL) and brings their
+  latest rows up to date.
 - `store_rescored` writes a batch of re-scored results beside the originals and moves the latest rows
   they concern to the new figures (re-scoring).
 
@@ -32,12 +33,14 @@ from api.assessments.frames import answers_layout, answers_line
 from api.assessments.latest import SCORED_BY_CORE, latest_row
 from api.assessments.tables import Assessment, AssessmentRescore, HouseholdLatest, LatestAnswers
 from api.db import begin, bound_connection, in_autocommit
-from api.db.bulk import load_frame
+from api.db.bulk import load_frame, new_ids
 from api.db.statements import driver_statement
+from api.encoding import dumps
 from api.geography.tables import Station
 from api.households.tables import Household
 
 INSERTED = tuple(column.name for column in Assessment.__table__.columns if column.name != "id")
+JSON_COLUMNS = tuple(column.name for column in Assessment.__table__.columns if isinstance(column.type, JSON))
 _CORRECTION = aliased(Assessment)  # built once: a fresh alias redoes its column set-up on every query
 
 
@@ -317,35 +320,41 @@ def store_rescored(session: Session, *, staged: pd.DataFrame, config_version: st
 def store_assessments(session: Session, *, assessments: list, catalog, first_of: frozenset[int] = frozenset()
                       ) -> list[int]:
     """Insert many new assessments (records of their columns, ids None; none a correction) and bring the latest rows
-    of their households up to date, in the session's transaction (bulk imports); returns their ids, in order.
-    `first_of`: households that had no assessment before these (registered with them): their latest rows are built
-    from the records at hand; the others' are rebuilt from what is then stored."""
+    of their households up to date, in the session's transaction (bulk imports); returns their ids, in order. The
+    ids are taken first (api.db.bulk.new_ids) and the rows loaded at once (COPY on PostgreSQL).
+    `first_of`: households that had no assessment before these (registered with them): their latest rows and answers
+    lines are built from the records at hand and loaded with them; the others' are rebuilt from what is then
+    stored."""
     if not assessments:
         return []
     begin(session)
-    ids = list(session.scalars(insert(Assessment).returning(Assessment.id, sort_by_parameter_order=True),
-                               [{column: getattr(assessment, column) for column in INSERTED}
-                                for assessment in assessments]))
-    fresh: dict[int, list] = {}
+    table = Assessment.__table__
+    ids = new_ids(session, table, len(assessments))
     for assessment, assessment_id in zip(assessments, ids):
         assessment.id = assessment_id
+    columns = {name: [getattr(assessment, name) for assessment in assessments] for name in ("id", *INSERTED)}
+    for name in JSON_COLUMNS:
+        columns[name] = [dumps(value) for value in columns[name]]
+    load_frame(session, table, pd.DataFrame(columns))
+    fresh: dict[int, list] = {}
+    for assessment in assessments:
         if assessment.household_id in first_of:
             fresh.setdefault(assessment.household_id, []).append(assessment)
     if fresh:
         places = _places(session, list(fresh))
-        rows, lines, without_line = [], [], []
+        rows, lines = [], []
         for household_id, own in fresh.items():
             own.sort(key=lambda a: (a.assessed_on, a.id), reverse=True)
             latest = own[0]
             before = Figures(own[1].id, own[1].index, own[1].tier) if len(own) > 1 else None
-            rows.append(latest_row(assessment=latest, previous=before, household=places[household_id],
-                                   catalog=catalog))
+            row = latest_row(assessment=latest, previous=before, household=places[household_id], catalog=catalog)
+            rows.append({**row, "dimension_scores": dumps(row["dimension_scores"])})
             line = _line(catalog, household_id, latest)
-            if line is None:
-                without_line.append(household_id)
-            else:
+            if line is not None:
                 lines.append(line)
-        _write_latest(session, rows, lines, without_line=without_line)
+        load_frame(session, HouseholdLatest.__table__, pd.DataFrame(rows))
+        if lines:
+            load_frame(session, LatestAnswers.__table__, pd.DataFrame(lines))
     others = [assessment.household_id for assessment in assessments if assessment.household_id not in fresh]
     if others:
         refresh_latest(session, household_ids=others, catalog=catalog)

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.assessments.service import check_assessed_on
@@ -33,6 +33,7 @@ from api.audit import service as audit
 from api.auth.access import Caller, require_write
 from api.configs.records import published_config
 from api.db.base import utcnow
+from api.db.bulk import load_frame, new_ids
 from api.errors import Invalid, ServiceError, not_found
 from api.geography.tables import Station, Town
 from api.households.members import check_id_number
@@ -299,7 +300,8 @@ def import_chunk(*, session: Session, caller: Caller, keys: Keys, scorer, job_id
         outcomes.append(plan.outcome)
     outcomes.sort(key=lambda outcome: outcome.row)
     if outcomes:
-        session.execute(insert(ImportRow), [{"job_id": job_id, **outcome.__dict__} for outcome in outcomes])
+        load_frame(session, ImportRow.__table__, pd.DataFrame([outcome.__dict__ for outcome in outcomes])
+                   .assign(job_id=job_id).astype({"household_id": "Int64", "assessment_id": "Int64"}))
     session.execute(update(ImportJob).where(ImportJob.id == job_id).values(rows_done=start + len(records)))
     stored = [o for o in outcomes if o.outcome == "stored"]
     if stored:
@@ -469,16 +471,20 @@ def _score(scorer, caller: Caller, config, station, plans: list[_Plan], new_hous
 
 
 def _register(session: Session, caller: Caller, keys: Keys, station, new_households: dict) -> None:
-    """Register the chunk's new households at once."""
+    """Register the chunk's new households at once (ids taken first, the rows loaded together)."""
     pending = list(new_households.values())
     if not pending:
         return
-    ids = session.scalars(insert(Household).returning(Household.id, sort_by_parameter_order=True), [
-        {"station_id": station.id, "registered_station_id": station.id, "status": "active",
-         "id_number_hash": registration.id_hash, "created_by": caller.id,
-         "personal": encrypt_json(keys, registration.personal)} for registration in pending]).all()
+    table = Household.__table__
+    ids = new_ids(session, table, len(pending))
     for registration, household_id in zip(pending, ids):
         registration.id = household_id
+    now = utcnow()
+    load_frame(session, table, pd.DataFrame({
+        "id": ids, "station_id": station.id, "registered_station_id": station.id, "status": "active",
+        "id_number_hash": [registration.id_hash for registration in pending], "created_by": caller.id,
+        "personal": [encrypt_json(keys, registration.personal) for registration in pending],
+        "created_at": now, "updated_at": now}))
 
 
 def finish_job(*, session: Session, job_id: int) -> None:
