@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-import io
-
 import pandas as pd
-from sqlalchemy import JSON, Table, Text, bindparam, func, insert, select, text
+from sqlalchemy import JSON, Date, DateTime, Table, func, select, text
 from sqlalchemy.orm import Session
 
 from api.db.database import bound_connection
@@ -29,29 +26,31 @@ def new_ids(session: Session, table: Table, count: int) -> list[int]:
 
 def load_frame(session: Session, table: Table, frame: pd.DataFrame) -> None:
     """Insert the rows of `frame` (its columns named as the table's) into `table`, in the session's
-    transaction. Text is loaded as it is, so a JSON column takes JSON text. A blank cell is loaded as NULL; an
-    empty text stays empty text in a column without blanks."""
+    transaction: COPY on PostgreSQL, the driver's executemany on SQLite (each value as SQLAlchemy would bind it).
+    A blank cell is loaded as NULL; text is loaded as it is, so a JSON column takes JSON text."""
     if frame.empty:
         return
     connection = bound_connection(session)
+    cells = frame.astype(object).where(frame.notna(), None)
+    columns = []
+    for name in frame.columns:
+        values = cells[name].tolist()
+        kind = table.c[name].type
+        if isinstance(kind, (Date, DateTime)):  # pandas' timestamps as the Python dates and times they stand for
+            values = [(value.to_pydatetime() if isinstance(kind, DateTime) else value.date())
+                      if isinstance(value, pd.Timestamp) else value for value in values]
+        columns.append(values)
+    names = ", ".join(f'"{name}"' for name in frame.columns)
     if connection.dialect.name == "postgresql":
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, header=False)
-        columns = ", ".join(f'"{name}"' for name in frame.columns)
-        # CSV reads an empty field as NULL: in a column of texts without blanks, as the empty text it is
-        not_null = ", ".join(f'"{name}"' for name in frame.columns
-                             if isinstance(frame[name].iloc[0], str) and frame[name].notna().all())
-        options = f"FORMAT csv, FORCE_NOT_NULL ({not_null})" if not_null else "FORMAT csv"
         cursor = connection.connection.dbapi_connection.cursor()
-        with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN WITH ({options})') as copy:
-            copy.write(buffer.getvalue())
+        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in zip(*columns):
+                copy.write_row(row)
         return
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    connection.execute(_insert_as_text(table, tuple(frame.columns)), records)
-
-
-@functools.cache
-def _insert_as_text(table: Table, columns: tuple[str, ...]):
-    """INSERT of these columns, a JSON column's value bound as the text it is."""
-    return insert(table).values({name: bindparam(name, type_=Text() if isinstance(table.c[name].type, JSON)
-                                                 else table.c[name].type) for name in columns})
+    for position, name in enumerate(frame.columns):
+        kind = table.c[name].type
+        process = None if isinstance(kind, JSON) else kind.bind_processor(connection.dialect)
+        if process is not None:
+            columns[position] = [process(value) for value in columns[position]]
+    marks = ", ".join("?" for _ in frame.columns)
+    connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', list(zip(*columns)))
