@@ -335,7 +335,7 @@ def store_assessments(session: Session, *, assessments: list, catalog, first_of:
     columns = {name: [getattr(assessment, name) for assessment in assessments] for name in ("id", *INSERTED)}
     for name in JSON_COLUMNS:
         columns[name] = [dumps(value) for value in columns[name]]
-    load_frame(session, table, pd.DataFrame(columns))
+    load_frame(session, table, pd.DataFrame(columns, dtype=object))
     fresh: dict[int, list] = {}
     for assessment in assessments:
         if assessment.household_id in first_of:
@@ -352,9 +352,9 @@ def store_assessments(session: Session, *, assessments: list, catalog, first_of:
             line = _line(catalog, household_id, latest)
             if line is not None:
                 lines.append(line)
-        load_frame(session, HouseholdLatest.__table__, pd.DataFrame(rows))
+        load_frame(session, HouseholdLatest.__table__, pd.DataFrame(rows, dtype=object))
         if lines:
-            load_frame(session, LatestAnswers.__table__, pd.DataFrame(lines))
+            load_frame(session, LatestAnswers.__table__, pd.DataFrame(lines, dtype=object))
     others = [assessment.household_id for assessment in assessments if assessment.household_id not in fresh]
     if others:
         refresh_latest(session, household_ids=others, catalog=catalog)

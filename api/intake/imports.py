@@ -50,6 +50,7 @@ OUTCOMES = ("stored", "already_stored", "refused")
 FORMATS = {".csv": "csv", ".xlsx": "excel", ".parquet": "parquet", ".jsonl": "jsonl"}
 # Columns read as text whatever they look like: keys and ID numbers keep their leading zeros and their X.
 TEXT_COLUMNS = {"household_id": str, "id_number": str, "phone": str}
+ROW_COLUMNS = ("household_id", "assessed_on", "region", "id_number", "name", "phone")  # the columns besides answers
 
 
 def read_file(name: str, content: bytes) -> pd.DataFrame:
@@ -77,28 +78,23 @@ def read_file(name: str, content: bytes) -> pd.DataFrame:
     return frame
 
 
-def records_of(frame: pd.DataFrame) -> list[dict]:
-    """The rows as column -> cell, blanks as None."""
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
-
-
 def content_hash(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
 def run(*, database, caller: Caller, keys: Keys, scorer, station_id: int, file_name: str, file_hash: str,
-        records: list[dict], earliest_assessed_on: date, chunk_rows: int = 2000, started=None) -> dict:
+        frame: pd.DataFrame, earliest_assessed_on: date, chunk_rows: int = 2000, started=None) -> dict:
     """Import every row (resuming the unfinished import of the same file into the same station), a chunk per
     transaction; the job (id, rows_done at the start, resumed) and its counts."""
     with database.session(write=True) as session:
         job = start_job(session=session, caller=caller, station_id=station_id, file_name=file_name,
-                        file_hash=file_hash, rows=len(records))
+                        file_hash=file_hash, rows=len(frame))
     if started is not None:
         started(job)
-    for start in range(job["rows_done"], len(records), chunk_rows):
+    for start in range(job["rows_done"], len(frame), chunk_rows):
         with database.session(write=True) as session:
             import_chunk(session=session, caller=caller, keys=keys, scorer=scorer, job_id=job["id"], start=start,
-                         records=records[start:start + chunk_rows], earliest_assessed_on=earliest_assessed_on)
+                         rows=frame.iloc[start:start + chunk_rows], earliest_assessed_on=earliest_assessed_on)
     with database.session(write=True) as session:
         finish_job(session=session, job_id=job["id"])
         counts = job_counts(session=session, job_id=job["id"])
@@ -175,22 +171,38 @@ def _clean(value: Any) -> Any:
 
 
 def read_answers(catalog, record: dict) -> dict:
-    """The answers of one row: the catalog's indicator columns that are not blank, each accepted answer in its
-    canonical form (assessment.answers.parse_answer: the same whatever file format carried it), any other as it
-    is (scoring then names what is wrong with it)."""
-    answers = {}
+    """The answers of one row: the catalog's indicator columns that are not blank, each read by `_answer`."""
+    return {indicator.id: _answer(indicator, record[indicator.id]) for indicator in catalog.indicators
+            if not is_missing(record.get(indicator.id))}
+
+
+def answers_of(catalog, frame: pd.DataFrame) -> list[dict]:
+    """The answers of each row of `frame`, as `read_answers` reads a row; column by column, each distinct cell of
+    a column read once."""
+    answers = [{} for _ in range(len(frame))]
     for indicator in catalog.indicators:
-        value = record.get(indicator.id)
-        if value is None or is_missing(value):
+        if indicator.id not in frame.columns:
             continue
-        value = _clean(value)
-        canonical, problem = parse_answer(indicator, value)
-        if problem is None:
-            value = canonical
-        else:
-            value = _number_as_sent(indicator, value)
-        answers[indicator.id] = value.strip() if isinstance(value, str) else value
+        read: dict = {}
+        for row_answers, value in zip(answers, frame[indicator.id].tolist()):
+            if is_missing(value):
+                continue
+            try:
+                key = (type(value), value)
+                answer = read[key] if key in read else read.setdefault(key, _answer(indicator, value))
+            except TypeError:  # a cell that is no key (a list from JSON Lines): read as it is
+                answer = _answer(indicator, value)
+            row_answers[indicator.id] = answer
     return answers
+
+
+def _answer(indicator, value: Any) -> Any:
+    """An accepted answer in its canonical form (assessment.answers.parse_answer: the same whatever file format
+    carried it), any other as it is (scoring then names what is wrong with it)."""
+    value = _clean(value)
+    canonical, problem = parse_answer(indicator, value)
+    value = canonical if problem is None else _number_as_sent(indicator, value)
+    return value.strip() if isinstance(value, str) else value
 
 
 def _number_as_sent(indicator, value: Any) -> Any:
@@ -250,9 +262,9 @@ def start_job(*, session: Session, caller: Caller, station_id: int, file_name: s
 
 
 def import_chunk(*, session: Session, caller: Caller, keys: Keys, scorer, job_id: int, start: int,
-                 records: list[dict], earliest_assessed_on: date, today: date | None = None) -> list[RowOutcome]:
-    """Import rows `start`, `start + 1`, ... (`records`: column -> cell) of a job in the session's transaction, and
-    move the job's checkpoint past them; returns each row's outcome."""
+                 rows: pd.DataFrame, earliest_assessed_on: date, today: date | None = None) -> list[RowOutcome]:
+    """Import rows `start`, `start + 1`, ... (`rows`: those rows of the file) of a job in the session's transaction,
+    and move the job's checkpoint past them; returns each row's outcome."""
     job = session.get(ImportJob, job_id)
     if job is None or job.status != "running":
         raise not_found(f"Running import {job_id}", f"进行中的导入 {job_id}", "job_id")
@@ -262,11 +274,15 @@ def import_chunk(*, session: Session, caller: Caller, keys: Keys, scorer, job_id
     today = today or date.today()
     catalog = scorer.catalog
     plans, outcomes = [], []
-    for offset, record in enumerate(records):
+    answers = answers_of(catalog, rows)
+    cells = {name: rows[name].tolist() for name in ROW_COLUMNS if name in rows.columns}
+    for offset in range(len(rows)):
         row = start + offset
+        record = {name: values[offset] for name, values in cells.items()}
         source_key = _text(record.get("household_id")) or ""
         try:
-            plans.append(_read_row(keys, catalog, station, row, source_key, record, earliest_assessed_on, today))
+            plans.append(_read_row(keys, station, row, source_key, record, answers[offset], earliest_assessed_on,
+                                   today))
         except Refused as refused:
             outcomes.append(_refused(row, source_key, refused))
     _resolve(session, station, plans)
@@ -300,12 +316,12 @@ def import_chunk(*, session: Session, caller: Caller, keys: Keys, scorer, job_id
         outcomes.append(plan.outcome)
     outcomes.sort(key=lambda outcome: outcome.row)
     if outcomes:
-        load_frame(session, ImportRow.__table__, pd.DataFrame([outcome.__dict__ for outcome in outcomes])
-                   .assign(job_id=job_id).astype({"household_id": "Int64", "assessment_id": "Int64"}))
-    session.execute(update(ImportJob).where(ImportJob.id == job_id).values(rows_done=start + len(records)))
+        load_frame(session, ImportRow.__table__, pd.DataFrame([{"job_id": job_id, **outcome.__dict__}
+                                                               for outcome in outcomes], dtype=object))
+    session.execute(update(ImportJob).where(ImportJob.id == job_id).values(rows_done=start + len(rows)))
     stored = [o for o in outcomes if o.outcome == "stored"]
     if stored:
-        audit.record(session, caller, "import_assessments", job_id=job_id, rows=[start, start + len(records)],
+        audit.record(session, caller, "import_assessments", job_id=job_id, rows=[start, start + len(rows)],
                      stored=len(stored), registered=[o.household_id for o in stored if o.registered])
     return outcomes
 
@@ -315,7 +331,7 @@ def _refused(row: int, source_key: str, refused: Refused) -> RowOutcome:
                       message_zh=refused.message_zh, message_en=refused.message_en)
 
 
-def _read_row(keys: Keys, catalog, station, row: int, source_key: str, record: dict, earliest: date,
+def _read_row(keys: Keys, station, row: int, source_key: str, record: dict, answers: dict, earliest: date,
               today: date) -> _Plan:
     if not source_key:
         raise Refused("missing_household_id", "household_id", "The row has no household_id.",
@@ -333,7 +349,7 @@ def _read_row(keys: Keys, catalog, station, row: int, source_key: str, record: d
     if region is not None and region != station.region_id:
         raise Refused("other_region", "region", f"The row's region {region[:40]!r} is not the station's region "
                       f"{station.region_id!r}.", f"该行的地区 {region[:40]!r} 不是驿站所在地区 {station.region_id!r}。")
-    plan = _Plan(row=row, source_key=source_key, assessed_on=assessed_on, answers=read_answers(catalog, record),
+    plan = _Plan(row=row, source_key=source_key, assessed_on=assessed_on, answers=answers,
                  key=row_key(station.id, source_key, assessed_on if dated else None), dated=dated)
     number = _text(record.get("id_number"))
     try:
@@ -484,7 +500,7 @@ def _register(session: Session, caller: Caller, keys: Keys, station, new_househo
         "id": ids, "station_id": station.id, "registered_station_id": station.id, "status": "active",
         "id_number_hash": [registration.id_hash for registration in pending], "created_by": caller.id,
         "personal": [encrypt_json(keys, registration.personal) for registration in pending],
-        "created_at": now, "updated_at": now}))
+        "created_at": now, "updated_at": now}, dtype=object))
 
 
 def finish_job(*, session: Session, job_id: int) -> None:

@@ -33,7 +33,7 @@ def test_an_undated_row_imported_on_two_days_is_stored_once(app, city, catalog):
             job = imports.start_job(session=session, caller=caller, station_id=city.stations["S1"], file_name="f.csv",
                                     file_hash=file_hash, rows=1)
             outcomes += imports.import_chunk(session=session, caller=caller, keys=context.keys, scorer=context.scorer,
-                                             job_id=job["id"], start=0, records=[record], today=day,
+                                             job_id=job["id"], start=0, rows=pd.DataFrame([record]), today=day,
                                              earliest_assessed_on=date(2000, 1, 1))
     assert [outcome.outcome for outcome in outcomes] == ["stored", "already_stored"]
     assert outcomes[0].assessment_id == outcomes[1].assessment_id
@@ -52,8 +52,8 @@ def test_an_imported_assessment_brings_an_exited_household_back(app, client, cit
                                 file_hash="c", rows=1)
         [outcome] = imports.import_chunk(session=session, caller=caller, keys=context.keys, scorer=context.scorer,
                                          job_id=job["id"], start=0, earliest_assessed_on=date(2000, 1, 1),
-                                         records=[{**calm_answers(catalog), "household_id": str(household),
-                                                   "assessed_on": "2026-03-03"}])
+                                         rows=pd.DataFrame([{**calm_answers(catalog), "household_id": str(household),
+                                                                     "assessed_on": "2026-03-03"}]))
     assert outcome.outcome == "stored"
     with context.database.session() as session:
         assert session.get(Household, household).status == "active"
@@ -84,7 +84,8 @@ def test_imported_rows_store_the_results_the_single_household_path_gives(app, ci
         job = imports.start_job(session=session, caller=caller, station_id=city.stations["S1"], file_name="f.csv",
                                 file_hash="same", rows=len(rows))
         outcomes = imports.import_chunk(session=session, caller=caller, keys=context.keys, scorer=scorer,
-                                        job_id=job["id"], start=0, records=rows, earliest_assessed_on=date(2000, 1, 1))
+                                        job_id=job["id"], start=0, rows=pd.DataFrame(rows),
+                                        earliest_assessed_on=date(2000, 1, 1))
     with context.database.session() as session:
         stored = {row.id: row for row in session.scalars(select(Assessment))}
     expected_refused = 0
