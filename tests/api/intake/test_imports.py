@@ -110,3 +110,24 @@ def test_imported_rows_store_the_results_the_single_household_path_gives(app, ci
     assert set(stored[outcomes[1].assessment_id].result["missing"]) >= set(optional[:6]) - set(
         stored[outcomes[1].assessment_id].result["not_applicable"])
     assert sum(bool(a.result["warnings"]) for a in stored.values()) >= 1  # warnings are compared too
+
+
+def test_a_chunks_answers_read_column_by_column_are_each_rows_answers(catalog):
+    """The same cell reads the same in any row (read once per column), blanks are left out, a refused answer is
+    kept as sent; and each row reads as the single-submission path reads it."""
+    frame = pd.DataFrame({
+        "household_id": ["a", "b", "c", "d"],
+        "fam_household_size": [3.0, "4", float("nan"), "many"],
+        "econ_utility_arrears": ["yes", True, " ", "no"],
+        "econ_savings": [" 2 ", 2, 2.0, None],
+    })
+    expected = [{"fam_household_size": 3, "econ_utility_arrears": True, "econ_savings": 2},
+                {"fam_household_size": 4, "econ_utility_arrears": True, "econ_savings": 2},
+                {"econ_savings": 2},
+                {"fam_household_size": "many", "econ_utility_arrears": False}]
+    answers = imports.answers_of(catalog, frame)
+    assert answers == expected
+    assert {key: type(value) for key, value in answers[0].items()} == {
+        "fam_household_size": int, "econ_utility_arrears": bool, "econ_savings": int}
+    for row, record in zip(answers, frame.to_dict("records")):
+        assert imports.read_answers(catalog, record) == row
