@@ -14,9 +14,9 @@ The last line is one JSON object.
 
 Where the import's time goes (cProfile, 5,000 rows): a chunk's rows are scored in one call of the vectorised
 core (`Scorer.score_many`), which still builds each row's stored result record in Python; then reading and
-checking the rows' answers and ID numbers, and storing (one statement for a chunk's households, one for its
-assessments, the latest rows built from the records at hand). On PostgreSQL the driver's rewriting of the large
-multi-row INSERT statements is the largest part left.
+checking the rows' ID numbers (the answers are read column by column), and storing: households, assessments,
+latest rows, answers lines and row outcomes are each loaded at once (`api.db.bulk.load_frame`: COPY on
+PostgreSQL) with ids taken first; each household's personal data is still encrypted one by one.
 """
 
 from __future__ import annotations
