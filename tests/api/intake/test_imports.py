@@ -131,3 +131,52 @@ def test_a_chunks_answers_read_column_by_column_are_each_rows_answers(catalog):
         "fam_household_size": int, "econ_utility_arrears": bool, "econ_savings": int}
     for row, record in zip(answers, frame.to_dict("records")):
         assert imports.read_answers(catalog, record) == row
+
+
+def test_an_import_into_assessed_households_keeps_each_latest_row_on_its_latest_assessment(app, city, catalog):
+    """Households assessed before: a row dated after their assessment becomes their latest, one dated before
+    stays behind it (as the previous one), two rows of one household take their order; each latest row and
+    answers line is the one rebuilt from the stored assessments."""
+    from api.assessments.store import refresh_latest
+    from api.assessments.tables import HouseholdLatest, LatestAnswers
+
+    context = app.state.context
+    people = {"A": resident_id_number(601), "B": resident_id_number(602), "C": resident_id_number(603)}
+
+    def run(rows, file_hash):
+        with context.database.session(write=True) as session:
+            caller = user_caller(session, city.user_ids["caseworker_s1"])
+            job = imports.start_job(session=session, caller=caller, station_id=city.stations["S1"],
+                                    file_name="f.csv", file_hash=file_hash, rows=len(rows))
+            return imports.import_chunk(session=session, caller=caller, keys=context.keys, scorer=context.scorer,
+                                        job_id=job["id"], start=0, rows=pd.DataFrame(rows),
+                                        earliest_assessed_on=date(2000, 1, 1))
+
+    def row(key, day):
+        return {**calm_answers(catalog), "household_id": key, "id_number": people[key], "name": "周",
+                "assessed_on": day}
+
+    first = {o.source_key: o for o in run([row(key, "2026-03-01") for key in people], "first")}
+    second = run([row("A", "2026-04-01"), row("B", "2026-02-01"), row("C", "2026-05-01"), row("C", "2026-04-01")],
+                 "second")
+    assert [o.outcome for o in second] == ["stored"] * 4
+    assert {o.household_id for o in second} == {first[key].household_id for key in people}
+
+    def latest_rows():
+        with context.database.session() as session:
+            rows = {r.household_id: {c.name: getattr(r, c.name) for c in HouseholdLatest.__table__.columns}
+                    for r in session.scalars(select(HouseholdLatest))}
+            lines = {r.household_id: (r.assessment_id, r.answers) for r in session.scalars(select(LatestAnswers))}
+        return rows, lines
+
+    rows, lines = latest_rows()
+    expected = {"A": (second[0].assessment_id, first["A"].assessment_id),
+                "B": (first["B"].assessment_id, second[1].assessment_id),
+                "C": (second[2].assessment_id, second[3].assessment_id)}
+    for key, (latest, previous) in expected.items():
+        household = first[key].household_id
+        assert (rows[household]["assessment_id"], rows[household]["previous_assessment_id"]) == (latest, previous)
+        assert lines[household][0] == latest
+    with context.database.session(write=True) as session:
+        refresh_latest(session, household_ids=list(rows), catalog=catalog)
+    assert latest_rows() == (rows, lines)
