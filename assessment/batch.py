@@ -21,7 +21,7 @@ import pandas as pd
 
 from assessment.answers import finding, parameter_finding, parse_answer, parse_finding
 from assessment.catalog import Catalog, Indicator, ScoringConfig
-from assessment.errors import CoreError, Message, clipped
+from assessment.errors import CoreError, Finding, Message, clipped
 from assessment.kernels import deprivation_scores, nested_weights, reweighted_indices, score_rows
 from assessment.layout import ScoreTable, scoring_plan
 from assessment.rules import PARAMETER_FINDINGS, all_hold, answer_code, regional_parameter, resolve_config
@@ -40,30 +40,33 @@ CHANGES_PER_PASS = 16
 
 @dataclass
 class _Findings:
-    """Findings gathered column by column, turned into a DataFrame once at the end."""
+    """Findings gathered column by column, turned into a DataFrame once at the end. A block without values
+    keeps the finding the single-household path gives each of its rows."""
 
     rows: list[np.ndarray]
     keys: list[tuple[str | None, str, str]]  # (indicator, code, severity) per block
     values: list[np.ndarray | None]
-    messages: list
+    found: list  # per block: (indicator, the rows' Finding, or None when it depends on each row's value)
 
     @classmethod
     def empty(cls) -> "_Findings":
         return cls([], [], [], [])
 
     def add(self, rows: np.ndarray, indicator: Indicator | None, code: str, severity: str = "error",
-            values: np.ndarray | None = None, message=None) -> None:
+            values: np.ndarray | None = None, found: Finding | None = None) -> None:
         if len(rows):
+            if values is None and found is None:
+                found = finding(code, indicator, severity=severity)
             self.rows.append(rows)
             self.keys.append((indicator.id if indicator is not None else None, code, severity))
             self.values.append(values)
-            self.messages.append((indicator, message))
+            self.found.append((indicator, found))
 
     def extend(self, other: "_Findings") -> None:
         self.rows += other.rows
         self.keys += other.keys
         self.values += other.values
-        self.messages += other.messages
+        self.found += other.found
 
     def row_mask(self, n: int, severity: str = "error") -> np.ndarray:
         mask = np.zeros(n, dtype=bool)
@@ -72,16 +75,28 @@ class _Findings:
                 mask[rows] = True
         return mask
 
+    def warnings_by_row(self, catalog: Catalog, n: int) -> list[list[Finding]]:
+        """Each row's warnings in the order the single-household path lists them: those of the indicators in
+        catalog order, then the contradictions in the catalog's order."""
+        position = catalog.indicator_position
+        blocks = [b for b, (_, code, severity) in enumerate(self.keys) if severity == "warning"]
+        blocks.sort(key=lambda b: (1, b) if self.keys[b][1] == "contradiction" else (0, position[self.keys[b][0]]))
+        by_row: list[list[Finding]] = [[] for _ in range(n)]
+        for b in blocks:
+            found = self.found[b][1]
+            for row in self.rows[b].tolist():
+                by_row[row].append(found)
+        return by_row
+
     def frame(self, ids: np.ndarray, severity: str) -> pd.DataFrame:
         parts = []
-        for rows, (ind_id, code, sev), values, (indicator, message) in zip(
-                self.rows, self.keys, self.values, self.messages):
+        for rows, (ind_id, code, sev), values, (indicator, found) in zip(
+                self.rows, self.keys, self.values, self.found):
             if sev != severity:
                 continue
             if values is None:
-                message = message or finding(code, indicator).message
-                zh = np.full(len(rows), message.zh, dtype=object)
-                en = np.full(len(rows), message.en, dtype=object)
+                zh = np.full(len(rows), found.message.zh, dtype=object)
+                en = np.full(len(rows), found.message.en, dtype=object)
             else:
                 codes, uniques = pd.factorize(pd.Series(values, dtype=object))
                 texts = [parse_finding(indicator, v, code).message for v in uniques]
@@ -323,7 +338,7 @@ def _read_frame(catalog: Catalog, frame: pd.DataFrame) -> dict:
             zero = usable & (divisor == 0)
             other = catalog.indicator_by_id[spec.per_capita_of]
             findings.add(np.flatnonzero(zero), ind, "bad_divisor",
-                         message=finding("bad_divisor", ind, other=other.label.zh, other_en=other.label.en).message)
+                         found=finding("bad_divisor", ind, other=other.label.zh, other_en=other.label.en))
             usable &= ~np.isnan(divisor) & (divisor != 0)
         if spec.type == "amount" and spec.relative_to is not None:
             if spec.relative_to not in parameters:
@@ -332,21 +347,22 @@ def _read_frame(catalog: Catalog, frame: pd.DataFrame) -> dict:
             for u, problem in enumerate(problems):
                 if problem is not None:
                     code = problem[0]
-                    message = parameter_finding(catalog, ind, spec.relative_to, *problem).message
                     findings.add(np.flatnonzero(usable & (keys == u)), ind, code, PARAMETER_FINDINGS[code],
-                                 message=message)
+                                 found=parameter_finding(catalog, ind, spec.relative_to, *problem))
             usable &= ~np.isnan(parameter)
         scored |= usable
 
     for rule in catalog.contradictions:
         rows = np.flatnonzero(all_hold(catalog, rule.when, columns_of))
         first = catalog.indicator_by_id[rule.when[0].indicator]
-        findings.add(rows, first, "contradiction", severity=rule.severity, message=rule.message)
+        findings.add(rows, first, "contradiction", severity=rule.severity,
+                     found=Finding(code="contradiction", path=f"answers.{first.id}", message=rule.message,
+                                   severity=rule.severity, indicator=first.id))
     errors = findings.row_mask(n)
     nothing = ~errors & ~scored
     if nothing.any():
         findings.add(np.flatnonzero(nothing), None, "no_answers",
-                     message=finding("no_answers", None, indicator=None, path="answers").message)
+                     found=finding("no_answers", None, indicator=None, path="answers"))
     # Service eligibility rests on answers alone (not on weights), so it is settled here once.
     eligible = np.ones((n, len(catalog.services)), dtype=bool, order="F")
     for position, svc in enumerate(catalog.services):

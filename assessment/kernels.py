@@ -1,11 +1,11 @@
 """The scoring formula, compiled (numba): deprivation scores -> index, range, tiers, reasons, services.
 
 `score_row` scores one household; everything that scores goes through it or through its parts:
-`score_rows` (a frame, in chunks of rows on every core), `score_household` (the single-household path,
-`assessment.scoring.assess`), `reweighted_indices` (weight sensitivity) and `nested_weights` (the
-Alkire-Foster population measures). The catalog and the configuration come as the named arrays of
-`assessment.layout` (`ScoreTable`, `ScoringPlan`); the rules both paths share (rounding, tiers) are
-those of `assessment.rules`.
+`score_rows` (a frame, in chunks of rows on every core), `contribution_rows` (a frame's contributions, for
+whole results), `score_household` (the single-household path, `assessment.scoring.assess`),
+`reweighted_indices` (weight sensitivity) and `nested_weights` (the Alkire-Foster population measures). The
+catalog and the configuration come as the named arrays of `assessment.layout` (`ScoreTable`, `ScoringPlan`);
+the rules both paths share (rounding, tiers) are those of `assessment.rules`.
 """
 
 from __future__ import annotations
@@ -374,6 +374,35 @@ def score_block(rows, first, last, answers, applicable, eligible, table, plan, o
     work = new_workspace(plan)
     for r in range(first, last):
         score_row(block_scores[r - first], block_applicable[r - first], eligible, rows[r], plan, work, out, r)
+
+
+@njit(parallel=True, cache=True, nogil=True, error_model="numpy")
+def contribution_rows(rows, answers, applicable, table, plan):
+    """Each indicator's points of the index (len(rows) x m) for the given rows, as `score_row` leaves them in
+    work.contribution (the same sums, in the same order)."""
+    n = len(rows)
+    out = np.empty((n, len(plan.weights)))
+    for chunk in prange((n + CHUNK_ROWS - 1) // CHUNK_ROWS):
+        contribution_block(rows, chunk * CHUNK_ROWS, min(n, (chunk + 1) * CHUNK_ROWS), answers, applicable, table,
+                           plan, out)
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def contribution_block(rows, first, last, answers, applicable, table, plan, out) -> None:
+    """`contribution_rows` for rows[first:last] into out[first:last]."""
+    m = len(plan.weights)
+    block_scores = np.empty((last - first, m))
+    lookup_scores(answers, rows[first:last], block_scores, table)
+    row_applicable = np.empty(m, dtype=np.bool_)
+    work = new_workspace(plan)
+    for r in range(first, last):
+        for j in range(m):
+            row_applicable[j] = applicable[rows[r], j]
+        dimension_sums(block_scores[r - first], row_applicable, plan.weights, plan, work)
+        _, _, poor = index_points(plan.dimension_weights, plan, work)
+        contributions(block_scores[r - first], plan, work, poor)
+        out[r, :] = work.contribution
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

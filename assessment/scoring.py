@@ -2,20 +2,23 @@
 
 The answers are read here, one by one, with the messages a caseworker sees; the figures come from the
 compiled formula (`assessment.kernels.score_household`) that also scores whole frames
-(`assessment.batch`), so both paths give the same figures.
+(`assessment.batch`), so both paths give the same figures. `assess_many` gives many households the results
+`assess` gives, scored by the vectorised core (bulk imports).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from assessment.answers import deprivation, finding, parameter_finding, parse_answer, parse_finding
 from assessment.catalog import Catalog, ScoringConfig
 from assessment.errors import AnswersInvalid, Finding, clipped
-from assessment.kernels import score_household
+from assessment.batch import assess_prepared, prepare_frame
+from assessment.kernels import contribution_rows, score_household
 from assessment.layout import scoring_plan
 from assessment.results import AssessmentResult, Reason, Recommendation, frozen_map
 from assessment.rules import all_hold, answer_code, is_missing, regional_parameter, resolve_config
@@ -123,14 +126,91 @@ def assess(catalog: Catalog, answers: Mapping[str, Any], *, region: str | None =
     codes_of = _answer_codes(catalog, values)
     eligible = np.array([[all_hold(catalog, svc.eligibility, codes_of) for svc in catalog.services]], dtype=bool)
     figures, contribution = score_household(scores_row, applicable_row, eligible, plan)
-
     contributions = {ind_id: float(contribution[position[ind_id]]) for ind_id in scores}
-    dimension_scores = {dim.id: (None if math.isnan(score) else float(score))
-                        for dim, score in zip(catalog.dimensions, figures.dimension_scores[0])}
+    return _result(catalog, config, [value[0] for value in figures], scores, contributions, set(applicable),
+                   tuple(findings))
+
+
+def assess_many(catalog: Catalog, answers: Sequence[Mapping[str, Any]], *, regions: Sequence[str | None],
+                years: Sequence[int | None], config: ScoringConfig | None = None
+                ) -> list[AssessmentResult | AnswersInvalid]:
+    """`assess` for many households at once (answers, region and year each), scored by the vectorised core
+    (`assessment.batch`): each one's result, or AnswersInvalid with the findings `assess` would raise."""
+    config = resolve_config(catalog, config)
+    readable = [_canonical(catalog, one) for one in answers]
+    rows = [k for k, values in enumerate(readable) if values is not None]
+    frame = pd.DataFrame({ind.id: _column(ind, [readable[k].get(ind.id) for k in rows])
+                          for ind in catalog.indicators})
+    frame["region"] = pd.Series([regions[k] for k in rows], dtype=object)
+    frame["year"] = pd.Series([years[k] for k in rows], dtype="Int64")
+    prepared = prepare_frame(catalog, frame, id_column=None, passthrough=())
+    batch = assess_prepared(prepared, config=config)
+    outcomes: list[AssessmentResult | AnswersInvalid | None] = [None] * len(answers)
+    valid = np.flatnonzero(batch.valid)
+    scores = prepared.scores[valid].tolist()
+    applicable = prepared.applicable[valid].tolist()
+    contribution = contribution_rows(valid, prepared.answers, prepared.applicable, prepared.table,
+                                     scoring_plan(catalog, config)).tolist()
+    warnings = prepared.findings.warnings_by_row(catalog, len(frame))
+    figures = zip(batch.index.tolist(), batch.index_low.tolist(), batch.index_high.tolist(),
+                  batch.completeness.tolist(), batch.tier_code.tolist(), batch.tier_from_index_code.tolist(),
+                  batch.raised_by.tolist(), batch.dimension_scores.tolist(), batch.af_score.tolist(),
+                  batch.af_poor.tolist(), batch.top_reason_codes.tolist(), batch.recommendation_codes.tolist())
+    ids = [ind.id for ind in catalog.indicators]
+    for k, (row, row_figures) in enumerate(zip(valid.tolist(), figures)):
+        row_scores, row_contribution = scores[k], contribution[k]
+        answered = [j for j, score in enumerate(row_scores) if score == score]
+        outcomes[rows[row]] = _result(
+            catalog, config, row_figures, {ids[j]: row_scores[j] for j in answered},
+            {ids[j]: row_contribution[j] for j in answered},
+            {ids[j] for j, holds in enumerate(applicable[k]) if holds}, tuple(warnings[row]))
+    for k, outcome in enumerate(outcomes):
+        if outcome is None:
+            outcomes[k] = AnswersInvalid(_read(catalog, answers[k], regions[k], years[k])[3])
+    return outcomes
+
+
+# The Python type of each answer type's canonical answers (assessment.answers.parse_answer)
+CANONICAL = {"yes_no": bool, "ordinal": int, "count": int, "choice": str, "amount": float}
+
+
+def _canonical(catalog: Catalog, answers: Mapping[str, Any]) -> dict | None:
+    """The answers in their canonical form, missing ones left out; None when any is not accepted or names no
+    indicator."""
+    indicators = catalog.indicator_by_id
+    values = {}
+    for ind_id, raw in answers.items():
+        indicator = indicators.get(ind_id)
+        if indicator is None:
+            return None
+        if raw is None or type(raw) is CANONICAL[indicator.answer.type]:
+            values[ind_id] = raw
+            continue
+        if is_missing(raw):
+            continue
+        value, problem = parse_answer(indicator, raw)
+        if problem is not None:
+            return None
+        values[ind_id] = value
+    return values
+
+
+def _column(indicator, values: list) -> pd.Series:
+    """Canonical answers (None where missing) as the frame column the vectorised core reads fastest: numbers
+    (yes/no as 1/0) with NaN, choices as text."""
+    if indicator.answer.type == "choice":
+        return pd.Series(values, dtype=object)
+    return pd.Series(np.array([np.nan if value is None else value for value in values], dtype=float))
+
+
+def _result(catalog: Catalog, config: ScoringConfig, figures, scores: dict, contributions: dict,
+            applicable: set, warnings: tuple) -> AssessmentResult:
+    """The result of one household from its row of figures (`assessment.kernels.Figures`, in that order), its
+    deprivation scores and contributions (by indicator id, in catalog order) and its applicable indicators."""
+    (index, index_low, index_high, completeness, tier, tier_from_index, raised_by, dimension_scores, af_score,
+     af_poor, reasons, services) = figures
     criticals = catalog.critical_ids
-    tier = catalog.tier_ids[figures.tier[0]]
-    completeness = float(figures.completeness[0])
-    applicable_ids = set(applicable)
+    completeness = float(completeness)
     default_threshold = catalog.settings.recommend_min_score
     return AssessmentResult(
         catalog_id=catalog.id,
@@ -138,26 +218,26 @@ def assess(catalog: Catalog, answers: Mapping[str, Any], *, region: str | None =
         catalog_hash=catalog.content_hash,
         config_version=config.version,
         method=config.method,
-        index=float(figures.index[0]),
-        index_low=float(figures.index_low[0]),
-        index_high=float(figures.index_high[0]),
+        index=float(index),
+        index_low=float(index_low),
+        index_high=float(index_high),
         completeness=completeness,
         provisional=completeness < config.completeness_threshold,
-        tier=tier,
-        tier_from_index=catalog.tier_ids[figures.tier_from_index[0]],
-        raised_by=tuple(criticals[c] for c in figures.raised_by[0] if c >= 0),
-        dimension_scores=frozen_map(dimension_scores),
+        tier=catalog.tier_ids[tier],
+        tier_from_index=catalog.tier_ids[tier_from_index],
+        raised_by=tuple(criticals[c] for c in raised_by if c >= 0),
+        dimension_scores=frozen_map({dim.id: (None if math.isnan(score) else float(score))
+                                     for dim, score in zip(catalog.dimensions, dimension_scores)}),
         deprivations=frozen_map(scores),
         contributions=frozen_map(contributions),
-        missing=tuple(i for i in applicable if i not in scores),
-        not_applicable=tuple(i.id for i in catalog.indicators if i.id not in applicable_ids),
-        af_score=float(figures.af_score[0]),
-        af_poor=bool(figures.af_poor[0]),
-        top_reasons=tuple(_reason(catalog, catalog.indicators[j].id, scores, contributions)
-                          for j in figures.reasons[0] if j >= 0),
+        missing=tuple(i.id for i in catalog.indicators if i.id in applicable and i.id not in scores),
+        not_applicable=tuple(i.id for i in catalog.indicators if i.id not in applicable),
+        af_score=float(af_score),
+        af_poor=bool(af_poor),
+        top_reasons=tuple(_reason(catalog, catalog.indicators[j].id, scores, contributions) for j in reasons if j >= 0),
         recommendations=tuple(_recommendation(catalog, catalog.services[v], scores, contributions, default_threshold)
-                              for v in figures.services[0] if v >= 0),
-        warnings=tuple(findings),
+                              for v in services if v >= 0),
+        warnings=warnings,
     )
 
 

@@ -98,7 +98,7 @@ def import_file(
     if not file.is_file():
         raise typer.BadParameter(f"{file} does not exist", param_hint="FILE")
     try:
-        records = imports.records_of(imports.read_file(file.name, file.read_bytes()))
+        frame = imports.read_file(file.name, file.read_bytes())
     except ServiceError as error:
         raise typer.BadParameter(error.problems[0].message_en, param_hint="FILE") from None
     report = report or file.with_name(file.stem + ".import-report.csv")
@@ -106,13 +106,13 @@ def import_file(
 
     def started(job: dict) -> None:
         if job["resumed"]:
-            typer.echo(f"resuming import {job['id']} at row {job['rows_done'] + 1} of {len(records)}")
+            typer.echo(f"resuming import {job['id']} at row {job['rows_done'] + 1} of {len(frame)}")
 
     with service_context() as context:
         with context.database.session() as session:
             caller = user_caller(session, user_id_by_name(session, user))
         job = imports.run(database=context.database, caller=caller, keys=context.keys, scorer=context.scorer,
-                          station_id=station, file_name=file.name, file_hash=file_hash(file), records=records,
+                          station_id=station, file_name=file.name, file_hash=file_hash(file), frame=frame,
                           earliest_assessed_on=context.settings.earliest_assessed_on, chunk_rows=chunk_rows,
                           started=started)
         with context.database.session() as session:
@@ -121,7 +121,7 @@ def import_file(
     write_report(report, rows)
     seconds = time.perf_counter() - began
     typer.echo(f"{file.name}: {counts['stored']} stored ({counts['registered']} new households), "
-               f"{counts['already_stored']} already stored, {counts['refused']} refused of {len(records)} rows "
+               f"{counts['already_stored']} already stored, {counts['refused']} refused of {len(frame)} rows "
                f"in {seconds:.1f} s -> {report}")
     if counts["refused"]:
         raise typer.Exit(SOME_ROWS_REFUSED)

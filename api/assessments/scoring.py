@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assessment import AnswersInvalid
+
 log = logging.getLogger(__name__)
 
 
@@ -95,9 +97,11 @@ class Scorer:
         return {indicator.id: first[indicator.answer.type](indicator.answer) for indicator in self.catalog.indicators}
 
     def warm_up(self) -> None:
-        """Score the example answers once, so that the first submission does not wait for the core's compiled
-        formula to be loaded or compiled."""
-        self.score(self.example_answers(), region=self.catalog.regions[-1].id, year=None)
+        """Score the example answers once, alone and as a batch, so that the first submission (or import) does not
+        wait for the core's compiled formula to be loaded or compiled."""
+        region = self.catalog.regions[-1].id
+        self.score(self.example_answers(), region=region, year=None)
+        self.score_many([self.example_answers()], regions=[region], years=[None])
 
     def score(self, answers: dict, *, region: str, year: int, config=None) -> Scored:
         """Validate and score (with `config`, else the catalog's default); raises assessment.AnswersInvalid
@@ -105,6 +109,19 @@ class Scorer:
         from assessment import assess
 
         result = assess(self.catalog, answers, region=region, year=year, config=config or self.config)
+        return self._scored(result, answers)
+
+    def score_many(self, answers: list[dict], *, regions: list[str], years: list[int], config=None
+                   ) -> list[Scored | AnswersInvalid]:
+        """`score` for many households at once, with the vectorised core: each one's Scored, or the
+        assessment.AnswersInvalid that `score` would raise."""
+        from assessment.scoring import assess_many
+
+        results = assess_many(self.catalog, answers, regions=regions, years=years, config=config or self.config)
+        return [result if isinstance(result, AnswersInvalid) else self._scored(result, one)
+                for result, one in zip(results, answers)]
+
+    def _scored(self, result, answers: dict) -> Scored:
         opinion = self._opinion(result, answers)
         if opinion is None:
             return Scored(result.as_dict())

@@ -5,7 +5,8 @@
   one transaction (submissions, corrections).
 - `refresh_latest` rebuilds the latest rows of some households from their stored assessments (a status
   change, a correction, an assessment dated before the latest, the demo's seeding).
-- `store_assessments` inserts many new assessments at once (bulk imports) and rebuilds their latest rows.
+- `store_assessments` loads many new assessments at once (bulk imports: COPY on PostgreSQL) and brings their
+  latest rows up to date.
 - `store_rescored` writes a batch of re-scored results beside the originals and moves the latest rows
   they concern to the new figures (re-scoring).
 
@@ -32,12 +33,14 @@ from api.assessments.frames import answers_layout, answers_line
 from api.assessments.latest import SCORED_BY_CORE, latest_row
 from api.assessments.tables import Assessment, AssessmentRescore, HouseholdLatest, LatestAnswers
 from api.db import begin, bound_connection, in_autocommit
-from api.db.bulk import load_frame
+from api.db.bulk import load_frame, new_ids
 from api.db.statements import driver_statement
+from api.encoding import dumps
 from api.geography.tables import Station
 from api.households.tables import Household
 
 INSERTED = tuple(column.name for column in Assessment.__table__.columns if column.name != "id")
+JSON_COLUMNS = tuple(column.name for column in Assessment.__table__.columns if isinstance(column.type, JSON))
 _CORRECTION = aliased(Assessment)  # built once: a fresh alias redoes its column set-up on every query
 
 
@@ -317,36 +320,90 @@ def store_rescored(session: Session, *, staged: pd.DataFrame, config_version: st
 def store_assessments(session: Session, *, assessments: list, catalog, first_of: frozenset[int] = frozenset()
                       ) -> list[int]:
     """Insert many new assessments (records of their columns, ids None; none a correction) and bring the latest rows
-    of their households up to date, in the session's transaction (bulk imports); returns their ids, in order.
-    `first_of`: households that had no assessment before these (registered with them): their latest rows are built
-    from the records at hand; the others' are rebuilt from what is then stored."""
+    of their households up to date, in the session's transaction (bulk imports); returns their ids, in order. The
+    ids are taken first (api.db.bulk.new_ids) and the rows loaded at once (COPY on PostgreSQL).
+    A household's latest row and answers line are built from the records at hand and its latest current assessment
+    as stored before them (read for the chunk in one query), as `store_assessment` builds them, when its new assessments
+    all come after that one; else rebuilt from what is then stored (`refresh_latest`). `first_of`: households that
+    had no assessment before these (registered with them): their rows are loaded, the others' upserted."""
     if not assessments:
         return []
     begin(session)
-    ids = list(session.scalars(insert(Assessment).returning(Assessment.id, sort_by_parameter_order=True),
-                               [{column: getattr(assessment, column) for column in INSERTED}
-                                for assessment in assessments]))
-    fresh: dict[int, list] = {}
+    table = Assessment.__table__
+    ids = new_ids(session, table, len(assessments))
+    own_of: dict[int, list] = {}
     for assessment, assessment_id in zip(assessments, ids):
         assessment.id = assessment_id
-        if assessment.household_id in first_of:
-            fresh.setdefault(assessment.household_id, []).append(assessment)
-    if fresh:
-        places = _places(session, list(fresh))
-        rows, lines, without_line = [], [], []
-        for household_id, own in fresh.items():
-            own.sort(key=lambda a: (a.assessed_on, a.id), reverse=True)
-            latest = own[0]
-            before = Figures(own[1].id, own[1].index, own[1].tier) if len(own) > 1 else None
-            rows.append(latest_row(assessment=latest, previous=before, household=places[household_id],
-                                   catalog=catalog))
-            line = _line(catalog, household_id, latest)
-            if line is None:
-                without_line.append(household_id)
-            else:
-                lines.append(line)
-        _write_latest(session, rows, lines, without_line=without_line)
-    others = [assessment.household_id for assessment in assessments if assessment.household_id not in fresh]
-    if others:
-        refresh_latest(session, household_ids=others, catalog=catalog)
+        own_of.setdefault(assessment.household_id, []).append(assessment)
+    for own in own_of.values():
+        own.sort(key=lambda a: (a.assessed_on, a.id), reverse=True)
+    stored = _latest_current(session, [household_id for household_id in own_of if household_id not in first_of])
+    rescored = _rescored(session, [(before.id, own_of[household_id][0].config_version)
+                                   for household_id, before in stored.items()
+                                   if before.config_version != own_of[household_id][0].config_version])
+    columns = {name: [getattr(assessment, name) for assessment in assessments] for name in ("id", *INSERTED)}
+    for name in JSON_COLUMNS:
+        columns[name] = [dumps(value) for value in columns[name]]
+    load_frame(session, table, pd.DataFrame(columns, dtype=object))
+    places = _places(session, list(own_of))
+    first_rows, first_lines, rows, lines, without_line, rebuilt = [], [], [], [], [], []
+    for household_id, own in own_of.items():
+        latest, before = own[0], stored.get(household_id)
+        if before is not None and before.assessed_on > own[-1].assessed_on:
+            rebuilt.append(household_id)
+            continue
+        if len(own) > 1:
+            previous = Figures(own[1].id, own[1].index, own[1].tier)
+        elif before is not None:
+            previous = rescored.get(before.id) or Figures(before.id, before.index, before.tier)
+        else:
+            previous = None
+        row = latest_row(assessment=latest, previous=previous, household=places[household_id], catalog=catalog)
+        line = _line(catalog, household_id, latest)
+        if household_id in first_of:
+            first_rows.append({**row, "dimension_scores": dumps(row["dimension_scores"])})
+            if line is not None:
+                first_lines.append(line)
+            continue
+        rows.append(row)
+        if line is None:
+            without_line.append(household_id)
+        else:
+            lines.append(line)
+    load_frame(session, HouseholdLatest.__table__, pd.DataFrame(first_rows, dtype=object))
+    load_frame(session, LatestAnswers.__table__, pd.DataFrame(first_lines, dtype=object))
+    _write_latest(session, rows, lines, without_line=without_line)
+    if rebuilt:
+        refresh_latest(session, household_ids=rebuilt, catalog=catalog)
     return ids
+
+
+def _latest_current(session: Session, household_ids: list[int]) -> dict:
+    """Each household's latest current assessment (`api.assessments.submission.PREVIOUS` columns), its latest row
+    locked on PostgreSQL; households with none are left out."""
+    if not household_ids:
+        return {}
+    if bound_connection(session).dialect.name == "postgresql":
+        for chunk in _chunks(household_ids):
+            session.execute(select(HouseholdLatest.household_id).where(HouseholdLatest.household_id.in_(chunk))
+                            .with_for_update())
+    found = {}
+    for chunk in _chunks(household_ids):
+        found.update((row.household_id, row) for row in session.execute(_latest_current_query(),
+                                                                        {"household_ids": chunk}))
+    return found
+
+
+@functools.cache
+def _latest_current_query():
+    """The id, date, index, tier and configuration version of each household's latest current assessment, for the
+    households in `:household_ids`."""
+    newest_first = (Assessment.assessed_on.desc(), Assessment.id.desc())
+    ranked = (select(Assessment.id, Assessment.household_id, Assessment.assessed_on, Assessment.index, Assessment.tier,
+                     Assessment.config_version,
+                     func.row_number().over(partition_by=Assessment.household_id, order_by=newest_first)
+                     .label("position"))
+              .where(Assessment.household_id.in_(bindparam("household_ids", expanding=True)),
+                     current_assessments()).subquery())
+    return select(*(ranked.c[name] for name in ("household_id", "id", "assessed_on", "index", "tier",
+                                                 "config_version"))).where(ranked.c.position == 1)

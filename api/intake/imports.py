@@ -22,7 +22,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.assessments.service import check_assessed_on
@@ -33,6 +33,7 @@ from api.audit import service as audit
 from api.auth.access import Caller, require_write
 from api.configs.records import published_config
 from api.db.base import utcnow
+from api.db.bulk import load_frame, new_ids
 from api.errors import Invalid, ServiceError, not_found
 from api.geography.tables import Station, Town
 from api.households.members import check_id_number
@@ -50,6 +51,7 @@ OUTCOMES = ("stored", "already_stored", "refused")
 FORMATS = {".csv": "csv", ".xlsx": "excel", ".parquet": "parquet", ".jsonl": "jsonl"}
 # Columns read as text whatever they look like: keys and ID numbers keep their leading zeros and their X.
 TEXT_COLUMNS = {"household_id": str, "id_number": str, "phone": str}
+ROW_COLUMNS = ("household_id", "assessed_on", "region", "id_number", "name", "phone")  # the columns besides answers
 
 
 def read_file(name: str, content: bytes) -> pd.DataFrame:
@@ -77,28 +79,23 @@ def read_file(name: str, content: bytes) -> pd.DataFrame:
     return frame
 
 
-def records_of(frame: pd.DataFrame) -> list[dict]:
-    """The rows as column -> cell, blanks as None."""
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
-
-
 def content_hash(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
 def run(*, database, caller: Caller, keys: Keys, scorer, station_id: int, file_name: str, file_hash: str,
-        records: list[dict], earliest_assessed_on: date, chunk_rows: int = 2000, started=None) -> dict:
+        frame: pd.DataFrame, earliest_assessed_on: date, chunk_rows: int = 2000, started=None) -> dict:
     """Import every row (resuming the unfinished import of the same file into the same station), a chunk per
     transaction; the job (id, rows_done at the start, resumed) and its counts."""
     with database.session(write=True) as session:
         job = start_job(session=session, caller=caller, station_id=station_id, file_name=file_name,
-                        file_hash=file_hash, rows=len(records))
+                        file_hash=file_hash, rows=len(frame))
     if started is not None:
         started(job)
-    for start in range(job["rows_done"], len(records), chunk_rows):
+    for start in range(job["rows_done"], len(frame), chunk_rows):
         with database.session(write=True) as session:
             import_chunk(session=session, caller=caller, keys=keys, scorer=scorer, job_id=job["id"], start=start,
-                         records=records[start:start + chunk_rows], earliest_assessed_on=earliest_assessed_on)
+                         rows=frame.iloc[start:start + chunk_rows], earliest_assessed_on=earliest_assessed_on)
     with database.session(write=True) as session:
         finish_job(session=session, job_id=job["id"])
         counts = job_counts(session=session, job_id=job["id"])
@@ -175,22 +172,38 @@ def _clean(value: Any) -> Any:
 
 
 def read_answers(catalog, record: dict) -> dict:
-    """The answers of one row: the catalog's indicator columns that are not blank, each accepted answer in its
-    canonical form (assessment.answers.parse_answer: the same whatever file format carried it), any other as it
-    is (scoring then names what is wrong with it)."""
-    answers = {}
+    """The answers of one row: the catalog's indicator columns that are not blank, each read by `_answer`."""
+    return {indicator.id: _answer(indicator, record[indicator.id]) for indicator in catalog.indicators
+            if not is_missing(record.get(indicator.id))}
+
+
+def answers_of(catalog, frame: pd.DataFrame) -> list[dict]:
+    """The answers of each row of `frame`, as `read_answers` reads a row; column by column, each distinct cell of
+    a column read once."""
+    answers = [{} for _ in range(len(frame))]
     for indicator in catalog.indicators:
-        value = record.get(indicator.id)
-        if value is None or is_missing(value):
+        if indicator.id not in frame.columns:
             continue
-        value = _clean(value)
-        canonical, problem = parse_answer(indicator, value)
-        if problem is None:
-            value = canonical
-        else:
-            value = _number_as_sent(indicator, value)
-        answers[indicator.id] = value.strip() if isinstance(value, str) else value
+        read: dict = {}
+        for row_answers, value in zip(answers, frame[indicator.id].tolist()):
+            if is_missing(value):
+                continue
+            try:
+                key = (type(value), value)
+                answer = read[key] if key in read else read.setdefault(key, _answer(indicator, value))
+            except TypeError:  # a cell that is no key (a list from JSON Lines): read as it is
+                answer = _answer(indicator, value)
+            row_answers[indicator.id] = answer
     return answers
+
+
+def _answer(indicator, value: Any) -> Any:
+    """An accepted answer in its canonical form (assessment.answers.parse_answer: the same whatever file format
+    carried it), any other as it is (scoring then names what is wrong with it)."""
+    value = _clean(value)
+    canonical, problem = parse_answer(indicator, value)
+    value = canonical if problem is None else _number_as_sent(indicator, value)
+    return value.strip() if isinstance(value, str) else value
 
 
 def _number_as_sent(indicator, value: Any) -> Any:
@@ -250,9 +263,9 @@ def start_job(*, session: Session, caller: Caller, station_id: int, file_name: s
 
 
 def import_chunk(*, session: Session, caller: Caller, keys: Keys, scorer, job_id: int, start: int,
-                 records: list[dict], earliest_assessed_on: date, today: date | None = None) -> list[RowOutcome]:
-    """Import rows `start`, `start + 1`, ... (`records`: column -> cell) of a job in the session's transaction, and
-    move the job's checkpoint past them; returns each row's outcome."""
+                 rows: pd.DataFrame, earliest_assessed_on: date, today: date | None = None) -> list[RowOutcome]:
+    """Import rows `start`, `start + 1`, ... (`rows`: those rows of the file) of a job in the session's transaction,
+    and move the job's checkpoint past them; returns each row's outcome."""
     job = session.get(ImportJob, job_id)
     if job is None or job.status != "running":
         raise not_found(f"Running import {job_id}", f"进行中的导入 {job_id}", "job_id")
@@ -262,19 +275,22 @@ def import_chunk(*, session: Session, caller: Caller, keys: Keys, scorer, job_id
     today = today or date.today()
     catalog = scorer.catalog
     plans, outcomes = [], []
-    for offset, record in enumerate(records):
+    answers = answers_of(catalog, rows)
+    cells = {name: rows[name].tolist() for name in ROW_COLUMNS if name in rows.columns}
+    for offset in range(len(rows)):
         row = start + offset
+        record = {name: values[offset] for name, values in cells.items()}
         source_key = _text(record.get("household_id")) or ""
         try:
-            plans.append(_read_row(keys, catalog, station, row, source_key, record, earliest_assessed_on, today))
+            plans.append(_read_row(keys, station, row, source_key, record, answers[offset], earliest_assessed_on,
+                                   today))
         except Refused as refused:
             outcomes.append(_refused(row, source_key, refused))
     _resolve(session, station, plans)
     config = published_config(session=session, catalog=catalog)
     new_households: dict[str, _NewHousehold] = {}
-    for plan in plans:
-        if plan.outcome is None and plan.same_as is None:
-            _score(scorer, caller, config, station, plan, new_households)
+    _score(scorer, caller, config, station, [plan for plan in plans if plan.outcome is None and plan.same_as is None],
+           new_households)
     _register(session, caller, keys, station, new_households)
     fresh = [plan for plan in plans if plan.assessment is not None]
     for plan in fresh:
@@ -301,11 +317,12 @@ def import_chunk(*, session: Session, caller: Caller, keys: Keys, scorer, job_id
         outcomes.append(plan.outcome)
     outcomes.sort(key=lambda outcome: outcome.row)
     if outcomes:
-        session.execute(insert(ImportRow), [{"job_id": job_id, **outcome.__dict__} for outcome in outcomes])
-    session.execute(update(ImportJob).where(ImportJob.id == job_id).values(rows_done=start + len(records)))
+        load_frame(session, ImportRow.__table__, pd.DataFrame([{"job_id": job_id, **outcome.__dict__}
+                                                               for outcome in outcomes], dtype=object))
+    session.execute(update(ImportJob).where(ImportJob.id == job_id).values(rows_done=start + len(rows)))
     stored = [o for o in outcomes if o.outcome == "stored"]
     if stored:
-        audit.record(session, caller, "import_assessments", job_id=job_id, rows=[start, start + len(records)],
+        audit.record(session, caller, "import_assessments", job_id=job_id, rows=[start, start + len(rows)],
                      stored=len(stored), registered=[o.household_id for o in stored if o.registered])
     return outcomes
 
@@ -315,7 +332,7 @@ def _refused(row: int, source_key: str, refused: Refused) -> RowOutcome:
                       message_zh=refused.message_zh, message_en=refused.message_en)
 
 
-def _read_row(keys: Keys, catalog, station, row: int, source_key: str, record: dict, earliest: date,
+def _read_row(keys: Keys, station, row: int, source_key: str, record: dict, answers: dict, earliest: date,
               today: date) -> _Plan:
     if not source_key:
         raise Refused("missing_household_id", "household_id", "The row has no household_id.",
@@ -333,7 +350,7 @@ def _read_row(keys: Keys, catalog, station, row: int, source_key: str, record: d
     if region is not None and region != station.region_id:
         raise Refused("other_region", "region", f"The row's region {region[:40]!r} is not the station's region "
                       f"{station.region_id!r}.", f"该行的地区 {region[:40]!r} 不是驿站所在地区 {station.region_id!r}。")
-    plan = _Plan(row=row, source_key=source_key, assessed_on=assessed_on, answers=read_answers(catalog, record),
+    plan = _Plan(row=row, source_key=source_key, assessed_on=assessed_on, answers=answers,
                  key=row_key(station.id, source_key, assessed_on if dated else None), dated=dated)
     number = _text(record.get("id_number"))
     try:
@@ -428,57 +445,65 @@ def _household(station, plan: _Plan, own: dict, members: dict, by_id: dict):
     return household
 
 
-def _score(scorer, caller: Caller, config, station, plan: _Plan, new_households: dict) -> None:
-    """Score a row (refusing it when its answers are invalid) and, for a new household, name whom to register."""
-    try:
-        scored = scorer.score(plan.answers, region=station.region_id, year=plan.assessed_on.year, config=config)
-    except AnswersInvalid as invalid:
-        errors = [finding for finding in invalid.findings if finding.severity == "error"]
-        plan.outcome = RowOutcome(plan.row, plan.source_key, "refused", code="invalid_answers",
-                                  path=errors[0].path if errors else "answers",
-                                  message_zh=";".join(f.message.zh for f in errors),
-                                  message_en="; ".join(f.message.en for f in errors))
-        return
-    if plan.household is None and plan.id_hash in new_households:  # registered by an earlier row of the chunk
-        plan.new_household = new_households[plan.id_hash]
-        plan.new_household.rows.append(plan)
-    elif plan.household is None:
-        try:
-            name = check_name(plan.personal["name"], path="name")
-        except ServiceError as error:
-            plan.outcome = _refused(plan.row, plan.source_key, Refused(
-                error.code, "name", "A new household (its ID number is not registered) needs a name.",
-                "新家庭(身份证号码尚未登记)须填写姓名。"))
-            return
-        registration = new_households.setdefault(plan.id_hash, _NewHousehold(plan.id_hash, {**plan.personal,
-                                                                                              "name": name}))
-        registration.rows.append(plan)
-        plan.new_household = registration
-    result = scored.result
-    plan.assessment = NewAssessment(
-        household_id=plan.household.id if plan.household is not None else 0, assessed_on=plan.assessed_on,
-        region_id=station.region_id, answers=plan.answers, result=result, index=result["index"], tier=result["tier"],
-        completeness=result["completeness"], provisional=result["provisional"], catalog_id=result["catalog_id"],
-        catalog_version=result["catalog_version"], catalog_hash=result["catalog_hash"],
-        config_version=result["config_version"], model_version=scored.model_version,
-        model_opinion=scored.model_opinion, needs_review=scored.needs_review, corrects_id=None,
-        idempotency_key=plan.key,
-        request_hash=request_hash(plan.household.id, plan.answers, plan.assessed_on, None) if plan.household else "",
-        created_by=caller.id, created_at=utcnow())
+def _score(scorer, caller: Caller, config, station, plans: list[_Plan], new_households: dict) -> None:
+    """Score the rows in one call of the vectorised core (refusing those whose answers are invalid) and, for
+    new households, name whom to register."""
+    scored_rows = scorer.score_many([plan.answers for plan in plans], regions=[station.region_id] * len(plans),
+                                    years=[plan.assessed_on.year for plan in plans], config=config)
+    created_at = utcnow()
+    for plan, scored in zip(plans, scored_rows):
+        if isinstance(scored, AnswersInvalid):
+            errors = [finding for finding in scored.findings if finding.severity == "error"]
+            plan.outcome = RowOutcome(plan.row, plan.source_key, "refused", code="invalid_answers",
+                                      path=errors[0].path if errors else "answers",
+                                      message_zh=";".join(f.message.zh for f in errors),
+                                      message_en="; ".join(f.message.en for f in errors))
+            continue
+        if plan.household is None and plan.id_hash in new_households:  # registered by an earlier row of the chunk
+            plan.new_household = new_households[plan.id_hash]
+            plan.new_household.rows.append(plan)
+        elif plan.household is None:
+            try:
+                name = check_name(plan.personal["name"], path="name")
+            except ServiceError as error:
+                plan.outcome = _refused(plan.row, plan.source_key, Refused(
+                    error.code, "name", "A new household (its ID number is not registered) needs a name.",
+                    "新家庭(身份证号码尚未登记)须填写姓名。"))
+                continue
+            registration = new_households.setdefault(plan.id_hash, _NewHousehold(plan.id_hash, {**plan.personal,
+                                                                                                  "name": name}))
+            registration.rows.append(plan)
+            plan.new_household = registration
+        result = scored.result
+        plan.assessment = NewAssessment(
+            household_id=plan.household.id if plan.household is not None else 0, assessed_on=plan.assessed_on,
+            region_id=station.region_id, answers=plan.answers, result=result, index=result["index"],
+            tier=result["tier"], completeness=result["completeness"], provisional=result["provisional"],
+            catalog_id=result["catalog_id"], catalog_version=result["catalog_version"],
+            catalog_hash=result["catalog_hash"], config_version=result["config_version"],
+            model_version=scored.model_version, model_opinion=scored.model_opinion, needs_review=scored.needs_review,
+            corrects_id=None, idempotency_key=plan.key,
+            request_hash=request_hash(plan.household.id, plan.answers, plan.assessed_on, None) if plan.household
+            else "", created_by=caller.id, created_at=created_at)
 
 
 def _register(session: Session, caller: Caller, keys: Keys, station, new_households: dict) -> None:
-    """Register the chunk's new households at once."""
+    """Register the chunk's new households at once (ids taken first, the rows loaded together)."""
     pending = list(new_households.values())
     if not pending:
         return
-    ids = session.scalars(insert(Household).returning(Household.id, sort_by_parameter_order=True), [
-        {"station_id": station.id, "registered_station_id": station.id, "status": "active",
-         "id_number_hash": registration.id_hash, "created_by": caller.id,
-         "name_birth_hash": person_hash(keys, registration.personal["name"], registration.personal["id_number"]),
-         "personal": encrypt_json(keys, registration.personal)} for registration in pending]).all()
+    table = Household.__table__
+    ids = new_ids(session, table, len(pending))
     for registration, household_id in zip(pending, ids):
         registration.id = household_id
+    now = utcnow()
+    load_frame(session, table, pd.DataFrame({
+        "id": ids, "station_id": station.id, "registered_station_id": station.id, "status": "active",
+        "id_number_hash": [registration.id_hash for registration in pending], "created_by": caller.id,
+        "name_birth_hash": [person_hash(keys, registration.personal["name"], registration.personal["id_number"])
+                            for registration in pending],
+        "personal": [encrypt_json(keys, registration.personal) for registration in pending],
+        "created_at": now, "updated_at": now}, dtype=object))
 
 
 def finish_job(*, session: Session, job_id: int) -> None:

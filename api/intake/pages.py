@@ -58,7 +58,7 @@ def _import(request: Request, context, caller, name: str, content: bytes, statio
     frame = imports.read_file(name, content)
     job = imports.run(database=context.database, caller=caller, keys=context.keys, scorer=context.scorer,
                       station_id=station_id, file_name=name, file_hash=imports.content_hash(content),
-                      records=imports.records_of(frame), earliest_assessed_on=context.settings.earliest_assessed_on)
+                      frame=frame, earliest_assessed_on=context.settings.earliest_assessed_on)
     with context.database.session() as session:
         refused = [row for row in imports.job_rows(session=session, job_id=job["id"]) if row.outcome == "refused"]
         stations = geography.stations_in_scope(session=session, caller=caller)

@@ -1,16 +1,23 @@
 """The import's service functions: a row without a date is the same row when imported again another day; an
-exited household assessed by an import comes back into the programme."""
+exited household assessed by an import comes back into the programme; rows scored together store what the
+single-household path gives each."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+import pandas as pd
+from sqlalchemy import Text, cast, select
+
+from api.assessments.tables import Assessment
 
 from api.auth.service import user_caller
+from api.encoding import dumps
 from api.households import lifecycle
 from api.households.tables import Household, StatusEvent
 from api.intake import imports
+from assessment import AnswersInvalid
+from indicators.synth import generate_households, load_spec
 from tests.api.factories import calm_answers, resident_id_number
 from tests.api.support import count_rows
 from tests.api.workflow_helpers import new_household
@@ -26,7 +33,7 @@ def test_an_undated_row_imported_on_two_days_is_stored_once(app, city, catalog):
             job = imports.start_job(session=session, caller=caller, station_id=city.stations["S1"], file_name="f.csv",
                                     file_hash=file_hash, rows=1)
             outcomes += imports.import_chunk(session=session, caller=caller, keys=context.keys, scorer=context.scorer,
-                                             job_id=job["id"], start=0, records=[record], today=day,
+                                             job_id=job["id"], start=0, rows=pd.DataFrame([record]), today=day,
                                              earliest_assessed_on=date(2000, 1, 1))
     assert [outcome.outcome for outcome in outcomes] == ["stored", "already_stored"]
     assert outcomes[0].assessment_id == outcomes[1].assessment_id
@@ -45,8 +52,8 @@ def test_an_imported_assessment_brings_an_exited_household_back(app, client, cit
                                 file_hash="c", rows=1)
         [outcome] = imports.import_chunk(session=session, caller=caller, keys=context.keys, scorer=context.scorer,
                                          job_id=job["id"], start=0, earliest_assessed_on=date(2000, 1, 1),
-                                         records=[{**calm_answers(catalog), "household_id": str(household),
-                                                   "assessed_on": "2026-03-03"}])
+                                         rows=pd.DataFrame([{**calm_answers(catalog), "household_id": str(household),
+                                                                     "assessed_on": "2026-03-03"}]))
     assert outcome.outcome == "stored"
     with context.database.session() as session:
         assert session.get(Household, household).status == "active"
@@ -54,3 +61,123 @@ def test_an_imported_assessment_brings_an_exited_household_back(app, client, cit
                                  .where(StatusEvent.household_id == household).order_by(StatusEvent.id)).all()
     assert [tuple(event) for event in events] == [("exited", "moved", None),
                                                   ("active", "new_assessment", outcome.assessment_id)]
+
+
+def test_imported_rows_store_the_results_the_single_household_path_gives(app, city, catalog):
+    """Rows scored together store, each, the result `scorer.score` gives for the same answers alone; a row with
+    missing answers is stored with them missing, and a row with invalid answers is refused with the messages
+    `scorer.score` raises."""
+    context = app.state.context
+    scorer = context.scorer
+    region = next(r for r in catalog.regions if r.parent).id  # the region of town T1, station S1's
+    frame = generate_households(catalog, load_spec(), 60, 11)
+    indicator_ids = [i.id for i in catalog.indicators if i.id in frame.columns]
+    records = [{key: (value.item() if hasattr(value, "item") else value) for key, value in row.items()
+                if not pd.isna(value)} for row in frame[indicator_ids].to_dict("records")]
+    optional = [i.id for i in catalog.indicators if not i.required and i.id in records[0]]
+    records[1] = {key: value for key, value in records[1].items() if key not in optional[:6]}  # missing answers
+    records[2] = {**records[2], "fam_household_size": "many", "econ_income_per_capita": -5}  # invalid answers
+    rows = [{**answers, "household_id": f"H{n}", "id_number": resident_id_number(500 + n), "name": "钱",
+             "assessed_on": "2026-03-01"} for n, answers in enumerate(records)]
+    with context.database.session(write=True) as session:
+        caller = user_caller(session, city.user_ids["caseworker_s1"])
+        job = imports.start_job(session=session, caller=caller, station_id=city.stations["S1"], file_name="f.csv",
+                                file_hash="same", rows=len(rows))
+        outcomes = imports.import_chunk(session=session, caller=caller, keys=context.keys, scorer=scorer,
+                                        job_id=job["id"], start=0, rows=pd.DataFrame(rows),
+                                        earliest_assessed_on=date(2000, 1, 1))
+    with context.database.session() as session:
+        stored = {row.id: row for row in session.scalars(select(Assessment))}
+        stored_text = dict(session.execute(select(Assessment.id, cast(Assessment.result, Text))).all())
+    expected_refused = 0
+    for answers, outcome in zip(records, outcomes):
+        try:
+            expected = scorer.score(answers, region=region, year=2026)
+        except AnswersInvalid as invalid:
+            expected_refused += 1
+            errors = [f for f in invalid.findings if f.severity == "error"]
+            assert len(errors) == 2
+            assert (outcome.outcome, outcome.code, outcome.path) == ("refused", "invalid_answers", errors[0].path)
+            assert outcome.message_en == "; ".join(f.message.en for f in errors)
+            assert outcome.message_zh == ";".join(f.message.zh for f in errors)
+            continue
+        assert outcome.outcome == "stored"
+        assessment = stored[outcome.assessment_id]
+        assert stored_text[outcome.assessment_id] == dumps(expected.result)  # the text the single path stores
+        assert (assessment.index, assessment.tier, assessment.completeness, assessment.provisional) == (
+            expected.result["index"], expected.result["tier"], expected.result["completeness"],
+            expected.result["provisional"])
+    assert expected_refused == 1 and outcomes[2].outcome == "refused"
+    assert set(stored[outcomes[1].assessment_id].result["missing"]) >= set(optional[:6]) - set(
+        stored[outcomes[1].assessment_id].result["not_applicable"])
+    assert sum(bool(a.result["warnings"]) for a in stored.values()) >= 1  # warnings are compared too
+
+
+def test_a_chunks_answers_read_column_by_column_are_each_rows_answers(catalog):
+    """The same cell reads the same in any row (read once per column), blanks are left out, a refused answer is
+    kept as sent; and each row reads as the single-submission path reads it."""
+    frame = pd.DataFrame({
+        "household_id": ["a", "b", "c", "d"],
+        "fam_household_size": [3.0, "4", float("nan"), "many"],
+        "econ_utility_arrears": ["yes", True, " ", "no"],
+        "econ_savings": [" 2 ", 2, 2.0, None],
+    })
+    expected = [{"fam_household_size": 3, "econ_utility_arrears": True, "econ_savings": 2},
+                {"fam_household_size": 4, "econ_utility_arrears": True, "econ_savings": 2},
+                {"econ_savings": 2},
+                {"fam_household_size": "many", "econ_utility_arrears": False}]
+    answers = imports.answers_of(catalog, frame)
+    assert answers == expected
+    assert {key: type(value) for key, value in answers[0].items()} == {
+        "fam_household_size": int, "econ_utility_arrears": bool, "econ_savings": int}
+    for row, record in zip(answers, frame.to_dict("records")):
+        assert imports.read_answers(catalog, record) == row
+
+
+def test_an_import_into_assessed_households_keeps_each_latest_row_on_its_latest_assessment(app, city, catalog):
+    """Households assessed before: a row dated after their assessment becomes their latest, one dated before
+    stays behind it (as the previous one), two rows of one household take their order; each latest row and
+    answers line is the one rebuilt from the stored assessments."""
+    from api.assessments.store import refresh_latest
+    from api.assessments.tables import HouseholdLatest, LatestAnswers
+
+    context = app.state.context
+    people = {"A": resident_id_number(601), "B": resident_id_number(602), "C": resident_id_number(603)}
+
+    def run(rows, file_hash):
+        with context.database.session(write=True) as session:
+            caller = user_caller(session, city.user_ids["caseworker_s1"])
+            job = imports.start_job(session=session, caller=caller, station_id=city.stations["S1"],
+                                    file_name="f.csv", file_hash=file_hash, rows=len(rows))
+            return imports.import_chunk(session=session, caller=caller, keys=context.keys, scorer=context.scorer,
+                                        job_id=job["id"], start=0, rows=pd.DataFrame(rows),
+                                        earliest_assessed_on=date(2000, 1, 1))
+
+    def row(key, day):
+        return {**calm_answers(catalog), "household_id": key, "id_number": people[key], "name": "周",
+                "assessed_on": day}
+
+    first = {o.source_key: o for o in run([row(key, "2026-03-01") for key in people], "first")}
+    second = run([row("A", "2026-04-01"), row("B", "2026-02-01"), row("C", "2026-05-01"), row("C", "2026-04-01")],
+                 "second")
+    assert [o.outcome for o in second] == ["stored"] * 4
+    assert {o.household_id for o in second} == {first[key].household_id for key in people}
+
+    def latest_rows():
+        with context.database.session() as session:
+            rows = {r.household_id: {c.name: getattr(r, c.name) for c in HouseholdLatest.__table__.columns}
+                    for r in session.scalars(select(HouseholdLatest))}
+            lines = {r.household_id: (r.assessment_id, r.answers) for r in session.scalars(select(LatestAnswers))}
+        return rows, lines
+
+    rows, lines = latest_rows()
+    expected = {"A": (second[0].assessment_id, first["A"].assessment_id),
+                "B": (first["B"].assessment_id, second[1].assessment_id),
+                "C": (second[2].assessment_id, second[3].assessment_id)}
+    for key, (latest, previous) in expected.items():
+        household = first[key].household_id
+        assert (rows[household]["assessment_id"], rows[household]["previous_assessment_id"]) == (latest, previous)
+        assert lines[household][0] == latest
+    with context.database.session(write=True) as session:
+        refresh_latest(session, household_ids=list(rows), catalog=catalog)
+    assert latest_rows() == (rows, lines)
