@@ -4,6 +4,8 @@ single-household path gives each."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import date
 
 import pandas as pd
@@ -19,7 +21,7 @@ from api.intake import imports
 from assessment import AnswersInvalid
 from indicators.synth import generate_households, load_spec
 from tests.api.factories import calm_answers, resident_id_number
-from tests.api.support import count_rows
+from tests.api.support import HASH_KEY, count_rows
 from tests.api.workflow_helpers import new_household
 
 
@@ -38,6 +40,26 @@ def test_an_undated_row_imported_on_two_days_is_stored_once(app, city, catalog):
     assert [outcome.outcome for outcome in outcomes] == ["stored", "already_stored"]
     assert outcomes[0].assessment_id == outcomes[1].assessment_id
     assert count_rows(app, "assessments") == 1
+
+
+def test_a_household_an_import_registers_is_found_by_its_name_and_birth_date_hash(app, city, catalog):
+    """The keyed hash department records without an ID number are matched by: the normal name (no spaces) and the
+    birth date the ID number carries, under the hash key."""
+    context = app.state.context
+    record = {**calm_answers(catalog), "household_id": "K-8", "name": "王 秀英",
+              "id_number": resident_id_number(78, birth="19560412")}
+    with context.database.session(write=True) as session:
+        caller = user_caller(session, city.user_ids["caseworker_s1"])
+        job = imports.start_job(session=session, caller=caller, station_id=city.stations["S1"], file_name="f.csv",
+                                file_hash="h", rows=1)
+        [outcome] = imports.import_chunk(session=session, caller=caller, keys=context.keys, scorer=context.scorer,
+                                         job_id=job["id"], start=0, rows=pd.DataFrame([record]),
+                                         earliest_assessed_on=date(2000, 1, 1))
+    assert outcome.outcome == "stored" and outcome.registered
+    with context.database.session() as session:
+        stored = session.get(Household, outcome.household_id).name_birth_hash
+    expected = hmac.new(HASH_KEY.encode(), "name_birth\x1f王秀英\x1f1956-04-12".encode(), hashlib.sha256).hexdigest()
+    assert stored == expected
 
 
 def test_an_imported_assessment_brings_an_exited_household_back(app, client, city, catalog):
