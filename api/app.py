@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         yield
+        await context.database.dispose_async()
         context.database.dispose()
 
     app = FastAPI(title="Hardship assessment service", version="1",

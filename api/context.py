@@ -20,6 +20,7 @@ class ServiceContext:
     @classmethod
     def from_settings(cls, settings: Settings) -> "ServiceContext":
         return cls(settings=settings,
-                   database=Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms),
+                   database=Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                                     writers=settings.writer_threads),
                    keys=resolve_keys(settings),
                    scorer=Scorer(catalog_dir=settings.catalog_dir, model=settings))

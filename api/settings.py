@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     worker_threads: int = Field(
         8, ge=1, description="Threads that run the requests of one server process at a time (anyio's thread "
                               "limiter; its default is 40). Others wait their turn on the event loop.")
+    writer_threads: int = Field(
+        3, ge=1, description="On PostgreSQL, the asyncio connections of one server process's event loop that "
+                             "submissions and the callers' authentication use at a time (others wait their turn "
+                             "on the event loop). SQLite's writers always take turns.")
     sqlite_busy_timeout_ms: int = 15000
     earliest_assessed_on: date = Field(
         date(2000, 1, 1), description="The earliest interview date (`assessed_on`) a submission or a score preview "

@@ -5,15 +5,13 @@ Where the work runs is decided here, not by the service functions:
   thread (the synchronous routes, the command line). A SQLite writer first waits its turn in the
   `WriterQueue`, then begins with `BEGIN IMMEDIATE`.
 - `await write(work, ...)` is for the requests that must not wait for a thread (an assessment
-  submission), and `await read(work, ...)` for the reads every request makes (who the caller is). Both run
-  on the event loop itself, with the driver's calls made directly: a thread would cost more than the
-  statements (each call into the driver hands the interpreter lock to the loop and back), and so did
-  SQLAlchemy's asyncio engine (a connection and a greenlet per call). On PostgreSQL the connection is in
-  autocommit: each statement commits by itself until `begin(session)` opens a transaction, so a write that
-  is one statement costs no BEGIN and no COMMIT. On SQLite a write runs in one transaction begun with
-  `BEGIN IMMEDIATE`, on the event loop when no other writer holds the queue, else in a worker thread, one
-  at a time (a SQLite writer may wait for another process's; a PostgreSQL statement of a submission waits
-  at most for another short transaction on the same household).
+  submission), and `await read(work, ...)` for the reads every request makes (who the caller is). On
+  PostgreSQL `work` runs on the event loop itself, on an asyncio connection (SQLAlchemy's asyncio engine
+  awaits the driver for it), in autocommit: each statement commits by itself until `begin(session)` opens
+  a transaction, so a write that is one statement costs no BEGIN and no COMMIT. On SQLite a read runs on
+  the event loop (its statements are calls into a local library, and a thread would only contend for the
+  GIL); a write runs in one transaction begun with `BEGIN IMMEDIATE`, on the event loop when no other
+  writer holds the queue, else in a worker thread, one at a time.
 """
 
 from __future__ import annotations
@@ -26,14 +24,16 @@ from anyio.lowlevel import RunVar
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db.engine import is_sqlite, make_engine, sqlite_file
+from api.db.engine import is_sqlite, make_async_engine, make_engine, sqlite_file
 from api.db.writers import WriterQueue
 
-AUTOCOMMIT = "assess_autocommit"  # the execution option that marks the event loop's PostgreSQL connections
+AUTOCOMMIT = "assess_autocommit"  # the execution option that marks the event loop's autocommit connections
 
 
 class Database:
-    def __init__(self, url: str, *, busy_timeout_ms: int = 15000):
+    def __init__(self, url: str, *, busy_timeout_ms: int = 15000, writers: int = 3):
+        """`writers`: on PostgreSQL, the asyncio connections `read` and `write` use at a time (the other calls
+        wait on the event loop); SQLite's writers always take turns."""
         self.url = url
         self.engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
         sqlite = is_sqlite(url)
@@ -44,8 +44,8 @@ class Database:
         self._queue = WriterQueue(path and path.with_name(path.name + ".writer-lock"), busy_timeout_ms / 1000) \
             if sqlite else None
         self._thread_limiter: RunVar[CapacityLimiter] = RunVar("SQLite writer thread")
-        self.loop_engine = self.engine if sqlite else \
-            make_engine(url, autocommit=True).execution_options(**{AUTOCOMMIT: True})
+        self.async_engine = None if sqlite else \
+            make_async_engine(url, connections=writers).execution_options(**{AUTOCOMMIT: True})
 
     @property
     def dialect(self) -> str:
@@ -66,15 +66,18 @@ class Database:
 
     async def read(self, work: Callable[..., Any], /, **arguments) -> Any:
         """`work(session=..., **arguments)`, which only reads, on the event loop."""
-        with self.loop_engine.connect() as connection:
-            return _in_bound_session(connection, work, arguments)
+        if self.async_engine is not None:
+            async with self.async_engine.connect() as connection:
+                return await connection.run_sync(_in_bound_session, work, arguments)
+        with self.session() as session:
+            return work(session=session, **arguments)
 
     async def write(self, work: Callable[..., Any], /, **arguments) -> Any:
         """`work(session=..., **arguments)`, which reads and then writes, where this database runs such work
         (see the module's docstring); committed on success, rolled back on any error."""
-        if self._queue is None:
-            with self.loop_engine.connect() as connection:
-                return _in_bound_session(connection, work, arguments)
+        if self.async_engine is not None:
+            async with self.async_engine.connect() as connection:
+                return await connection.run_sync(_in_bound_session, work, arguments)
         if self._queue.try_enter():
             try:
                 return self._in_sqlite_transaction(work, arguments)
@@ -97,10 +100,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        self.loop_engine.dispose()
         if self._queue is not None:
             self._queue.close()
 
+    async def dispose_async(self) -> None:
+        if self.async_engine is not None:
+            await self.async_engine.dispose()
 
 
 def _in_bound_session(connection: Connection, work, arguments: dict):

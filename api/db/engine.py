@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from api import encoding
 
@@ -35,14 +36,9 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = 15000, autocommit: bool = False) -> Engine:
-    """`autocommit` (PostgreSQL): each statement commits by itself (the event loop's connections, one in use at a
-    time)."""
+def make_engine(url: str, *, busy_timeout_ms: int = 15000) -> Engine:
     url = normalise_url(url)
     if not is_sqlite(url):
-        if autocommit:
-            return create_engine(url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8, pool_recycle=1800,
-                                 json_serializer=encoding.dumps)
         return create_engine(url, pool_size=20, max_overflow=10, pool_recycle=1800, json_serializer=encoding.dumps)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
                            json_serializer=encoding.dumps)
@@ -66,3 +62,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = 15000, autocommit: bool = Fa
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def make_async_engine(url: str, *, connections: int) -> AsyncEngine:
+    """PostgreSQL on the event loop (psycopg's asyncio connections), in autocommit: at most `connections`
+    at a time; a caller waits on the loop for a free one."""
+    return create_async_engine(normalise_url(url), isolation_level="AUTOCOMMIT", pool_size=connections,
+                               max_overflow=0, pool_recycle=1800, json_serializer=encoding.dumps)

@@ -85,29 +85,30 @@ def test_latest_row_after_each_kind_of_submission_equals_a_full_refresh(app, cli
 
 @contextmanager
 def recorded_statements(app):
-    """What submissions send meanwhile: (on the event loop's connections, on the connections of the engine the
-    threads use), each statement as (its first word, whether its connection was in autocommit)."""
+    """What submissions send meanwhile: (on the event loop's asyncio connections, on the connections of the
+    engine the threads use), each statement as (its first word, whether its connection was in autocommit)."""
     on_loop, in_threads = [], []
+    execute = psycopg.AsyncCursor.execute
 
-    def recorder(sent: list):
-        class Recording(psycopg.Cursor):
-            def execute(self, query, params=None, **options):
-                sent.append((str(query).split(None, 1)[0].upper(), self.connection.autocommit))
-                return super().execute(query, params, **options)
+    async def recording(self, query, params=None, **options):
+        on_loop.append((str(query).split(None, 1)[0].upper(), self.connection.autocommit))
+        return await execute(self, query, params, **options)
 
-        def record(dbapi_connection, _record, _proxy):
-            dbapi_connection.cursor_factory = Recording
+    class Recording(psycopg.Cursor):
+        def execute(self, query, params=None, **options):
+            in_threads.append((str(query).split(None, 1)[0].upper(), self.connection.autocommit))
+            return super().execute(query, params, **options)
 
-        return record
+    def record(dbapi_connection, _record, _proxy):
+        dbapi_connection.cursor_factory = Recording
 
-    database = app.state.context.database
-    listeners = [(database.loop_engine, recorder(on_loop)), (database.engine, recorder(in_threads))]
-    for engine, record in listeners:
+    engine = app.state.context.database.engine
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(psycopg.AsyncCursor, "execute", recording)
         event.listen(engine, "checkout", record)
-    try:
-        yield on_loop, in_threads
-    finally:
-        for engine, record in listeners:
+        try:
+            yield on_loop, in_threads
+        finally:
             event.remove(engine, "checkout", record)
 
 

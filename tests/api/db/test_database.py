@@ -48,7 +48,7 @@ def test_a_write_commits_what_it_wrote_at_the_end_and_nothing_on_failure(databas
     autocommit = database_url.startswith("postgresql")
     probe = Table("bound_session_probe", MetaData(), Column("id", Integer, primary_key=True))
     add = DriverStatement(insert(probe).values(id=bindparam("id")).returning(probe.c.id),
-                          database.engine.dialect)
+                          database.async_engine.dialect if autocommit else database.engine.dialect)
 
     def stored() -> list[int]:
         with database.engine.connect() as connection:
@@ -73,6 +73,7 @@ def test_a_write_commits_what_it_wrote_at_the_end_and_nothing_on_failure(databas
             await database.write(writes, ids=[4, 5], fail=True)
         with pytest.raises(IntegrityError):
             await database.write(writes, ids=[6, 7, 1])
+        await database.dispose_async()
 
     probe.create(database.engine)
     try:
