@@ -5,7 +5,7 @@ Dask's sort puts rows in order, but a rank also needs how many households of the
 each partition. So the keys are sampled and cut into intervals of about equal size. Then one pass over the
 data set counts the households of each interval (and group) and moves them: each partition writes its rows
 sorted by interval into one Arrow file of the job's scratch folder, and returns its counts; the partition
-of an interval then reads its rows of every file (a slice each, the files memory-mapped). Categorical
+of an interval then reads its record batch of every file (one batch per interval in each file). Categorical
 columns travel as dictionaries, never as Python objects. The partition functions of `assessment.partitions`
 then place the households exactly.
 """
@@ -40,13 +40,13 @@ COUNTS_META = pd.DataFrame({"partition": pd.Series(dtype="int64"), "interval": p
 
 def _split(part: pd.DataFrame, bounds: np.ndarray, group: str | None, folder: str,
            partition_info=None) -> pd.DataFrame:
-    """Write the partition's rows sorted by interval (with an INTERVAL column) to its file in `folder`;
-    its households per (interval, group)."""
+    """Write the partition's rows sorted by interval (with an INTERVAL column) to its file in `folder`, a record
+    batch per interval; its households per (interval, group)."""
     number = partition_info["number"]
     intervals = interval_of(part[KEY].to_numpy(), bounds)
     order = np.argsort(intervals, kind="stable")
     write_rows(part.iloc[order].reset_index(drop=True).assign(**{INTERVAL: intervals[order]}),
-               Path(folder) / ROWS_FILE.format(number))
+               Path(folder) / ROWS_FILE.format(number), np.bincount(intervals, minlength=len(bounds) + 1))
     return interval_counts(part, bounds, group=group).assign(partition=number)[list(COUNTS_META.columns)]
 
 
@@ -67,17 +67,11 @@ class Ordered:
         return int(self.sizes.sum())
 
 
-def _interval_slices(counts: pd.DataFrame, folder: Path, intervals: int) -> list[list[tuple[str, int, int]]]:
-    """For each interval, the (file, first row, rows) of its households in every partition's file (the
-    partitions Dask ran: it may have joined small ones)."""
-    numbers = sorted(int(path.name.split(".")[1]) for path in folder.glob(ROWS_FILES))
-    rows = np.zeros((len(numbers), intervals), dtype=np.int64)
-    per_interval = counts.groupby(["partition", "interval"])["households"].sum()
-    where = np.searchsorted(numbers, per_interval.index.get_level_values("partition"))
-    rows[where, per_interval.index.get_level_values("interval")] = per_interval.to_numpy()
-    starts = np.cumsum(rows, axis=1) - rows
-    return [[(str(folder / ROWS_FILE.format(number)), int(starts[p, i]), int(rows[p, i]))
-             for p, number in enumerate(numbers)] for i in range(intervals)]
+def _interval_pieces(folder: Path, intervals: int) -> list[list[tuple[str, int]]]:
+    """For each interval, its record batch (file, number) in every partition's file (the partitions Dask ran: it
+    may have joined small ones)."""
+    files = sorted(str(path) for path in folder.glob(ROWS_FILES))
+    return [[(file, interval) for file in files] for interval in range(intervals)]
 
 
 def in_order(frames: list[dd.DataFrame], *, intervals: int, scratch: Path, group: str | None = None) -> list[Ordered]:
@@ -94,10 +88,9 @@ def in_order(frames: list[dd.DataFrame], *, intervals: int, scratch: Path, group
                             for frame, b, folder in zip(frames, bounds, folders)])
     ordered = []
     for frame, b, count, folder in zip(frames, bounds, counts, folders):
-        slices = _interval_slices(count, folder, len(b) + 1)
         count = count.groupby(["interval", "group"], as_index=False)["households"].sum()
         offsets, sizes = interval_offsets(count)
         meta = empty_like(frame).assign(**{INTERVAL: pd.Series(dtype="int64")})
-        moved = dd.from_map(read_rows, slices, meta=meta, enforce_metadata=False)
+        moved = dd.from_map(read_rows, _interval_pieces(folder, len(b) + 1), meta=meta, enforce_metadata=False)
         ordered.append(Ordered(frame=moved, bounds=b, counts=count, offsets=offsets, sizes=sizes))
     return ordered

@@ -16,7 +16,6 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import dask.dataframe as dd
@@ -74,13 +73,19 @@ def write_part(frame: pd.DataFrame, path: Path, metadata: dict[str, str] | None 
     os.replace(partial, path)
 
 
-def write_rows(frame: pd.DataFrame, path: Path) -> None:
-    """A frame as an Arrow IPC file, for other tasks to read slices of (`read_rows`); written under a
-    temporary name and renamed, as a part file."""
+def write_rows(frame: pd.DataFrame, path: Path, sizes) -> None:
+    """A frame as an Arrow IPC file of consecutive record batches of `sizes` rows (empty ones too), for other tasks
+    to read one batch each of (`read_rows`); written under a temporary name and renamed, as a part file."""
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    table = arrow_table(frame)
+    table = arrow_table(frame).combine_chunks()  # one dictionary per column, shared by every batch
     with pa.OSFile(str(partial), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
+        start = 0
+        for size in sizes:
+            rows = table.slice(start, int(size))
+            writer.write_batch(pa.RecordBatch.from_arrays(
+                [column.chunk(0) if column.num_chunks else pa.array([], type=column.type) for column in rows.columns],
+                schema=table.schema))
+            start += int(size)
     os.replace(partial, path)
 
 
@@ -97,15 +102,15 @@ def _used_entries(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=table.schema)
 
 
-def read_rows(slices: list[tuple[str, int, int]]) -> pd.DataFrame:
-    """Rows `start` to `start + length` of each `write_rows` file of `slices` (path, start, length), one
-    after the other; only those rows are read (the files are memory-mapped). Categorical columns have the
-    categories the rows use, of every file; a column without values in a file (of no type there) takes the
-    others' type."""
-    with ExitStack() as files:
-        tables = [_used_entries(pa.ipc.open_file(files.enter_context(pa.memory_map(path))).read_all()
-                                .slice(start, length)) for path, start, length in slices]
-        return pa.concat_tables(tables, promote_options="default").to_pandas()
+def read_rows(pieces: list[tuple[str, int]]) -> pd.DataFrame:
+    """Record batch `number` of each `write_rows` file of `pieces` (path, number), one after the other; only those
+    batches (and the files' dictionaries) are read. Categorical columns have the categories the rows use, of every
+    file; a column without values in a file (of no type there) takes the others' type."""
+    tables = []
+    for path, number in pieces:
+        with pa.OSFile(path) as source:
+            tables.append(_used_entries(pa.Table.from_batches([pa.ipc.open_file(source).get_batch(number)])))
+    return pa.concat_tables(tables, promote_options="default").to_pandas()
 
 
 def read_parts(folder: Path) -> Iterator[pd.DataFrame]:

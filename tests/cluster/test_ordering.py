@@ -1,5 +1,5 @@
 """The global order moves every row, whole, into the partition of its key's interval, with the counts of
-earlier intervals; rows travel through Arrow files read a slice at a time."""
+earlier intervals; rows travel through Arrow files read one record batch at a time."""
 
 import dask.dataframe as dd
 import numpy as np
@@ -10,16 +10,16 @@ from cluster.ordering import in_order
 from cluster.storage import read_rows, write_rows
 
 
-def test_slices_of_row_files_come_back_with_their_values_and_types(tmp_path):
+def test_batches_of_row_files_come_back_with_their_values_and_types(tmp_path):
     first = pd.DataFrame({"id": ["a", "b", "c"], "town": pd.Categorical(["w", "y", "x"]), "n": [1, 2, 3],
                           "flag": pd.array([True, None, False], dtype="boolean")})
     second = pd.DataFrame({"id": ["d", "e"], "town": pd.Categorical(["z", "x"]), "n": [4, 5],
                            "flag": pd.array([None, True], dtype="boolean")})
     empty = first.iloc[:0].astype({"id": object})  # an empty text column has no type in Arrow
-    for name, frame in (("first", first), ("second", second), ("empty", empty)):
-        write_rows(frame, tmp_path / name)
-    got = read_rows([(str(tmp_path / "empty"), 0, 0), (str(tmp_path / "first"), 1, 2),
-                     (str(tmp_path / "second"), 0, 1)])
+    for name, frame, sizes in (("first", first, [1, 2]), ("second", second, [1, 0, 1]), ("empty", empty, [0])):
+        write_rows(frame, tmp_path / name, sizes)
+    got = read_rows([(str(tmp_path / "empty"), 0), (str(tmp_path / "first"), 1), (str(tmp_path / "second"), 0),
+                     (str(tmp_path / "second"), 1)])
     assert got["id"].tolist() == ["b", "c", "d"]
     assert got["n"].tolist() == [2, 3, 4]
     assert got["flag"].tolist() == [pd.NA, False, pd.NA]
