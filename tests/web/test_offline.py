@@ -70,14 +70,33 @@ def fill_questionnaire(page, catalog, answers: dict) -> dict:
     return typed
 
 
+OFFLINE_COOKIE = "assess_test_offline"
+# Chromium's offline emulation reaches a document only once it has started, so a page loaded at that moment may
+# see itself online and send: every document reads `navigator.onLine` through this cookie, before its own scripts.
+OFFLINE_AS_THE_COOKIE_SAYS = """
+(() => {
+  const online = Object.getOwnPropertyDescriptor(Navigator.prototype, "onLine").get;
+  Object.defineProperty(Navigator.prototype, "onLine", {configurable: true, get() {
+    return !document.cookie.split("; ").includes("%s=1") && online.call(this);
+  }});
+})();
+""" % OFFLINE_COOKIE
+
+
 def go_offline(context) -> None:
     """Playwright's offline mode, and the API cut off as well: Chromium's emulation does not always hold back a
     request of a page its service worker served, where a real lost connection would."""
+    origin = re.match(r"^https?://[^/]+", context.pages[0].url).group(0)
+    context.add_cookies([{"name": OFFLINE_COOKIE, "value": "1", "url": origin}])
+    context.add_init_script(OFFLINE_AS_THE_COOKIE_SAYS)
+    for page in context.pages:
+        page.evaluate(OFFLINE_AS_THE_COOKIE_SAYS)
     context.set_offline(True)
     context.route("**/v1/**", lambda route: route.abort("internetdisconnected"))
 
 
 def come_online(context) -> None:
+    context.clear_cookies(name=OFFLINE_COOKIE)
     context.unroute("**/v1/**")
     context.set_offline(False)
 
