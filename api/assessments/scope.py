@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from api.assessments.tables import HouseholdLatest
-from api.auth.access import Caller, Role, require_not_provider
+from api.auth.access import Caller, require_not_provider, scope_filter
 
 
 def latest_scope(caller: Caller):
     """The caller's households, as a filter on household_latest; 403 for providers, who have none."""
     require_not_provider(caller)
-    if caller.role is Role.caseworker:
-        return HouseholdLatest.station_id == caller.station_id
-    if caller.role is Role.supervisor:
-        return HouseholdLatest.town_id.in_(caller.town_ids)
-    return HouseholdLatest.household_id.isnot(None)
+    return scope_filter(caller, HouseholdLatest.station_id, HouseholdLatest.town_id)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from sqlalchemy import true
+
 from api.errors import Forbidden, forbidden
 
 
@@ -42,6 +44,16 @@ def in_scope(caller: Caller, station_id: int, town_id: int) -> bool:
     if caller.role is Role.supervisor:
         return town_id in caller.town_ids
     return False
+
+
+def scope_filter(caller: Caller, station_column, town_column):
+    """`in_scope` as a SQL condition on rows with these station and town columns; every row for the other roles
+    (what those may see at all is their callers' own check)."""
+    if caller.role is Role.caseworker:
+        return station_column == caller.station_id
+    if caller.role is Role.supervisor:
+        return town_column.in_(caller.town_ids)
+    return true()
 
 
 def require_household_reader(caller: Caller) -> None:

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from api.assessments.frames import latest_frame
 from api.assessments.tables import HouseholdLatest
 from api.audit import service as audit
-from api.auth.access import Caller, PersonalView, Role, personal_view, require_role, require_write
+from api.auth.access import (Caller, PersonalView, Role, personal_view, require_role, require_write,
+                             scope_filter)
 from api.db.base import utcnow
 from api.discovery.definitions import WarningRules
 from api.discovery.service import insert_frame
@@ -105,11 +106,7 @@ def _station_in_towns(session: Session, station_id: int | None, town_ids) -> boo
 
 
 def _list_scope(caller: Caller):
-    if caller.role is Role.caseworker:
-        return WarningHousehold.station_id == caller.station_id
-    if caller.role is Role.supervisor:
-        return WarningHousehold.town_id.in_(caller.town_ids)
-    return WarningHousehold.event_id.isnot(None)
+    return scope_filter(caller, WarningHousehold.station_id, WarningHousehold.town_id)
 
 
 def list_events(*, session: Session, caller: Caller, rules: WarningRules) -> list[dict]:

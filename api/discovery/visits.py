@@ -7,11 +7,12 @@ import io
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import and_, case, func, select, true
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from api.audit import service as audit
-from api.auth.access import Caller, PersonalView, Role, personal_view, require_household_reader, require_write
+from api.auth.access import (Caller, PersonalView, Role, personal_view, require_household_reader, require_write,
+                             scope_filter)
 from api.db.base import utcnow
 from api.discovery.definitions import Discovery
 from api.discovery.tables import Candidate, DiscoveryRecord
@@ -28,11 +29,7 @@ OUTCOMES = STATUSES[1:]
 def candidate_scope(caller: Caller):
     """A filter on candidates to the caller's station (caseworker) or towns (supervisor); admins all."""
     require_household_reader(caller)
-    if caller.role is Role.caseworker:
-        return Candidate.station_id == caller.station_id
-    if caller.role is Role.supervisor:
-        return Candidate.town_id.in_(caller.town_ids)
-    return true()
+    return scope_filter(caller, Candidate.station_id, Candidate.town_id)
 
 
 def _reasons(discovery: Discovery, ids: list[str]) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Select, or_, select, true
 from sqlalchemy.orm import aliased
 
-from api.auth.access import Caller, Role, require_not_provider
+from api.auth.access import Caller, Role, require_not_provider, scope_filter
 from api.geography.tables import Station
 from api.households.tables import Household
 
@@ -14,11 +14,7 @@ def household_scope(caller: Caller) -> ColumnElement[bool]:
     """A filter on households (joined with their serving stations) to what the caller may list; 403 for providers,
     who list none."""
     require_not_provider(caller)
-    if caller.role is Role.caseworker:
-        return Household.station_id == caller.station_id
-    if caller.role is Role.supervisor:
-        return Station.town_id.in_(caller.town_ids)
-    return true()
+    return scope_filter(caller, Household.station_id, Station.town_id)
 
 
 _REGISTERED_AT = aliased(Station)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from api.assessments.submission import submit
 from api.audit import service as audit
-from api.auth.access import Caller, Role, in_scope, require_role, require_write
+from api.auth.access import Caller, Role, in_scope, require_role, require_write, scope_filter
 from api.auth.service import user_caller
 from api.db.base import utcnow
 from api.encoding import iso
@@ -341,10 +341,7 @@ def list_queue(*, session: Session, caller: Caller, keys: Keys, catalog, station
     require_role(caller, Role.caseworker, Role.supervisor)
     query = select(IntakeSubmission).join(Station, Station.id == IntakeSubmission.station_id) \
         .where(IntakeSubmission.status == status)
-    if caller.role is Role.caseworker:
-        query = query.where(IntakeSubmission.station_id == caller.station_id)
-    else:
-        query = query.where(Station.town_id.in_(sorted(caller.town_ids)))
+    query = query.where(scope_filter(caller, IntakeSubmission.station_id, Station.town_id))
     if station_id is not None:
         query = query.where(IntakeSubmission.station_id == station_id)
     records = session.scalars(query.order_by(IntakeSubmission.id).limit(limit).offset(offset)).all()

@@ -21,7 +21,7 @@ from api.assessments.store import store_assessment
 from api.assessments.submission import NewAssessment, request_hash
 from api.assessments.tables import Assessment
 from api.audit import service as audit
-from api.auth.access import Caller, Role, require_household_reader, require_write
+from api.auth.access import Caller, Role, require_household_reader, require_write, scope_filter
 from api.db.base import utcnow
 from api.encoding import iso
 from api.errors import Conflict, Invalid, forbidden, not_found
@@ -186,10 +186,7 @@ def list_appeals(*, session: Session, caller: Caller, status: str | None = None,
     require_household_reader(caller)
     query = (select(Appeal, Assessment).join(Assessment, Assessment.id == Appeal.assessment_id)
              .join(Household, Household.id == Appeal.household_id).join(Station, Station.id == Household.station_id))
-    if caller.role is Role.caseworker:
-        query = query.where(Household.station_id == caller.station_id)
-    elif caller.role is Role.supervisor:
-        query = query.where(Station.town_id.in_(caller.town_ids))
+    query = query.where(scope_filter(caller, Household.station_id, Station.town_id))
     for column, value in ((Appeal.status, status), (Household.station_id, station_id)):
         if value is not None:
             query = query.where(column == value)
