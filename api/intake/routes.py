@@ -66,12 +66,11 @@ def revoke_token(token_id: RowId, context: Context, caller: CurrentCaller) -> di
                          "the station's intake queue with its errors (`status: queued`); once per instance id: a "
                          "retry, or the same instance from another source, gets the record as it is and stores "
                          "nothing.")
-def receive(body: Annotated[dict[str, Any], Body()], context: Context,
-            authorization: Annotated[str | None, Header()] = None) -> FastJSONResponse:
-    with context.database.session(write=True) as session:
-        record, _new = service.receive(session=session, token=intake_token(authorization), keys=context.keys,
-                                      scorer=context.scorer, body=body,
-                                      earliest_assessed_on=context.settings.earliest_assessed_on)
+async def receive(body: Annotated[dict[str, Any], Body()], context: Context,
+                  authorization: Annotated[str | None, Header()] = None) -> FastJSONResponse:
+    record, _new = await context.database.write(
+        service.receive, token=intake_token(authorization), keys=context.keys, scorer=context.scorer, body=body,
+        earliest_assessed_on=context.settings.earliest_assessed_on)
     return FastJSONResponse(record, status_code=201)
 
 

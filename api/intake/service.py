@@ -10,12 +10,14 @@ paths. A field is known by the last segment of its path: an indicator id, `house
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Integer, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +25,10 @@ from api.assessments.submission import submit
 from api.audit import service as audit
 from api.auth.access import Caller, Role, in_scope, require_role, require_write, scope_filter
 from api.auth.service import user_caller
+from api.auth.tables import User, UserTown
+from api.db import begin, bound_connection, roll_back
 from api.db.base import utcnow
+from api.db.statements import driver_statement
 from api.encoding import iso
 from api.errors import Conflict, Invalid, Problem, ServiceError, Unauthorized, not_found
 from api.geography.tables import Station
@@ -43,6 +48,8 @@ SUBMITTED_FIELDS = ("__system/submissionDate", "_submission_time")
 DATE_FIELD = "today"
 MAX_DEPTH = 8
 QUEUE_STATUSES = ("queued", "stored", "rejected")
+INSERTED = ("instance_id", "station_id", "source", "form_version", "payload", "household_id", "status", "errors",
+            "assessment_id", "received_at")  # the columns of a submission as it is received
 
 
 # ------------------------------------------------------------------------------------------------- tokens
@@ -110,21 +117,35 @@ def revoke_token(*, session: Session, caller: Caller, token_id: int) -> dict:
     return token_view(row)
 
 
-def token_caller(*, session: Session, token: str | None) -> tuple[IntakeToken, Caller]:
-    """The intake token presented and the user its submissions are stored as; 401 naming the header."""
+@functools.cache
+def _token_user():
+    """The station of a live intake token and the user its submissions are stored as (columns, not entities:
+    every post runs it)."""
+    return (select(IntakeToken.station_id.label("token_station_id"), User.id, User.name, User.role,
+                   User.station_id, User.provider_id, User.active)
+            .join(User, User.id == IntakeToken.user_id)
+            .where(IntakeToken.token_hash == bindparam("token_hash"), IntakeToken.revoked_at.is_(None)))
+
+
+def token_caller(*, session: Session, token: str | None) -> tuple[int, Caller]:
+    """The station of the intake token presented and the user its submissions are stored as; 401 naming the
+    header."""
     if not token:
         raise Unauthorized("missing_token", "An intake token is required.", "需要提供采集令牌。",
                            path="headers.authorization")
-    row = session.scalar(select(IntakeToken).where(IntakeToken.token_hash == token_hash(token),
-                                                   IntakeToken.revoked_at.is_(None)))
+    connection = bound_connection(session)
+    row = driver_statement(connection, _token_user).first(connection, {"token_hash": token_hash(token)})
     if row is None:
         raise Unauthorized("invalid_token", "The intake token is not valid.", "采集令牌无效。",
                            path="headers.authorization")
-    try:
-        return row, user_caller(session, row.user_id)
-    except ServiceError:
+    if not row.active:
         raise Unauthorized("invalid_token", "The intake token's user is no longer active.",
-                           "采集令牌所属用户已停用。", path="headers.authorization") from None
+                           "采集令牌所属用户已停用。", path="headers.authorization")
+    role = Role(row.role)
+    town_ids = session.scalars(select(UserTown.town_id).where(UserTown.user_id == row.id)) \
+        if role is Role.supervisor else ()
+    return row.token_station_id, Caller(id=row.id, name=row.name, role=role, station_id=row.station_id,
+                                        town_ids=frozenset(town_ids), provider_id=row.provider_id)
 
 
 # -------------------------------------------------------------------------------------------- submissions
@@ -138,6 +159,7 @@ class Parsed:
     source: str
     form_version: str | None
     fields: dict[str, Any]
+    leaves: dict[str, Any]  # the fields by the last segment of their path (`by_leaf`)
 
 
 def flatten(body: dict) -> dict[str, Any]:
@@ -174,7 +196,7 @@ def parse(body: Any) -> Parsed:
                     if value not in (None, "")), None)
     source = "odk_central" if "__system/submissionDate" in fields or "__id" in fields else "kobo"
     return Parsed(instance_id=instance, source=source, form_version=version[:128] if version else None,
-                  fields=fields)
+                  fields=fields, leaves=leaves)
 
 
 def by_leaf(fields: dict[str, Any]) -> dict[str, Any]:
@@ -202,41 +224,68 @@ def _day(value: Any) -> date | None:
 def receive(*, session: Session, token: str | None, keys: Keys, scorer, body: Any, earliest_assessed_on: date
             ) -> tuple[dict, bool]:
     """Take a collected submission: stored as an assessment when it can be, else queued with its errors.
-    Returns its record and whether it is new (False: a retry, or the same instance from another source)."""
-    row, caller = token_caller(session=session, token=token)
-    return take(session=session, station_id=row.station_id, caller=caller, keys=keys, scorer=scorer, body=body,
+    Returns its record and whether it is new (False: a retry, or the same instance from another source).
+    Run it with `Database.write` (or in a session's transaction)."""
+    station_id, caller = token_caller(session=session, token=token)
+    return take(session=session, station_id=station_id, caller=caller, keys=keys, scorer=scorer, body=body,
                 earliest_assessed_on=earliest_assessed_on)
+
+
+@functools.cache
+def _received_and_household():
+    """The submission kept under `:instance_id` and the station of household `:household_id`, in one statement."""
+    received = select(IntakeSubmission.id).where(IntakeSubmission.instance_id == bindparam("instance_id"))
+    station = select(Household.station_id).where(Household.id == bindparam("household_id", type_=Integer))
+    return select(received.scalar_subquery().label("received_id"),
+                  station.scalar_subquery().label("household_station_id"))
 
 
 def take(*, session: Session, station_id: int, caller: Caller, keys: Keys, scorer, body: Any,
          earliest_assessed_on: date) -> tuple[dict, bool]:
-    """`receive` for a station and the caller its assessments are stored as (an intake token's, or a pull's)."""
+    """`receive` for a station and the caller its assessments are stored as (an intake token's, or a pull's).
+    In a session of `Database.write` on PostgreSQL the assessment is stored as every submission is (committed
+    by itself); the intake record and its audit entry then commit together. A failure between the two leaves
+    the assessment, which the retry of the instance finds through its submission id and records as stored."""
     parsed = parse(body)
-    existing = session.scalar(select(IntakeSubmission).where(IntakeSubmission.instance_id == parsed.instance_id))
-    if existing is not None:
-        return submission_view(existing), False
-    leaves = by_leaf(parsed.fields)
+    leaves = parsed.leaves
+    household_id = _household_number(leaves)
+    connection = bound_connection(session)
+    found = driver_statement(connection, _received_and_household).first(
+        connection, {"instance_id": parsed.instance_id, "household_id": household_id})
+    if found.received_id is not None:
+        return submission_view(session.get(IntakeSubmission, found.received_id)), False
     try:
         stored, errors = _attempt(session, caller, scorer, station_id=station_id, leaves=leaves,
+                                  household_id=household_id, household_station_id=found.household_station_id,
                                   form_version=parsed.form_version, instance_id=parsed.instance_id,
                                   fields=parsed.fields, earliest=earliest_assessed_on)
-        record = IntakeSubmission(instance_id=parsed.instance_id, station_id=station_id, source=parsed.source,
-                                  form_version=parsed.form_version, payload=encrypt_json(keys, body),
-                                  household_id=stored["household_id"] if stored else _household_number(leaves),
-                                  status="stored" if stored else "queued", errors=errors,
-                                  assessment_id=stored["id"] if stored else None)
-        session.add(record)
-        session.flush()
+        record = {"instance_id": parsed.instance_id, "station_id": station_id, "source": parsed.source,
+                  "form_version": parsed.form_version, "payload": encrypt_json(keys, body),
+                  "household_id": stored["household_id"] if stored else household_id,
+                  "status": "stored" if stored else "queued", "errors": errors,
+                  "assessment_id": stored["id"] if stored else None, "received_at": utcnow()}
+        begin(session)
+        connection = bound_connection(session)  # submit may have rolled a session's transaction back
+        record["id"] = driver_statement(connection, _insert_submission).first(connection, record).id
     except IntegrityError:  # the same instance at once from another request, which stored it first
-        session.rollback()
+        roll_back(session)
         existing = session.scalar(select(IntakeSubmission).where(
             IntakeSubmission.instance_id == parsed.instance_id))
         if existing is None:
             raise
         return submission_view(existing), False
+    record = SimpleNamespace(**record, reason=None, decided_at=None)
     audit.record(session, caller, "intake_submission", household_id=record.household_id,
                  assessment_id=record.assessment_id, submission=record.id, status=record.status)
     return submission_view(record), True
+
+
+@functools.cache
+def _insert_submission():
+    """A received submission (its `INSERTED` columns bound by name), returning its id."""
+    table = IntakeSubmission.__table__
+    return insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in INSERTED}) \
+        .returning(table.c.id)
 
 
 def _household_number(leaves: dict) -> int | None:
@@ -248,9 +297,11 @@ def _household_number(leaves: dict) -> int | None:
     return number if 0 < number < 2**31 else None
 
 
-def _attempt(session: Session, caller: Caller, scorer, *, station_id: int, leaves: dict, form_version: str | None,
-             instance_id: str, fields: dict, earliest: date) -> tuple[dict | None, list[dict]]:
-    """Store the submission through the one submission path; (the stored assessment, []) or (None, its errors)."""
+def _attempt(session: Session, caller: Caller, scorer, *, station_id: int, leaves: dict, household_id: int | None,
+             household_station_id: int | None, form_version: str | None, instance_id: str, fields: dict,
+             earliest: date) -> tuple[dict | None, list[dict]]:
+    """Store the submission through the one submission path; (the stored assessment, []) or (None, its errors).
+    `household_station_id`: the station of household `household_id` (None: there is no such household)."""
     errors = []
     expected = form_version_of(scorer)
     if form_version is not None and form_version != expected:
@@ -258,16 +309,13 @@ def _attempt(session: Session, caller: Caller, scorer, *, station_id: int, leave
                                f"The form's version {form_version[:60]!r} is not the catalog's {expected!r}; "
                                "export the form again (assess form export).",
                                f"表单版本 {form_version[:60]!r} 与目录版本 {expected!r} 不符;请重新导出表单。"))
-    household_id = _household_number(leaves)
     if household_id is None:
         errors.append(_problem("missing_household", HOUSEHOLD_FIELD, "The submission names no household number.",
                                "提交内容没有家庭编号。"))
-    else:
-        station = session.scalar(select(Household.station_id).where(Household.id == household_id))
-        if station != station_id:
-            errors.append(_problem("unknown_household", HOUSEHOLD_FIELD,
-                                   f"Station {station_id} serves no household {household_id}.",
-                                   f"驿站 {station_id} 没有编号为 {household_id} 的家庭。"))
+    elif household_station_id != station_id:
+        errors.append(_problem("unknown_household", HOUSEHOLD_FIELD,
+                               f"Station {station_id} serves no household {household_id}.",
+                               f"驿站 {station_id} 没有编号为 {household_id} 的家庭。"))
     answers = read_answers(scorer.catalog, leaves)
     assessed_on = _day(leaves.get(DATE_FIELD)) or next(
         (day for day in (_day(fields.get(name)) for name in SUBMITTED_FIELDS) if day), date.today())
