@@ -17,7 +17,7 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, insert, select, update
+from sqlalchemy import Integer, bindparam, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -117,35 +117,23 @@ def revoke_token(*, session: Session, caller: Caller, token_id: int) -> dict:
     return token_view(row)
 
 
-@functools.cache
-def _token_user():
-    """The station of a live intake token and the user its submissions are stored as (columns, not entities:
-    every post runs it)."""
-    return (select(IntakeToken.station_id.label("token_station_id"), User.id, User.name, User.role,
-                   User.station_id, User.provider_id, User.active)
-            .join(User, User.id == IntakeToken.user_id)
-            .where(IntakeToken.token_hash == bindparam("token_hash"), IntakeToken.revoked_at.is_(None)))
-
-
-def token_caller(*, session: Session, token: str | None) -> tuple[int, Caller]:
-    """The station of the intake token presented and the user its submissions are stored as; 401 naming the
-    header."""
+def token_caller(*, session: Session, token: str | None, found) -> tuple[int, Caller]:
+    """The station of the intake token presented and the user its submissions are stored as, from `found` (a row
+    of `_context_query`); 401 naming the header."""
     if not token:
         raise Unauthorized("missing_token", "An intake token is required.", "需要提供采集令牌。",
                            path="headers.authorization")
-    connection = bound_connection(session)
-    row = driver_statement(connection, _token_user).first(connection, {"token_hash": token_hash(token)})
-    if row is None:
+    if found.user_id is None:
         raise Unauthorized("invalid_token", "The intake token is not valid.", "采集令牌无效。",
                            path="headers.authorization")
-    if not row.active:
+    if not found.active:
         raise Unauthorized("invalid_token", "The intake token's user is no longer active.",
                            "采集令牌所属用户已停用。", path="headers.authorization")
-    role = Role(row.role)
-    town_ids = session.scalars(select(UserTown.town_id).where(UserTown.user_id == row.id)) \
+    role = Role(found.role)
+    town_ids = session.scalars(select(UserTown.town_id).where(UserTown.user_id == found.user_id)) \
         if role is Role.supervisor else ()
-    return row.token_station_id, Caller(id=row.id, name=row.name, role=role, station_id=row.station_id,
-                                        town_ids=frozenset(town_ids), provider_id=row.provider_id)
+    return found.token_station_id, Caller(id=found.user_id, name=found.name, role=role, station_id=found.station_id,
+                                          town_ids=frozenset(town_ids), provider_id=found.provider_id)
 
 
 # -------------------------------------------------------------------------------------------- submissions
@@ -203,7 +191,10 @@ def by_leaf(fields: dict[str, Any]) -> dict[str, Any]:
     """Fields by the last segment of their path (the first one wins when two groups repeat a name)."""
     leaves = {}
     for path, value in fields.items():
-        leaves.setdefault(path.rsplit("/", 1)[-1], value)
+        if "/" in path:
+            path = path.rpartition("/")[2]
+        if path not in leaves:
+            leaves[path] = value
     return leaves
 
 
@@ -226,46 +217,74 @@ def receive(*, session: Session, token: str | None, keys: Keys, scorer, body: An
     """Take a collected submission: stored as an assessment when it can be, else queued with its errors.
     Returns its record and whether it is new (False: a retry, or the same instance from another source).
     Run it with `Database.write` (or in a session's transaction)."""
-    station_id, caller = token_caller(session=session, token=token)
-    return take(session=session, station_id=station_id, caller=caller, keys=keys, scorer=scorer, body=body,
-                earliest_assessed_on=earliest_assessed_on)
-
-
-@functools.cache
-def _received_and_household():
-    """The submission kept under `:instance_id` and the station of household `:household_id`, in one statement."""
-    received = select(IntakeSubmission.id).where(IntakeSubmission.instance_id == bindparam("instance_id"))
-    station = select(Household.station_id).where(Household.id == bindparam("household_id", type_=Integer))
-    return select(received.scalar_subquery().label("received_id"),
-                  station.scalar_subquery().label("household_station_id"))
+    if not token:
+        token_caller(session=session, token=token, found=None)  # 401: no token
+    try:
+        parsed = parse(body)
+    except Invalid:  # a token that is not valid is the answer first
+        token_caller(session=session, token=token, found=_read_context(session, token=token))
+        raise
+    household_id = _household_number(parsed.leaves)
+    found = _read_context(session, token=token, instance_id=parsed.instance_id, household_id=household_id)
+    station_id, caller = token_caller(session=session, token=token, found=found)
+    return _take(session, station_id=station_id, caller=caller, keys=keys, scorer=scorer, body=body, parsed=parsed,
+                 household_id=household_id, found=found, earliest=earliest_assessed_on)
 
 
 def take(*, session: Session, station_id: int, caller: Caller, keys: Keys, scorer, body: Any,
          earliest_assessed_on: date) -> tuple[dict, bool]:
-    """`receive` for a station and the caller its assessments are stored as (an intake token's, or a pull's).
+    """`receive` for a station and the caller its assessments are stored as (a pull's)."""
+    parsed = parse(body)
+    household_id = _household_number(parsed.leaves)
+    found = _read_context(session, instance_id=parsed.instance_id, household_id=household_id)
+    return _take(session, station_id=station_id, caller=caller, keys=keys, scorer=scorer, body=body, parsed=parsed,
+                 household_id=household_id, found=found, earliest=earliest_assessed_on)
+
+
+@functools.cache
+def _context_query():
+    """What a submission reads first, in one statement and one row (also when nothing matches): the submission
+    kept under `:instance_id`, the station of household `:household_id`, and the station of the live intake
+    token `:token_hash` with its user (columns, not entities: every post runs it)."""
+    received = select(IntakeSubmission.id).where(IntakeSubmission.instance_id == bindparam("instance_id"))
+    station = select(Household.station_id).where(Household.id == bindparam("household_id", type_=Integer))
+    anchor = select(received.scalar_subquery().label("received_id"),
+                    station.scalar_subquery().label("household_station_id")).subquery("anchor")
+    token = (select(IntakeToken.station_id.label("token_station_id"), User.id.label("user_id"), User.name,
+                    User.role, User.station_id, User.provider_id, User.active)
+             .join(User, User.id == IntakeToken.user_id)
+             .where(IntakeToken.token_hash == bindparam("token_hash"), IntakeToken.revoked_at.is_(None))
+             .subquery("token"))
+    return select(anchor, token).select_from(anchor).outerjoin(token, true())
+
+
+def _read_context(session: Session, *, token: str | None = None, instance_id: str | None = None,
+                  household_id: int | None = None):
+    connection = bound_connection(session)
+    return driver_statement(connection, _context_query).first(connection, {
+        "token_hash": token_hash(token) if token else None, "instance_id": instance_id, "household_id": household_id})
+
+
+def _take(session: Session, *, station_id: int, caller: Caller, keys: Keys, scorer, body: Any, parsed: Parsed,
+          household_id: int | None, found, earliest: date) -> tuple[dict, bool]:
+    """Store or queue a parsed submission, unless `found` (`_context_query`) says it was received before.
     In a session of `Database.write` on PostgreSQL the assessment is stored as every submission is (committed
     by itself); the intake record and its audit entry then commit together. A failure between the two leaves
     the assessment, which the retry of the instance finds through its submission id and records as stored."""
-    parsed = parse(body)
-    leaves = parsed.leaves
-    household_id = _household_number(leaves)
-    connection = bound_connection(session)
-    found = driver_statement(connection, _received_and_household).first(
-        connection, {"instance_id": parsed.instance_id, "household_id": household_id})
     if found.received_id is not None:
         return submission_view(session.get(IntakeSubmission, found.received_id)), False
     try:
-        stored, errors = _attempt(session, caller, scorer, station_id=station_id, leaves=leaves,
+        stored, errors = _attempt(session, caller, scorer, station_id=station_id, leaves=parsed.leaves,
                                   household_id=household_id, household_station_id=found.household_station_id,
                                   form_version=parsed.form_version, instance_id=parsed.instance_id,
-                                  fields=parsed.fields, earliest=earliest_assessed_on)
+                                  fields=parsed.fields, earliest=earliest)
         record = {"instance_id": parsed.instance_id, "station_id": station_id, "source": parsed.source,
                   "form_version": parsed.form_version, "payload": encrypt_json(keys, body),
                   "household_id": stored["household_id"] if stored else household_id,
                   "status": "stored" if stored else "queued", "errors": errors,
                   "assessment_id": stored["id"] if stored else None, "received_at": utcnow()}
         begin(session)
-        connection = bound_connection(session)  # submit may have rolled a session's transaction back
+        connection = bound_connection(session)  # submit may have rolled the session back
         record["id"] = driver_statement(connection, _insert_submission).first(connection, record).id
     except IntegrityError:  # the same instance at once from another request, which stored it first
         roll_back(session)

@@ -7,12 +7,17 @@ import base64
 import uuid
 
 import pytest
+from sqlalchemy import update
 
+from api.auth.tables import User
 from indicators.xlsform import form_version
 from tests.api.assessments.test_concurrency import fire_together
 from tests.api.factories import calm_answers, with_answer
 from tests.api.support import count_rows, snapshot
-from tests.api.workflow_helpers import new_household
+from tests.api.workflow_helpers import assess, new_household
+
+# The namespace of the submission ids of intake instances (uuid5), as the API documents it.
+INSTANCE_NAMESPACE = uuid.UUID("6c1d2b44-5e0f-4b8e-9a43-7d1f0e2c9b71")
 
 
 def kobo_value(value):
@@ -199,3 +204,45 @@ def test_tokens_and_bad_requests(client, city, catalog, intake):
     other = kobo_body(catalog, household, calm_answers(catalog))
     assert client.post("/v1/intake/submissions", json=other,
                        headers={"Authorization": f"Bearer {created['token']}"}).status_code == 401
+
+
+def test_the_token_is_checked_before_the_submission_is_read(client, city, catalog, intake):
+    household = new_household(client, city, "S1", "caseworker_s1")
+    body = kobo_body(catalog, household, calm_answers(catalog))
+    no_instance = {k: v for k, v in body.items() if k not in ("meta/instanceID", "_uuid")}
+    before = snapshot(client.app)
+    missing = client.post("/v1/intake/submissions", json=no_instance)
+    assert missing.status_code == 401 and missing.json()["errors"][0]["code"] == "missing_token"
+    wrong = client.post("/v1/intake/submissions", json=no_instance, headers={"Authorization": "Bearer as_nope"})
+    assert wrong.status_code == 401 and wrong.json()["errors"][0]["code"] == "invalid_token"
+    with client.app.state.context.database.session(write=True) as session:  # the token's user leaves
+        session.execute(update(User).where(User.id == city.user_ids["supervisor_t1"]).values(active=False))
+    for posted in (body, no_instance):
+        inactive = client.post("/v1/intake/submissions", json=posted, headers=intake)
+        assert inactive.status_code == 401, inactive.text
+        error = inactive.json()["errors"][0]
+        assert error["code"] == "invalid_token" and "no longer active" in error["message_en"]
+        assert error["path"] == "headers.authorization"
+    assert snapshot(client.app) == before
+
+
+def test_an_instance_whose_assessment_was_stored_before_its_record_is_recorded_with_that_assessment(
+        client, city, catalog, intake):
+    """What a post finds after a failure between storing the assessment and keeping the submission: the retry
+    records the stored assessment and stores nothing more."""
+    household = new_household(client, city, "S1", "caseworker_s1")
+    instance = str(uuid.uuid4())
+    answers = calm_answers(catalog)
+    stored = assess(client, city, "caseworker_s1", household, answers,
+                    submission_id=str(uuid.uuid5(INSTANCE_NAMESPACE, f"intake\n{instance}")))
+    before = count_rows(client.app, "assessments")
+    response = client.post("/v1/intake/submissions", json=kobo_body(catalog, household, answers, instance),
+                           headers=intake)
+    assert response.status_code == 201, response.text
+    record = response.json()
+    assert record["status"] == "stored" and record["assessment_id"] == stored["id"]
+    assert record["household_id"] == household and record["instance_id"] == instance
+    assert count_rows(client.app, "assessments") == before and count_rows(client.app, "intake_submissions") == 1
+    again = client.post("/v1/intake/submissions", json=kobo_body(catalog, household, answers, instance),
+                        headers=intake)
+    assert again.status_code == 201 and again.json() == record
