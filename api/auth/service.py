@@ -31,12 +31,18 @@ def _token_user():
             .where(Token.token_hash == bindparam("token_hash"), Token.revoked_at.is_(None), User.active.is_(True)))
 
 
-def authenticate(*, session: Session, token: str | None) -> Caller:
-    """The caller a bearer token belongs to; 401 naming the header when it is missing, unknown, revoked,
-    expired or its user inactive."""
+def require_token(token: str | None) -> str:
+    """The bearer token, else 401: none was sent."""
     if not token:
         raise Unauthorized("missing_token", "A bearer token is required.", "需要提供访问令牌(Bearer)。",
                            path="headers.authorization")
+    return token
+
+
+def authenticate(*, session: Session, token: str | None) -> Caller:
+    """The caller a bearer token belongs to; 401 naming the header when it is missing, unknown, revoked,
+    expired or its user inactive."""
+    require_token(token)
     connection = bound_connection(session)
     row = driver_statement(connection, _token_user).first(connection, {"token_hash": token_hash(token)})
     if row is None:
@@ -45,11 +51,17 @@ def authenticate(*, session: Session, token: str | None) -> Caller:
     if row.expired:
         raise Unauthorized("token_expired", "The bearer token has expired; an administrator can issue a new one.",
                            "访问令牌已过期,请联系管理员签发新令牌。", path="headers.authorization")
-    role = Role(row.role)
-    town_ids = session.scalars(select(UserTown.town_id).where(UserTown.user_id == row.id)) \
+    return caller_of(session, row)
+
+
+def caller_of(session: Session, user) -> Caller:
+    """The caller a user acts as, from its columns (`id`, `name`, `role`, `station_id`, `provider_id`); a
+    supervisor's towns are read here."""
+    role = Role(user.role)
+    town_ids = session.scalars(select(UserTown.town_id).where(UserTown.user_id == user.id)) \
         if role is Role.supervisor else ()
-    return Caller(id=row.id, name=row.name, role=role, station_id=row.station_id, town_ids=frozenset(town_ids),
-                  provider_id=row.provider_id)
+    return Caller(id=user.id, name=user.name, role=role, station_id=user.station_id, town_ids=frozenset(town_ids),
+                  provider_id=user.provider_id)
 
 
 def token_expiry(*, session: Session, token: str) -> str | None:
@@ -159,7 +171,4 @@ def user_caller(session: Session, user_id: int) -> Caller:
     user = session.get(User, user_id)
     if user is None or not user.active:
         raise not_found(f"Active user {user_id}", f"有效用户 {user_id}", "user")
-    role = Role(user.role)
-    return Caller(id=user.id, name=user.name, role=role, station_id=user.station_id,
-                  town_ids=frozenset(user.town_ids) if role is Role.supervisor else frozenset(),
-                  provider_id=user.provider_id)
+    return caller_of(session, user)

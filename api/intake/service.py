@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from api.assessments.submission import submit
 from api.audit import service as audit
 from api.auth.access import Caller, Role, in_scope, require_role, require_write, scope_filter
-from api.auth.service import user_caller
-from api.auth.tables import User, UserTown
+from api.auth.service import caller_of, user_caller
+from api.auth.tables import User
 from api.db import begin, bound_connection, roll_back
 from api.db.base import utcnow
 from api.db.statements import driver_statement
@@ -123,17 +123,13 @@ def token_caller(*, session: Session, token: str | None, found) -> tuple[int, Ca
     if not token:
         raise Unauthorized("missing_token", "An intake token is required.", "需要提供采集令牌。",
                            path="headers.authorization")
-    if found.user_id is None:
+    if found.id is None:
         raise Unauthorized("invalid_token", "The intake token is not valid.", "采集令牌无效。",
                            path="headers.authorization")
     if not found.active:
         raise Unauthorized("invalid_token", "The intake token's user is no longer active.",
                            "采集令牌所属用户已停用。", path="headers.authorization")
-    role = Role(found.role)
-    town_ids = session.scalars(select(UserTown.town_id).where(UserTown.user_id == found.user_id)) \
-        if role is Role.supervisor else ()
-    return found.token_station_id, Caller(id=found.user_id, name=found.name, role=role, station_id=found.station_id,
-                                          town_ids=frozenset(town_ids), provider_id=found.provider_id)
+    return found.token_station_id, caller_of(session, found)
 
 
 # -------------------------------------------------------------------------------------------- submissions
@@ -245,12 +241,13 @@ def take(*, session: Session, station_id: int, caller: Caller, keys: Keys, score
 def _context_query():
     """What a submission reads first, in one statement and one row (also when nothing matches): the submission
     kept under `:instance_id`, the station of household `:household_id`, and the station of the live intake
-    token `:token_hash` with its user (columns, not entities: every post runs it)."""
+    token `:token_hash` with its user's columns (`id`, `name`, ...: those `caller_of` reads; columns, not
+    entities: every post runs it)."""
     received = select(IntakeSubmission.id).where(IntakeSubmission.instance_id == bindparam("instance_id"))
     station = select(Household.station_id).where(Household.id == bindparam("household_id", type_=Integer))
     anchor = select(received.scalar_subquery().label("received_id"),
                     station.scalar_subquery().label("household_station_id")).subquery("anchor")
-    token = (select(IntakeToken.station_id.label("token_station_id"), User.id.label("user_id"), User.name,
+    token = (select(IntakeToken.station_id.label("token_station_id"), User.id, User.name,
                     User.role, User.station_id, User.provider_id, User.active)
              .join(User, User.id == IntakeToken.user_id)
              .where(IntakeToken.token_hash == bindparam("token_hash"), IntakeToken.revoked_at.is_(None))
