@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.assessments import reproduction, schemas, service, submission
 from api.assessments.schemas import AssessmentSubmission, ScorePreview
-from api.deps import Context, CurrentCaller
+from api.deps import Context, CurrentCaller, WritingCaller
 from api.encoding import FastJSONResponse
 from api.request_checks import CheckedRoute
 from api.schemas import RowId, problem_responses
@@ -23,7 +23,7 @@ router = APIRouter(tags=["assessments"], responses=problem_responses(401, 413), 
                          "assessment the device saw (0: none); a different latest is a 409 `household_changed` "
                          "naming `based_on`, with `latest_assessment_id`.")
 async def submit(household_id: RowId, body: AssessmentSubmission, context: Context,
-                 caller: CurrentCaller) -> FastJSONResponse:
+                 caller: WritingCaller) -> FastJSONResponse:
     stored = await context.database.write(
         submission.submit, caller=caller, scorer=context.scorer, household_id=household_id,
         submission_id=str(body.submission_id), answers=body.answers, assessed_on=body.assessed_on,

@@ -12,6 +12,10 @@ Where the work runs is decided here, not by the service functions:
   the event loop (its statements are calls into a local library, and a thread would only contend for the
   GIL); a write runs in one transaction begun with `BEGIN IMMEDIATE`, on the event loop when no other
   writer holds the queue, else in a worker thread, one at a time.
+
+An argument given as `InSession(compute, ...)` is computed in the work's own session just before the work runs:
+a request's caller is authenticated that way in the call that stores its submission, so that the request
+makes one database call instead of two.
 """
 
 from __future__ import annotations
@@ -28,6 +32,17 @@ from api.db.engine import is_sqlite, make_async_engine, make_engine, sqlite_file
 from api.db.writers import WriterQueue
 
 AUTOCOMMIT = "assess_autocommit"  # the execution option that marks the event loop's autocommit connections
+
+
+class InSession:
+    """An argument of `Database.read` or `Database.write` computed as `compute(session=..., **arguments)` in
+    the session the work then runs in."""
+
+    __slots__ = ("compute", "arguments")
+
+    def __init__(self, compute: Callable[..., Any], /, **arguments):
+        self.compute = compute
+        self.arguments = arguments
 
 
 class Database:
@@ -70,7 +85,7 @@ class Database:
             async with self.async_engine.connect() as connection:
                 return await connection.run_sync(_in_bound_session, work, arguments)
         with self.session() as session:
-            return work(session=session, **arguments)
+            return _run(work, session, arguments)
 
     async def write(self, work: Callable[..., Any], /, **arguments) -> Any:
         """`work(session=..., **arguments)`, which reads and then writes, where this database runs such work
@@ -113,7 +128,7 @@ def _in_bound_session(connection: Connection, work, arguments: dict):
     `begin`, or the connection's own) is committed at the end, or rolled back on any error."""
     with Session(bind=connection, expire_on_commit=False) as session:
         try:
-            result = work(session=session, **arguments)
+            result = _run(work, session, arguments)
             if session.in_transaction():
                 session.commit()
             if connection.in_transaction():
@@ -124,6 +139,14 @@ def _in_bound_session(connection: Connection, work, arguments: dict):
             if connection.in_transaction():
                 connection.rollback()
             raise
+
+
+def _run(work, session: Session, arguments: dict):
+    """`work(session=session, **arguments)`, its `InSession` arguments computed first, in that session."""
+    for name, value in arguments.items():
+        if isinstance(value, InSession):
+            arguments = {**arguments, name: value.compute(session=session, **value.arguments)}
+    return work(session=session, **arguments)
 
 
 def bound_connection(session: Session) -> Connection:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from sqlalchemy import Connection
+from sqlalchemy.engine import AdaptedConnection
 from sqlalchemy.exc import DBAPIError
 
 
@@ -30,30 +31,45 @@ class DriverStatement:
     def first(self, connection: Connection, parameters: dict):
         """The first row (with the statement's column names) of running it on `connection`, in whatever
         transaction the connection is in; None when it returns no rows. On the event loop's connections
-        (`Database.write` on PostgreSQL) the driver's calls are awaited by SQLAlchemy's adapter."""
+        (`Database.write` on PostgreSQL) the driver's own asyncio connection runs it, awaited once for the
+        whole statement (SQLAlchemy's adapted cursor awaits its opening, its execution and its closing)."""
         values = self._values(parameters)
         dialect = connection.dialect
-        cursor = connection.connection.dbapi_connection.cursor()
+        dbapi_connection = connection.connection.dbapi_connection
         try:
-            cursor.execute(self.sql, values)
-            row = cursor.fetchone() if self._columns else None
-            if row is not None and self._results is None:
-                self._results = self._result_processors(dialect, cursor.description)
+            if isinstance(dbapi_connection, AdaptedConnection):
+                row, description = dbapi_connection.run_async(lambda driver: self._first_async(driver, values))
+            else:
+                row, description = self._first_sync(dbapi_connection, values)
         except dialect.loaded_dbapi.Error as error:
-            disconnected = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+            disconnected = dialect.is_disconnect(error, dbapi_connection, None)
             if disconnected:
                 connection.invalidate(error)
             raise DBAPIError.instance(self.sql, values, error, dialect.loaded_dbapi.Error,
                                       connection_invalidated=disconnected, dialect=dialect) from error
-        finally:
-            cursor.close()
         if row is None:
             return None
+        if self._results is None:
+            self._results = self._result_processors(dialect, description)
         if self._results:
             row = list(row)
             for position, process in self._results:
                 row[position] = process(row[position])
         return self._row._make(row)
+
+    def _first_sync(self, dbapi_connection, values) -> tuple:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(self.sql, values)
+            return (cursor.fetchone() if self._columns else None), cursor.description
+        finally:
+            cursor.close()
+
+    async def _first_async(self, driver_connection, values) -> tuple:
+        """On psycopg's AsyncConnection."""
+        async with driver_connection.cursor() as cursor:
+            await cursor.execute(self.sql, values)
+            return (await cursor.fetchone() if self._columns else None), cursor.description
 
     def _values(self, parameters: dict):
         values = {**self._defaults, **parameters}

@@ -37,6 +37,22 @@ def test_missing_malformed_and_revoked_tokens_are_401(client, city):
     assert body["errors"][0]["path"] == "headers.authorization"
 
 
+def test_a_submission_without_a_valid_token_is_401_and_stores_nothing(client, city, app, catalog):
+    """The caller of a submission is read in the submission's own database call (api.deps.caller_in_write)."""
+    household = client.post("/v1/households", json=household_payload(city.stations["S1"]),
+                            headers=city.auth("caseworker_s1")).json()
+    url = f"/v1/households/{household['id']}/assessments"
+    before = snapshot(app)
+    for headers, code in (({}, "missing_token"), ({"Authorization": "Bearer nonsense"}, "invalid_token")):
+        [error] = assert_problem(client.post(url, json=submission(calm_answers(catalog)), headers=headers),
+                                 401)["errors"]
+        assert error["code"] == code and error["path"] == "headers.authorization"
+    # without a token the request is refused before its body is read
+    [error] = assert_problem(client.post(url, json={"answers": 5}), 401)["errors"]
+    assert error["code"] == "missing_token"
+    assert snapshot(app) == before
+
+
 def expire(app, token: str) -> None:
     with app.state.context.database.session(write=True) as session:
         session.execute(update(Token).where(Token.token_hash == token_hash(token))

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import JSON, Column, Date, Integer, MetaData, Table, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from api.db import Database, begin, bound_connection
+from api.db import Database, InSession, begin, bound_connection
 from api.db.engine import make_engine
 from api.db.statements import DriverStatement
 from api.db.writers import WriterQueue
@@ -73,6 +73,8 @@ def test_a_write_commits_what_it_wrote_at_the_end_and_nothing_on_failure(databas
             await database.write(writes, ids=[4, 5], fail=True)
         with pytest.raises(IntegrityError):
             await database.write(writes, ids=[6, 7, 1])
+        with pytest.raises(IntegrityError):  # raised by the driver statement itself (on PostgreSQL: asyncio)
+            await database.write(writes, ids=[2])
         await database.dispose_async()
 
     probe.create(database.engine)
@@ -82,6 +84,35 @@ def test_a_write_commits_what_it_wrote_at_the_end_and_nothing_on_failure(databas
         assert stored() == ([1, 2, 3, 4, 6] if autocommit else [1, 2, 3])
     finally:
         probe.drop(database.engine)
+        database.dispose()
+
+
+def test_an_argument_in_session_is_computed_in_the_session_of_the_work_before_it_runs(database_url):
+    database = Database(database_url)
+    computed_in = []
+
+    def plus_one(*, session, number):
+        if number is None:
+            raise LookupError("no number")
+        computed_in.append(session)
+        return number + 1
+
+    def work(*, session, value, label):
+        return value, label, session is computed_in[-1]
+
+    async def main():
+        assert await database.write(work, value=InSession(plus_one, number=41), label="w") == (42, "w", True)
+        assert await database.read(work, value=InSession(plus_one, number=1), label="r") == (2, "r", True)
+        ran = []
+        with pytest.raises(LookupError):
+            await database.write(lambda **_: ran.append(1), value=InSession(plus_one, number=None))
+        assert ran == []
+        await database.dispose_async()
+
+    try:
+        with ThreadPoolExecutor(1) as runner:
+            runner.submit(anyio.run, main).result()
+    finally:
         database.dispose()
 
 
