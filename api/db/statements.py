@@ -36,11 +36,13 @@ class DriverStatement:
         values = self._values(parameters)
         dialect = connection.dialect
         dbapi_connection = connection.connection.dbapi_connection
+        describe = self._results is None  # the driver builds the column descriptions anew each time
         try:
             if isinstance(dbapi_connection, AdaptedConnection):
-                row, description = dbapi_connection.run_async(lambda driver: self._first_async(driver, values))
+                row, description = dbapi_connection.run_async(
+                    lambda driver: self._first_async(driver, values, describe))
             else:
-                row, description = self._first_sync(dbapi_connection, values)
+                row, description = self._first_sync(dbapi_connection, values, describe)
         except dialect.loaded_dbapi.Error as error:
             disconnected = dialect.is_disconnect(error, dbapi_connection, None)
             if disconnected:
@@ -49,7 +51,7 @@ class DriverStatement:
                                       connection_invalidated=disconnected, dialect=dialect) from error
         if row is None:
             return None
-        if self._results is None:
+        if describe:
             self._results = self._result_processors(dialect, description)
         if self._results:
             row = list(row)
@@ -57,19 +59,19 @@ class DriverStatement:
                 row[position] = process(row[position])
         return self._row._make(row)
 
-    def _first_sync(self, dbapi_connection, values) -> tuple:
+    def _first_sync(self, dbapi_connection, values, describe: bool) -> tuple:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(self.sql, values)
-            return (cursor.fetchone() if self._columns else None), cursor.description
+            return (cursor.fetchone() if self._columns else None), (cursor.description if describe else None)
         finally:
             cursor.close()
 
-    async def _first_async(self, driver_connection, values) -> tuple:
+    async def _first_async(self, driver_connection, values, describe: bool) -> tuple:
         """On psycopg's AsyncConnection."""
         async with driver_connection.cursor() as cursor:
             await cursor.execute(self.sql, values)
-            return (await cursor.fetchone() if self._columns else None), cursor.description
+            return (await cursor.fetchone() if self._columns else None), (cursor.description if describe else None)
 
     def _values(self, parameters: dict):
         values = {**self._defaults, **parameters}
