@@ -184,8 +184,19 @@ def answers_of(catalog, frame: pd.DataFrame) -> list[dict]:
     for indicator in catalog.indicators:
         if indicator.id not in frame.columns:
             continue
+        column = frame[indicator.id]
+        if column.dtype != object or pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+            # cells equal only when of one type (no True == 1 == 1.0): each distinct one read once, by its code
+            codes, distinct = pd.factorize(column, use_na_sentinel=True)
+            read = [_MISSING if is_missing(value) else _answer(indicator, value) for value in distinct.tolist()]
+            read.append(_MISSING)  # code -1: a missing cell
+            indicator_id = indicator.id
+            for row_answers, answer in zip(answers, map(read.__getitem__, codes.tolist())):
+                if answer is not _MISSING:
+                    row_answers[indicator_id] = answer
+            continue
         read: dict = {}
-        for row_answers, value in zip(answers, frame[indicator.id].tolist()):
+        for row_answers, value in zip(answers, column.tolist()):
             if is_missing(value):
                 continue
             try:
@@ -195,6 +206,9 @@ def answers_of(catalog, frame: pd.DataFrame) -> list[dict]:
                 answer = _answer(indicator, value)
             row_answers[indicator.id] = answer
     return answers
+
+
+_MISSING = object()
 
 
 def _answer(indicator, value: Any) -> Any:
