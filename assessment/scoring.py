@@ -9,6 +9,7 @@ compiled formula (`assessment.kernels.score_household`) that also scores whole f
 from __future__ import annotations
 
 import math
+from types import NoneType
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -136,10 +137,7 @@ def assess_many(catalog: Catalog, answers: Sequence[Mapping[str, Any]], *, regio
     """`assess` for many households at once (answers, region and year each), scored by the vectorised core
     (`assessment.batch`): each one's result, or AnswersInvalid with the findings `assess` would raise."""
     config = resolve_config(catalog, config)
-    readable = [_canonical(catalog, one) for one in answers]
-    rows = [k for k, values in enumerate(readable) if values is not None]
-    frame = pd.DataFrame({ind.id: _column(ind, [readable[k].get(ind.id) for k in rows])
-                          for ind in catalog.indicators})
+    rows, frame = _readable_frame(catalog, answers)
     frame["region"] = pd.Series([regions[k] for k in rows], dtype=object)
     frame["year"] = pd.Series([years[k] for k in rows], dtype="Int64")
     prepared = prepare_frame(catalog, frame, id_column=None, passthrough=())
@@ -152,9 +150,10 @@ def assess_many(catalog: Catalog, answers: Sequence[Mapping[str, Any]], *, regio
     figures = Figures(batch.index, batch.index_low, batch.index_high, batch.completeness, batch.tier_code,
                       batch.tier_from_index_code, batch.raised_by, batch.dimension_scores, batch.af_score,
                       batch.af_poor, batch.top_reason_codes, batch.recommendation_codes)
+    valid_rows = valid.tolist()
     results = result_builder(catalog).results(config, figures, prepared.scores[valid], contribution,
-                                              prepared.applicable[valid], [tuple(warnings[row]) for row in valid])
-    for row, result in zip(valid.tolist(), results):
+                                              prepared.applicable[valid], [tuple(warnings[row]) for row in valid_rows])
+    for row, result in zip(valid_rows, results):
         outcomes[rows[row]] = result
     for k, outcome in enumerate(outcomes):
         if outcome is None:
@@ -166,30 +165,30 @@ def assess_many(catalog: Catalog, answers: Sequence[Mapping[str, Any]], *, regio
 CANONICAL = {"yes_no": bool, "ordinal": int, "count": int, "choice": str, "amount": float}
 
 
-def _canonical(catalog: Catalog, answers: Mapping[str, Any]) -> dict | None:
-    """The answers in their canonical form, missing ones left out; None when any is not accepted or names no
-    indicator."""
-    indicators = catalog.indicator_by_id
-    values = {}
-    for ind_id, raw in answers.items():
-        indicator = indicators.get(ind_id)
-        if indicator is None:
-            return None
-        if raw is None or type(raw) is CANONICAL[indicator.answer.type]:
-            values[ind_id] = raw
-            continue
-        if is_missing(raw):
-            continue
-        value, problem = parse_answer(indicator, raw)
-        if problem is not None:
-            return None
-        values[ind_id] = value
-    return values
-
-
-def _column(indicator, values: list) -> pd.Series:
-    """Canonical answers (None where missing) as the frame column the vectorised core reads fastest: numbers
-    (yes/no as 1/0) with NaN, choices as text."""
-    if indicator.answer.type == "choice":
-        return pd.Series(values, dtype=object)
-    return pd.Series(np.array([np.nan if value is None else value for value in values], dtype=float))
+def _readable_frame(catalog: Catalog, answers: Sequence[Mapping[str, Any]]) -> tuple[list[int], pd.DataFrame]:
+    """The households whose answers all name an indicator and are accepted (their positions), and their answers
+    in canonical form as the frame the vectorised core reads fastest: a column per indicator, numbers (yes/no as
+    1/0) with NaN where missing, choices as text with None. Read column by column; only a column holding
+    answers that are not canonical already is read cell by cell."""
+    known = catalog.indicator_by_id.keys()
+    readable = [known >= one.keys() for one in answers]
+    columns = {}
+    for indicator in catalog.indicators:
+        values = [one.get(indicator.id) for one in answers]
+        canonical = CANONICAL[indicator.answer.type]
+        if not {NoneType, canonical}.issuperset(map(type, values)):
+            for k, raw in enumerate(values):
+                if raw is None or type(raw) is canonical:
+                    continue
+                value, problem = (None, None) if is_missing(raw) else parse_answer(indicator, raw)
+                if problem is not None:
+                    readable[k] = False
+                values[k] = value
+        columns[indicator.id] = values
+    rows = [k for k, holds in enumerate(readable) if holds]
+    if len(rows) < len(answers):
+        columns = {indicator_id: [values[k] for k in rows] for indicator_id, values in columns.items()}
+    return rows, pd.DataFrame({
+        indicator.id: pd.Series(columns[indicator.id], dtype=object) if indicator.answer.type == "choice"
+        else pd.Series(np.array(columns[indicator.id], dtype=float))  # None as NaN
+        for indicator in catalog.indicators})

@@ -106,7 +106,8 @@ def run_import(url: str, path: Path, chunk_rows: int) -> dict:
 
     context, caller, station_id = prepare(url)
     frame = pd.read_parquet(path)
-    context.scorer.warm_up()  # the model registry's first look-up and the compiled formula, as a server's start does
+    context.warm_up()  # the model registry's first look-up, the compiled formula and the frozen start-up, as a
+    # server's start and `assess import` do
     began = time.perf_counter()
     with context.database.session(write=True) as session:
         job = imports.start_job(session=session, caller=caller, station_id=station_id, file_name=path.name,

@@ -17,7 +17,7 @@ import hashlib
 import io
 import math
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -122,6 +122,9 @@ class RowOutcome:
     path: str | None = None
     message_zh: str | None = None
     message_en: str | None = None
+
+
+OUTCOME_FIELDS = tuple(item.name for item in fields(RowOutcome))
 
 
 class Refused(Exception):
@@ -331,8 +334,9 @@ def import_chunk(*, session: Session, caller: Caller, keys: Keys, scorer, job_id
         outcomes.append(plan.outcome)
     outcomes.sort(key=lambda outcome: outcome.row)
     if outcomes:
-        load_frame(session, ImportRow.__table__, pd.DataFrame([{"job_id": job_id, **outcome.__dict__}
-                                                               for outcome in outcomes], dtype=object))
+        load_frame(session, ImportRow.__table__, pd.DataFrame(
+            {"job_id": job_id, **{name: [getattr(outcome, name) for outcome in outcomes] for name in OUTCOME_FIELDS}},
+            dtype=object))
     session.execute(update(ImportJob).where(ImportJob.id == job_id).values(rows_done=start + len(rows)))
     stored = [o for o in outcomes if o.outcome == "stored"]
     if stored:
