@@ -94,8 +94,11 @@ def _development_keys(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps would make one per call for a non-default option
+
+
 def encrypt_json(keys: Keys, value: dict) -> str:
-    return keys.cipher.encrypt(json.dumps(value, ensure_ascii=False).encode("utf-8")).decode("ascii")
+    return keys.cipher.encrypt(_ENCODER.encode(value).encode("utf-8")).decode("ascii")
 
 
 def decrypt_json(keys: Keys, token: str) -> dict:
