@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 from datetime import date
 
 import pandas as pd
@@ -154,6 +155,13 @@ def test_a_chunks_answers_read_column_by_column_are_each_rows_answers(catalog):
         "fam_household_size": int, "econ_utility_arrears": bool, "econ_savings": int}
     for row, record in zip(answers, frame.to_dict("records")):
         assert imports.read_answers(catalog, record) == row
+
+
+def test_a_rows_key_is_the_uuid5_of_station_household_key_and_date():
+    """The key written out by hand is the standard library's uuid5 of the same text, for any key and no date."""
+    for station_id, source_key, day in ((3, "R123", date(2026, 3, 1)), (12, "户-７", None), (1, "x" * 200, None)):
+        name = f"import\n{station_id}\n{source_key}\n{day.isoformat() if day else '-'}"
+        assert imports.row_key(station_id, source_key, day) == str(uuid.uuid5(imports.KEY_NAMESPACE, name))
 
 
 def test_typed_columns_are_read_per_distinct_cell_as_each_row_reads(catalog):
