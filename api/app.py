@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
@@ -56,12 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
-        context.scorer.model()  # the first lookup of the champion, which requests would otherwise wait for
-        context.scorer.warm_up()  # loads (or compiles) the core's compiled formula before the first submission
-        # What start-up made lives as long as the server: freezing it keeps the collector's full passes short
-        # (they paused every request in flight for 30-200 ms).
-        gc.collect()
-        gc.freeze()
+        context.warm_up()
         yield
         await context.database.dispose_async()
         context.database.dispose()

@@ -30,7 +30,10 @@ def _fallback(value):
 
 
 def dumps_bytes(value) -> bytes:
-    return orjson.dumps(value, default=_fallback, option=OPTIONS)
+    try:  # keys that are all text (nearly always) are written faster without OPT_NON_STR_KEYS, and alike
+        return orjson.dumps(value, default=_fallback)
+    except TypeError:
+        return orjson.dumps(value, default=_fallback, option=OPTIONS)
 
 
 def dumps(value) -> str:

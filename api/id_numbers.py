@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from operator import mul
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
+DIGIT_ZERO_SUM = ord("0") * sum(WEIGHTS)  # the weighted sum of the digits' character codes less their values
 SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 
 
 def normalise(text: str) -> str:
     """The normal form of a typed ID number (valid or not)."""
+    if text.isascii():  # NFKC and the digits of other scripts change no ASCII text
+        return "".join(text.split()).upper()
     composed = unicodedata.normalize("NFKC", text)
     digits = "".join(str(unicodedata.decimal(c)) if unicodedata.category(c) == "Nd" else c for c in composed)
     return "".join(digits.split()).upper()
@@ -26,7 +30,7 @@ def normalise(text: str) -> str:
 
 def check_character(first17: str) -> str:
     """The check character of the first 17 ASCII digits of an ID number."""
-    return CHECK_CHARACTERS[sum(int(d) * w for d, w in zip(first17, WEIGHTS)) % 11]
+    return CHECK_CHARACTERS[(sum(map(mul, first17.encode("ascii"), WEIGHTS)) - DIGIT_ZERO_SUM) % 11]
 
 
 def has_shape(number: str) -> bool:

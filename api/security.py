@@ -11,6 +11,7 @@ import secrets
 import stat
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -33,9 +34,13 @@ class Keys:
     data_keys: tuple[str, ...]
     hash_key: str
 
-    @property
+    @cached_property
     def cipher(self) -> MultiFernet:
         return MultiFernet([Fernet(k.encode("ascii")) for k in self.data_keys])
+
+    @cached_property
+    def hash_key_bytes(self) -> bytes:
+        return self.hash_key.encode("utf-8")
 
 
 def key_file_for(settings: Settings) -> Path:
@@ -89,8 +94,11 @@ def _development_keys(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps would make one per call for a non-default option
+
+
 def encrypt_json(keys: Keys, value: dict) -> str:
-    return keys.cipher.encrypt(json.dumps(value, ensure_ascii=False).encode("utf-8")).decode("ascii")
+    return keys.cipher.encrypt(_ENCODER.encode(value).encode("utf-8")).decode("ascii")
 
 
 def decrypt_json(keys: Keys, token: str) -> dict:
@@ -103,14 +111,12 @@ def decrypt_json(keys: Keys, token: str) -> dict:
 def id_number_hash(keys: Keys, id_number: str) -> str:
     """HMAC-SHA256 of the normalised ID number (`api.id_numbers.normalise`): equal numbers match however
     they were typed, and the number cannot be read back."""
-    digest = hmac.new(keys.hash_key.encode("utf-8"), id_numbers.normalise(id_number).encode("utf-8"),
-                      hashlib.sha256)
-    return digest.hexdigest()
+    return keyed(keys, id_numbers.normalise(id_number))
 
 
 def keyed(keys: Keys, text: str) -> str:
-    """The keyed hash (HMAC-SHA256 with the hash key) of a text other than an ID number."""
-    return hmac.new(keys.hash_key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
+    """The keyed hash (HMAC-SHA256 with the hash key) of a text."""
+    return hmac.digest(keys.hash_key_bytes, text.encode("utf-8"), "sha256").hex()
 
 
 def new_token() -> str:

@@ -9,6 +9,7 @@ compiled formula (`assessment.kernels.score_household`) that also scores whole f
 from __future__ import annotations
 
 import math
+from types import NoneType
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -18,9 +19,9 @@ from assessment.answers import deprivation, finding, parameter_finding, parse_an
 from assessment.catalog import Catalog, ScoringConfig
 from assessment.errors import AnswersInvalid, Finding, clipped
 from assessment.batch import assess_prepared, prepare_frame
-from assessment.kernels import contribution_rows, score_household
+from assessment.kernels import Figures, contribution_rows, score_household
 from assessment.layout import scoring_plan
-from assessment.results import AssessmentResult, Reason, Recommendation, frozen_map
+from assessment.results import AssessmentResult, result_builder
 from assessment.rules import all_hold, answer_code, is_missing, regional_parameter, resolve_config
 
 
@@ -126,9 +127,8 @@ def assess(catalog: Catalog, answers: Mapping[str, Any], *, region: str | None =
     codes_of = _answer_codes(catalog, values)
     eligible = np.array([[all_hold(catalog, svc.eligibility, codes_of) for svc in catalog.services]], dtype=bool)
     figures, contribution = score_household(scores_row, applicable_row, eligible, plan)
-    contributions = {ind_id: float(contribution[position[ind_id]]) for ind_id in scores}
-    return _result(catalog, config, [value[0] for value in figures], scores, contributions, set(applicable),
-                   tuple(findings))
+    return result_builder(catalog).results(config, figures, scores_row[None], contribution[None],
+                                           applicable_row[None], [tuple(findings)])[0]
 
 
 def assess_many(catalog: Catalog, answers: Sequence[Mapping[str, Any]], *, regions: Sequence[str | None],
@@ -137,33 +137,24 @@ def assess_many(catalog: Catalog, answers: Sequence[Mapping[str, Any]], *, regio
     """`assess` for many households at once (answers, region and year each), scored by the vectorised core
     (`assessment.batch`): each one's result, or AnswersInvalid with the findings `assess` would raise."""
     config = resolve_config(catalog, config)
-    readable = [_canonical(catalog, one) for one in answers]
-    rows = [k for k, values in enumerate(readable) if values is not None]
-    frame = pd.DataFrame({ind.id: _column(ind, [readable[k].get(ind.id) for k in rows])
-                          for ind in catalog.indicators})
+    rows, frame = _readable_frame(catalog, answers)
     frame["region"] = pd.Series([regions[k] for k in rows], dtype=object)
     frame["year"] = pd.Series([years[k] for k in rows], dtype="Int64")
     prepared = prepare_frame(catalog, frame, id_column=None, passthrough=())
     batch = assess_prepared(prepared, config=config)
     outcomes: list[AssessmentResult | AnswersInvalid | None] = [None] * len(answers)
     valid = np.flatnonzero(batch.valid)
-    scores = prepared.scores[valid].tolist()
-    applicable = prepared.applicable[valid].tolist()
     contribution = contribution_rows(valid, prepared.answers, prepared.applicable, prepared.table,
-                                     scoring_plan(catalog, config)).tolist()
+                                     scoring_plan(catalog, config))
     warnings = prepared.findings.warnings_by_row(catalog, len(frame))
-    figures = zip(batch.index.tolist(), batch.index_low.tolist(), batch.index_high.tolist(),
-                  batch.completeness.tolist(), batch.tier_code.tolist(), batch.tier_from_index_code.tolist(),
-                  batch.raised_by.tolist(), batch.dimension_scores.tolist(), batch.af_score.tolist(),
-                  batch.af_poor.tolist(), batch.top_reason_codes.tolist(), batch.recommendation_codes.tolist())
-    ids = [ind.id for ind in catalog.indicators]
-    for k, (row, row_figures) in enumerate(zip(valid.tolist(), figures)):
-        row_scores, row_contribution = scores[k], contribution[k]
-        answered = [j for j, score in enumerate(row_scores) if score == score]
-        outcomes[rows[row]] = _result(
-            catalog, config, row_figures, {ids[j]: row_scores[j] for j in answered},
-            {ids[j]: row_contribution[j] for j in answered},
-            {ids[j] for j, holds in enumerate(applicable[k]) if holds}, tuple(warnings[row]))
+    figures = Figures(batch.index, batch.index_low, batch.index_high, batch.completeness, batch.tier_code,
+                      batch.tier_from_index_code, batch.raised_by, batch.dimension_scores, batch.af_score,
+                      batch.af_poor, batch.top_reason_codes, batch.recommendation_codes)
+    valid_rows = valid.tolist()
+    results = result_builder(catalog).results(config, figures, prepared.scores[valid], contribution,
+                                              prepared.applicable[valid], [tuple(warnings[row]) for row in valid_rows])
+    for row, result in zip(valid_rows, results):
+        outcomes[rows[row]] = result
     for k, outcome in enumerate(outcomes):
         if outcome is None:
             outcomes[k] = AnswersInvalid(_read(catalog, answers[k], regions[k], years[k])[3])
@@ -174,82 +165,30 @@ def assess_many(catalog: Catalog, answers: Sequence[Mapping[str, Any]], *, regio
 CANONICAL = {"yes_no": bool, "ordinal": int, "count": int, "choice": str, "amount": float}
 
 
-def _canonical(catalog: Catalog, answers: Mapping[str, Any]) -> dict | None:
-    """The answers in their canonical form, missing ones left out; None when any is not accepted or names no
-    indicator."""
-    indicators = catalog.indicator_by_id
-    values = {}
-    for ind_id, raw in answers.items():
-        indicator = indicators.get(ind_id)
-        if indicator is None:
-            return None
-        if raw is None or type(raw) is CANONICAL[indicator.answer.type]:
-            values[ind_id] = raw
-            continue
-        if is_missing(raw):
-            continue
-        value, problem = parse_answer(indicator, raw)
-        if problem is not None:
-            return None
-        values[ind_id] = value
-    return values
-
-
-def _column(indicator, values: list) -> pd.Series:
-    """Canonical answers (None where missing) as the frame column the vectorised core reads fastest: numbers
-    (yes/no as 1/0) with NaN, choices as text."""
-    if indicator.answer.type == "choice":
-        return pd.Series(values, dtype=object)
-    return pd.Series(np.array([np.nan if value is None else value for value in values], dtype=float))
-
-
-def _result(catalog: Catalog, config: ScoringConfig, figures, scores: dict, contributions: dict,
-            applicable: set, warnings: tuple) -> AssessmentResult:
-    """The result of one household from its row of figures (`assessment.kernels.Figures`, in that order), its
-    deprivation scores and contributions (by indicator id, in catalog order) and its applicable indicators."""
-    (index, index_low, index_high, completeness, tier, tier_from_index, raised_by, dimension_scores, af_score,
-     af_poor, reasons, services) = figures
-    criticals = catalog.critical_ids
-    completeness = float(completeness)
-    default_threshold = catalog.settings.recommend_min_score
-    return AssessmentResult(
-        catalog_id=catalog.id,
-        catalog_version=catalog.version,
-        catalog_hash=catalog.content_hash,
-        config_version=config.version,
-        method=config.method,
-        index=float(index),
-        index_low=float(index_low),
-        index_high=float(index_high),
-        completeness=completeness,
-        provisional=completeness < config.completeness_threshold,
-        tier=catalog.tier_ids[tier],
-        tier_from_index=catalog.tier_ids[tier_from_index],
-        raised_by=tuple(criticals[c] for c in raised_by if c >= 0),
-        dimension_scores=frozen_map({dim.id: (None if math.isnan(score) else float(score))
-                                     for dim, score in zip(catalog.dimensions, dimension_scores)}),
-        deprivations=frozen_map(scores),
-        contributions=frozen_map(contributions),
-        missing=tuple(i.id for i in catalog.indicators if i.id in applicable and i.id not in scores),
-        not_applicable=tuple(i.id for i in catalog.indicators if i.id not in applicable),
-        af_score=float(af_score),
-        af_poor=bool(af_poor),
-        top_reasons=tuple(_reason(catalog, catalog.indicators[j].id, scores, contributions) for j in reasons if j >= 0),
-        recommendations=tuple(_recommendation(catalog, catalog.services[v], scores, contributions, default_threshold)
-                              for v in services if v >= 0),
-        warnings=warnings,
-    )
-
-
-def _reason(catalog: Catalog, ind_id: str, scores, contributions) -> Reason:
-    return Reason(indicator=ind_id, label=catalog.indicator_by_id[ind_id].label,
-                  score=scores[ind_id], contribution=contributions[ind_id])
-
-
-def _recommendation(catalog: Catalog, svc, scores, contributions, default_threshold: float) -> Recommendation:
-    """A recommended service with its reasons: the indicators that trigger it, highest score first."""
-    threshold = svc.min_score if svc.min_score is not None else default_threshold
-    hits = [i for i in catalog.service_triggers[svc.id] if scores.get(i, -1.0) >= threshold]
-    hits.sort(key=lambda i: (-scores[i], -contributions[i]))
-    return Recommendation(service=svc.id, category=svc.category, label=svc.label, need=max(scores[i] for i in hits),
-                          reasons=tuple(_reason(catalog, i, scores, contributions) for i in hits))
+def _readable_frame(catalog: Catalog, answers: Sequence[Mapping[str, Any]]) -> tuple[list[int], pd.DataFrame]:
+    """The households whose answers all name an indicator and are accepted (their positions), and their answers
+    in canonical form as the frame the vectorised core reads fastest: a column per indicator, numbers (yes/no as
+    1/0) with NaN where missing, choices as text with None. Read column by column; only a column holding
+    answers that are not canonical already is read cell by cell."""
+    known = catalog.indicator_by_id.keys()
+    readable = [known >= one.keys() for one in answers]
+    columns = {}
+    for indicator in catalog.indicators:
+        values = [one.get(indicator.id) for one in answers]
+        canonical = CANONICAL[indicator.answer.type]
+        if not {NoneType, canonical}.issuperset(map(type, values)):
+            for k, raw in enumerate(values):
+                if raw is None or type(raw) is canonical:
+                    continue
+                value, problem = (None, None) if is_missing(raw) else parse_answer(indicator, raw)
+                if problem is not None:
+                    readable[k] = False
+                values[k] = value
+        columns[indicator.id] = values
+    rows = [k for k, holds in enumerate(readable) if holds]
+    if len(rows) < len(answers):
+        columns = {indicator_id: [values[k] for k in rows] for indicator_id, values in columns.items()}
+    return rows, pd.DataFrame({
+        indicator.id: pd.Series(columns[indicator.id], dtype=object) if indicator.answer.type == "choice"
+        else pd.Series(np.array(columns[indicator.id], dtype=float))  # None as NaN
+        for indicator in catalog.indicators})

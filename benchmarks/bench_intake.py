@@ -12,11 +12,12 @@ The last line is one JSON object.
     python benchmarks/bench_intake.py [--households 100000] [--chunk-rows 2000] [--postgres URL|none]
                                       [--posts 2000] [--clients 16]
 
-Where the import's time goes (cProfile, 5,000 rows): a chunk's rows are scored in one call of the vectorised
-core (`Scorer.score_many`), which still builds each row's stored result record in Python; then reading and
-checking the rows' ID numbers (the answers are read column by column), and storing: households, assessments,
-latest rows, answers lines and row outcomes are each loaded at once (`api.db.bulk.load_frame`: COPY on
-PostgreSQL) with ids taken first; each household's personal data is still encrypted one by one.
+Where the import's time goes (cProfile, 5,000 rows): storing (households, assessments, latest rows, answers lines
+and row outcomes each loaded at once by `api.db.bulk.load_frame`, COPY on PostgreSQL, with ids taken first; each
+row's result written as JSON and its answers as a compact line), then scoring the chunk in one call of the
+vectorised core (`Scorer.score_many`, each row's stored result built from its arrays), then reading the rows (ID
+numbers checked and hashed) and encrypting each new household's personal data. The service's start is frozen
+out of the garbage collector first (`ServiceContext.warm_up`), as the server and `assess import` do.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def run_import(url: str, path: Path, chunk_rows: int) -> dict:
 
     context, caller, station_id = prepare(url)
     frame = pd.read_parquet(path)
-    context.scorer.warm_up()  # the model registry's first look-up and the compiled formula, as a server's start does
+    context.warm_up()  # the model registry's first look-up, the compiled formula and the frozen start-up, as a
+    # server's start and `assess import` do
     began = time.perf_counter()
     with context.database.session(write=True) as session:
         job = imports.start_job(session=session, caller=caller, station_id=station_id, file_name=path.name,

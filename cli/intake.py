@@ -111,6 +111,7 @@ def import_file(
     with service_context() as context:
         with context.database.session() as session:
             caller = user_caller(session, user_id_by_name(session, user))
+        context.warm_up()
         job = imports.run(database=context.database, caller=caller, keys=context.keys, scorer=context.scorer,
                           station_id=station, file_name=file.name, file_hash=file_hash(file), frame=frame,
                           earliest_assessed_on=context.settings.earliest_assessed_on, chunk_rows=chunk_rows,

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import io
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -68,13 +69,16 @@ def _layout(indicator_ids: tuple[str, ...]) -> str:
     return hashlib.sha256("\n".join(indicator_ids).encode("utf-8")).hexdigest()[:16]
 
 
+NEEDS_ESCAPE = re.compile(r"[\\\r\n\t]")  # a backslash or a control character COPY would escape
+
+
 def _csv_value(value) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
     text = str(value)
-    if any(c in text for c in "\\\r\n\t"):  # kept out, so a line never needs an escape in COPY output
+    if NEEDS_ESCAPE.search(text):  # kept out, so a line never needs an escape in COPY output
         return None
     return '"' + text.replace('"', '""') + '"'
 

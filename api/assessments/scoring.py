@@ -109,7 +109,7 @@ class Scorer:
         from assessment import assess
 
         result = assess(self.catalog, answers, region=region, year=year, config=config or self.config)
-        return self._scored(result, answers)
+        return self._scored(result, answers, self.model())
 
     def score_many(self, answers: list[dict], *, regions: list[str], years: list[int], config=None
                    ) -> list[Scored | AnswersInvalid]:
@@ -118,11 +118,12 @@ class Scorer:
         from assessment.scoring import assess_many
 
         results = assess_many(self.catalog, answers, regions=regions, years=years, config=config or self.config)
-        return [result if isinstance(result, AnswersInvalid) else self._scored(result, one)
+        champion = self.model()  # one for the batch
+        return [result if isinstance(result, AnswersInvalid) else self._scored(result, one, champion)
                 for result, one in zip(results, answers)]
 
-    def _scored(self, result, answers: dict) -> Scored:
-        opinion = self._opinion(result, answers)
+    def _scored(self, result, answers: dict, champion) -> Scored:
+        opinion = self._opinion(result, answers, champion)
         if opinion is None:
             return Scored(result.as_dict())
         return Scored(result.as_dict(), opinion.model_version, opinion.as_dict(), bool(opinion.needs_review))
@@ -131,10 +132,9 @@ class Scorer:
         """The champion in use; None when there is none."""
         return self.champion.get() if self.champion is not None else None
 
-    def _opinion(self, result, answers: dict):
-        """The champion's opinion beside the index, or None (no model, a model for another catalog, or a
-        model that fails: the index alone is then the result, and the log says why)."""
-        champion = self.model()
+    def _opinion(self, result, answers: dict, champion):
+        """The opinion of `champion` (the model in use) beside the index, or None (no model, a model for another
+        catalog, or a model that fails: the index alone is then the result, and the log says why)."""
         if champion is None:
             return None
         if not champion.fits(self.catalog):

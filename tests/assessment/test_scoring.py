@@ -5,9 +5,12 @@ fam: fam_size 1, fam_alone 1, fam_children 2, child_school 1; econ: econ_income 
 health: health_chronic 2, health_costs 1, health_insured 1.
 """
 
+import json
+
 import pytest
 
 from assessment import AnswersInvalid, assess
+from assessment.scoring import assess_many
 from tests.factories import mini_catalog
 
 CATALOG = mini_catalog()
@@ -116,3 +119,37 @@ def test_errors_stop_scoring():
         assess(CATALOG, dict(FULL, econ_debt="huge"), region="city")
     assert info.value.status_hint == 422
     assert [f.code for f in info.value.findings] == ["unknown_option"]
+
+
+def test_households_scored_together_get_each_the_result_assess_gives():
+    """`assess_many` (the vectorised core, for bulk imports) gives each household the result `assess` gives it
+    alone, to the byte of its JSON, and refuses the same households with the same findings."""
+    not_applicable = {"fam_size": 1, "fam_alone": "是", "fam_children": 0, "child_school": 2, "econ_income": 500,
+                      "econ_debt": "large", "health_chronic": 0, "health_costs": 25000, "health_insured": "no"}
+    households = [FULL,
+                  {k: v for k, v in FULL.items() if k not in ("econ_debt", "health_costs", "health_insured")},
+                  not_applicable,
+                  {**FULL, "fam_size": "many"},
+                  {**FULL, "no_such_question": 1},
+                  {**FULL, "econ_income": "1800", "fam_alone": "否", "health_insured": None}]
+    regions = ["city", "city", "district", "city", "city", "city"]
+    together = assess_many(CATALOG, households, regions=regions, years=[2026] * len(households))
+    assert [isinstance(result, AnswersInvalid) for result in together] == [False, False, False, True, True, False]
+    for answers, region, result in zip(households, regions, together):
+        try:
+            alone = assess(CATALOG, answers, region=region, year=2026)
+        except AnswersInvalid as invalid:
+            assert result.findings == invalid.findings
+            continue
+        assert json.dumps(result.as_dict(), ensure_ascii=False) == json.dumps(alone.as_dict(), ensure_ascii=False)
+        assert result == alone
+    # worked by hand (FULL): medical is triggered by health_chronic (d 1.0) and health_costs (d 0.5), highest first;
+    # contribution = 100 * health's share 1/4 * the indicator's share of health (2/4, 1/4) * d
+    medical = together[0].as_dict()["recommendations"][1]
+    assert (medical["service"], medical["category"], medical["need"]) == ("svc_medical", "care", 1.0)
+    assert [(r["indicator"], r["label_en"], r["score"]) for r in medical["reasons"]] == [
+        ("health_chronic", "Illness", 1.0), ("health_costs", "Costs", 0.5)]
+    assert [r["contribution"] for r in medical["reasons"]] == pytest.approx([12.5, 3.125])
+    assert together[0].recommendations[1].reasons[0].label == CATALOG.indicator_by_id["health_chronic"].label
+    assert together[2].as_dict()["not_applicable"] == ["child_school"]
+    assert [w["code"] for w in together[2].as_dict()["warnings"]] == ["not_applicable"]

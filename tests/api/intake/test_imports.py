@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 from datetime import date
 
 import pandas as pd
@@ -152,6 +153,39 @@ def test_a_chunks_answers_read_column_by_column_are_each_rows_answers(catalog):
     assert answers == expected
     assert {key: type(value) for key, value in answers[0].items()} == {
         "fam_household_size": int, "econ_utility_arrears": bool, "econ_savings": int}
+    for row, record in zip(answers, frame.to_dict("records")):
+        assert imports.read_answers(catalog, record) == row
+
+
+def test_a_rows_key_is_the_uuid5_of_station_household_key_and_date():
+    """The key written out by hand is the standard library's uuid5 of the same text, for any key and no date."""
+    for station_id, source_key, day in ((3, "R123", date(2026, 3, 1)), (12, "户-７", None), (1, "x" * 200, None)):
+        name = f"import\n{station_id}\n{source_key}\n{day.isoformat() if day else '-'}"
+        assert imports.row_key(station_id, source_key, day) == str(uuid.uuid5(imports.KEY_NAMESPACE, name))
+
+
+def test_typed_columns_are_read_per_distinct_cell_as_each_row_reads(catalog):
+    """Columns of one type (numbers with NaN, nullable integers and booleans, categories, text) are read once per
+    distinct cell: blanks left out, each answer in its canonical form, as `read_answers` reads each row."""
+    frame = pd.DataFrame({
+        "household_id": ["a", "b", "c", "d"],
+        "fam_household_size": pd.Series([3.0, float("nan"), 3.0, 5.0]),
+        "econ_savings": pd.Series([2, None, 0, 2], dtype="Int64"),
+        "econ_utility_arrears": pd.Series([True, None, False, True], dtype="boolean"),
+        "health_insurance": pd.Series(["all", " ", None, "none "], dtype=object),
+        "house_tenure": pd.Series(["owned", None, "owned", "borrowed"], dtype="category"),
+    })
+    expected = [{"fam_household_size": 3, "econ_savings": 2, "econ_utility_arrears": True, "health_insurance": "all",
+                 "house_tenure": "owned"},
+                {},
+                {"fam_household_size": 3, "econ_savings": 0, "econ_utility_arrears": False, "house_tenure": "owned"},
+                {"fam_household_size": 5, "econ_savings": 2, "econ_utility_arrears": True,
+                 "health_insurance": "none", "house_tenure": "borrowed"}]
+    answers = imports.answers_of(catalog, frame)
+    assert answers == expected
+    assert {key: type(value) for key, value in answers[0].items()} == {
+        "fam_household_size": int, "econ_savings": int, "econ_utility_arrears": bool, "health_insurance": str,
+        "house_tenure": str}
     for row, record in zip(answers, frame.to_dict("records")):
         assert imports.read_answers(catalog, record) == row
 
