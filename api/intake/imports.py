@@ -47,7 +47,6 @@ from assessment.answers import parse_answer
 from assessment.rules import is_missing
 
 KEY_NAMESPACE = uuid.UUID("0f6b3f7e-9d1c-4c59-8a53-2f4f4a6e1b22")  # row keys: uuid5 in this namespace
-NAMESPACE_BYTES = KEY_NAMESPACE.bytes
 OUTCOMES = ("stored", "already_stored", "refused")
 FORMATS = {".csv": "csv", ".xlsx": "excel", ".parquet": "parquet", ".jsonl": "jsonl"}
 # Columns read as text whatever they look like: keys and ID numbers keep their leading zeros and their X.
@@ -108,14 +107,7 @@ def row_key(station_id: int, source_key: str, assessed_on: date | None) -> str:
     without a date (stored as assessed today) is keyed without one, so that importing it again another day finds
     it."""
     day = assessed_on.isoformat() if assessed_on is not None else "-"
-    # uuid.uuid5 written out (RFC 4122: SHA-1 of namespace and name, version 5, variant bits): the same text, a
-    # third of the time, without building a UUID object
-    digest = bytearray(hashlib.sha1(NAMESPACE_BYTES + f"import\n{station_id}\n{source_key}\n{day}".encode("utf-8"))
-                       .digest()[:16])
-    digest[6] = digest[6] & 0x0F | 0x50
-    digest[8] = digest[8] & 0x3F | 0x80
-    text = digest.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return str(uuid.uuid5(KEY_NAMESPACE, f"import\n{station_id}\n{source_key}\n{day}"))
 
 
 @dataclass

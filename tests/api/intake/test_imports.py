@@ -157,11 +157,14 @@ def test_a_chunks_answers_read_column_by_column_are_each_rows_answers(catalog):
         assert imports.read_answers(catalog, record) == row
 
 
-def test_a_rows_key_is_the_uuid5_of_station_household_key_and_date():
-    """The key written out by hand is the standard library's uuid5 of the same text, for any key and no date."""
-    for station_id, source_key, day in ((3, "R123", date(2026, 3, 1)), (12, "户-７", None), (1, "x" * 200, None)):
-        name = f"import\n{station_id}\n{source_key}\n{day.isoformat() if day else '-'}"
-        assert imports.row_key(station_id, source_key, day) == str(uuid.uuid5(imports.KEY_NAMESPACE, name))
+def test_a_rows_key_names_its_station_household_key_and_date_and_nothing_else():
+    """Equal rows give one key (importing again finds them); a different station, key or date another one."""
+    rows = [(3, "R123", date(2026, 3, 1)), (3, "R123", date(2026, 3, 2)), (4, "R123", date(2026, 3, 1)),
+            (3, "R124", date(2026, 3, 1)), (12, "户-７", None), (1, "x" * 200, None)]
+    keys = [imports.row_key(*row) for row in rows]
+    assert len(set(keys)) == len(rows)
+    assert keys == [imports.row_key(*row) for row in rows]
+    assert all(uuid.UUID(key).version == 5 for key in keys)
 
 
 def test_typed_columns_are_read_per_distinct_cell_as_each_row_reads(catalog):
