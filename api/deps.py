@@ -40,11 +40,12 @@ async def current_caller(context: Context, token: BearerToken) -> Caller:
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
-async def caller_in_write(token: BearerToken) -> InSession:
+async def caller_in_write(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> InSession:
     """The caller of a route whose one database call is `Database.write`, given to it as its `caller`: read in
     that call's session, before its work (401 then), so that the request makes one database call, not two.
-    Without a token the request is refused here (401)."""
-    return InSession(authenticate, token=require_token(token))
+    Without a token the request is refused here (401). (On `bearer` itself: each level of dependencies costs
+    every submission.)"""
+    return InSession(authenticate, token=require_token(credentials.credentials if credentials else None))
 
 
 WritingCaller = Annotated[InSession, Depends(caller_in_write)]

@@ -59,6 +59,8 @@ class Database:
         self._queue = WriterQueue(path and path.with_name(path.name + ".writer-lock"), busy_timeout_ms / 1000) \
             if sqlite else None
         self._thread_limiter: RunVar[CapacityLimiter] = RunVar("SQLite writer thread")
+        self._connections = writers
+        self._connection_limiter: RunVar[CapacityLimiter] = RunVar("asyncio connections")
         self.async_engine = None if sqlite else \
             make_async_engine(url, connections=writers).execution_options(**{AUTOCOMMIT: True})
 
@@ -82,8 +84,7 @@ class Database:
     async def read(self, work: Callable[..., Any], /, **arguments) -> Any:
         """`work(session=..., **arguments)`, which only reads, on the event loop."""
         if self.async_engine is not None:
-            async with self.async_engine.connect() as connection:
-                return await connection.run_sync(_in_bound_session, work, arguments)
+            return await self._on_loop_connection(work, arguments)
         with self.session() as session:
             return _run(work, session, arguments)
 
@@ -91,18 +92,21 @@ class Database:
         """`work(session=..., **arguments)`, which reads and then writes, where this database runs such work
         (see the module's docstring); committed on success, rolled back on any error."""
         if self.async_engine is not None:
-            async with self.async_engine.connect() as connection:
-                return await connection.run_sync(_in_bound_session, work, arguments)
+            return await self._on_loop_connection(work, arguments)
         if self._queue.try_enter():
             try:
                 return self._in_sqlite_transaction(work, arguments)
             finally:
                 self._queue.leave()
-        limiter = self._thread_limiter.get(None)
-        if limiter is None:
-            limiter = CapacityLimiter(1)
-            self._thread_limiter.set(limiter)
-        return await to_thread.run_sync(self._queued_sqlite_transaction, work, arguments, limiter=limiter)
+        return await to_thread.run_sync(self._queued_sqlite_transaction, work, arguments,
+                                        limiter=_limiter(self._thread_limiter, 1))
+
+    async def _on_loop_connection(self, work, arguments):
+        # Calls wait for a connection in a queue of their own, first come first served: waiting in the pool's,
+        # a call woken for a connection that a newer call took meanwhile goes back to the end of the line (a
+        # submission's p99 latency doubled).
+        async with _limiter(self._connection_limiter, self._connections), self.async_engine.connect() as connection:
+            return await connection.run_sync(_in_bound_session, work, arguments)
 
     def _queued_sqlite_transaction(self, work, arguments):
         with self._queue:
@@ -121,6 +125,15 @@ class Database:
     async def dispose_async(self) -> None:
         if self.async_engine is not None:
             await self.async_engine.dispose()
+
+
+def _limiter(variable: RunVar, tokens: int) -> CapacityLimiter:
+    """The running event loop's limiter kept in `variable` (made with `tokens` the first time)."""
+    limiter = variable.get(None)
+    if limiter is None:
+        limiter = CapacityLimiter(tokens)
+        variable.set(limiter)
+    return limiter
 
 
 def _in_bound_session(connection: Connection, work, arguments: dict):
