@@ -314,6 +314,13 @@ class Catalog(Frozen):
         return tuple(i for i in self.indicators if i.applies_when)
 
     @cached_property
+    def condition_indicators(self) -> frozenset[str]:
+        """The indicators whose answers a condition reads (applicability, eligibility, contradictions)."""
+        conditions = [c for i in self.indicators for c in i.applies_when] + \
+            [c for s in self.services for c in s.eligibility] + [c for r in self.contradictions for c in r.when]
+        return frozenset(c.indicator for c in conditions) | {c.value_of for c in conditions if c.value_of}
+
+    @cached_property
     def service_triggers(self) -> dict[str, tuple[str, ...]]:
         """The indicators that can trigger each service: its own list, else those of its need areas."""
         out = {}

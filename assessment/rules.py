@@ -140,27 +140,56 @@ AnswerCodes = Callable[[str], Any]
 def condition_holds(catalog: Catalog, condition: Condition, codes_of: AnswerCodes):
     """Whether `condition` holds: a bool for one household, a bool array for columns of answer codes.
     False where an answer it needs is missing (NaN)."""
-    value = codes_of(condition.indicator)
-    if condition.op == "in":
-        indicator = catalog.indicator_by_id[condition.indicator]
-        targets = tuple(answer_code(indicator, v) for v in condition.value)
-        return np.isin(value, targets) if isinstance(value, np.ndarray) else value in targets
-    if condition.value_of is not None:
-        target = codes_of(condition.value_of)
-    else:
-        target = answer_code(catalog.indicator_by_id[condition.indicator], condition.value)
-    # a comparison with NaN is false, except "ne": both answers must be present
-    return COMPARISONS[condition.op](value, target) & (value == value) & (target == target)
+    return _all_hold((_check(catalog, condition),), codes_of)
 
 
 def all_hold(catalog: Catalog, conditions: Sequence[Condition], codes_of: AnswerCodes):
     """Every condition holds (True when there is none); see `condition_holds`."""
+    return _all_hold(_checks(catalog, conditions), codes_of) if conditions else True
+
+
+def _all_hold(checks: tuple, codes_of: AnswerCodes):
     held = True
-    for condition in conditions:
-        held = held & condition_holds(catalog, condition, codes_of)
+    for indicator, compare, target, value_of in checks:
+        value = codes_of(indicator)
+        if compare is None:  # "in": target is the tuple of codes
+            holds = np.isin(value, target) if isinstance(value, np.ndarray) else value in target
+        else:
+            if value_of is not None:
+                target = codes_of(value_of)
+            # a comparison with NaN is false, except "ne": both answers must be present
+            holds = compare(value, target) & (value == value) & (target == target)
+        held = held & holds
         if held is False:
             return False
     return held
+
+
+def _check(catalog: Catalog, condition: Condition) -> tuple:
+    """(indicator, the comparison or None for "in", the answer code or codes compared with, value_of)."""
+    indicator = catalog.indicator_by_id[condition.indicator]
+    if condition.op == "in":
+        return condition.indicator, None, tuple(answer_code(indicator, value) for value in condition.value), None
+    target = None if condition.value_of is not None else answer_code(indicator, condition.value)
+    return condition.indicator, COMPARISONS[condition.op], target, condition.value_of
+
+
+# (catalog content hash, id of a list of conditions in it) -> (that list, its checks): every submission checks
+# the same lists, and their checks depend only on the catalog's content.
+_CHECKS: dict[tuple[str, int], tuple[Sequence[Condition], tuple]] = {}
+CHECKS_KEPT = 4096
+
+
+def _checks(catalog: Catalog, conditions: Sequence[Condition]) -> tuple:
+    key = (catalog.content_hash, id(conditions))
+    found = _CHECKS.get(key)
+    if found is not None and found[0] is conditions:
+        return found[1]
+    checks = tuple(_check(catalog, condition) for condition in conditions)
+    if len(_CHECKS) >= CHECKS_KEPT:
+        _CHECKS.clear()
+    _CHECKS[key] = (conditions, checks)
+    return checks
 
 
 # ---------------------------------------------------------------------------------- regional parameters

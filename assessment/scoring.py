@@ -26,7 +26,8 @@ from assessment.rules import all_hold, answer_code, is_missing, regional_paramet
 
 
 def _read(catalog: Catalog, answers: Mapping[str, Any], region: str | None, year: int | None):
-    """Parse and check every answer: (canonical values, deprivation scores, applicable ids, findings)."""
+    """Parse and check every answer: (canonical values, deprivation scores, applicable ids, findings, the
+    answer codes of the values kept, as `_answer_codes` gives them)."""
     findings: list[Finding] = []
     values: dict[str, Any] = {}
     if answers.keys() - catalog.indicator_by_id.keys():
@@ -51,12 +52,13 @@ def _read(catalog: Catalog, answers: Mapping[str, Any], region: str | None, year
     # decided on the answers as given, before any answer is dropped as not applicable
     not_applicable = {ind.id for ind in catalog.conditional_indicators
                       if not all_hold(catalog, ind.applies_when, codes_of)}
-    applicable, scores = [], {}
+    applicable, scores, dropped = [], {}, False
     for ind in catalog.indicators:
         if ind.id in not_applicable:
             if ind.id in values:
                 findings.append(finding("not_applicable", ind, severity="warning"))
                 del values[ind.id]
+                dropped = True
             continue
         applicable.append(ind.id)
         if ind.id not in values:
@@ -81,6 +83,8 @@ def _read(catalog: Catalog, answers: Mapping[str, Any], region: str | None, year
                 continue
         scores[ind.id] = deprivation(ind, values[ind.id], divisor=divisor, parameter=parameter)
 
+    if dropped:  # the rest reads the answers kept
+        codes_of = _answer_codes(catalog, values)
     for rule in catalog.contradictions:
         if all_hold(catalog, rule.when, codes_of):
             first = rule.when[0].indicator
@@ -88,19 +92,20 @@ def _read(catalog: Catalog, answers: Mapping[str, Any], region: str | None, year
                                     severity=rule.severity, indicator=first))
     if not scores and not any(f.severity == "error" for f in findings):
         findings.append(finding("no_answers", None, indicator=None, path="answers"))
-    return values, scores, applicable, findings
+    return values, scores, applicable, findings, codes_of
 
 
 def _answer_codes(catalog: Catalog, values: dict[str, Any]):
     """indicator id -> the answer code of the household's canonical answer in `values` (NaN when missing),
-    as the condition checker takes them."""
+    as the condition checker takes them; for the indicators conditions read."""
     indicators = catalog.indicator_by_id
+    return _Codes({ind_id: answer_code(indicators[ind_id], values[ind_id])
+                   for ind_id in catalog.condition_indicators if ind_id in values}).__getitem__
 
-    def codes_of(indicator_id: str) -> float:
-        value = values.get(indicator_id)
-        return math.nan if value is None else answer_code(indicators[indicator_id], value)
 
-    return codes_of
+class _Codes(dict):
+    def __missing__(self, _indicator_id: str) -> float:
+        return math.nan
 
 
 def validate_answers(catalog: Catalog, answers: Mapping[str, Any], *, region: str | None = None,
@@ -113,7 +118,7 @@ def assess(catalog: Catalog, answers: Mapping[str, Any], *, region: str | None =
            year: int | None = None, config: ScoringConfig | None = None) -> AssessmentResult:
     """Validate, score, tier and recommend one household; raises AnswersInvalid on any error."""
     config = resolve_config(catalog, config)
-    values, scores, applicable, findings = _read(catalog, answers, region, year)
+    values, scores, applicable, findings, codes_of = _read(catalog, answers, region, year)
     if any(f.severity == "error" for f in findings):
         raise AnswersInvalid(findings)
 
@@ -124,7 +129,6 @@ def assess(catalog: Catalog, answers: Mapping[str, Any], *, region: str | None =
     for ind_id, score in scores.items():
         scores_row[position[ind_id]] = score
     applicable_row[[position[ind_id] for ind_id in applicable]] = True
-    codes_of = _answer_codes(catalog, values)
     eligible = np.array([[all_hold(catalog, svc.eligibility, codes_of) for svc in catalog.services]], dtype=bool)
     figures, contribution = score_household(scores_row, applicable_row, eligible, plan)
     return result_builder(catalog).results(config, figures, scores_row[None], contribution[None],
