@@ -60,6 +60,29 @@ def test_upgrade_downgrade_upgrade_from_empty(tmp_path, backend):
         drop()
 
 
+@pytest.mark.postgres
+def test_assessments_results_are_compressed_with_lz4_on_postgresql_from_0012():
+    if not POSTGRES_URL:
+        pytest.skip("ASSESS_TEST_DATABASE_URL is not set")
+    url, drop = fresh_postgres_database()
+    engine = create_engine(db.normalise_url(url))
+
+    def compression() -> dict[str, str]:  # pg_attribute.attcompression: l lz4, p pglz, empty the default
+        with engine.connect() as connection:
+            return dict(connection.execute(text(
+                "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'assessments'::regclass "
+                "AND attname IN ('result', 'answers', 'region_id')")).all())
+
+    try:
+        db.upgrade(url)
+        assert compression() == {"result": "l", "answers": "l", "region_id": ""}
+        db.downgrade(url, "0011")
+        assert compression() == {"result": "", "answers": "", "region_id": ""}
+    finally:
+        engine.dispose()
+        drop()
+
+
 def _old_hash(id_number: str) -> str:
     """The keyed hash as it was before 0006: of the number as typed, without spaces, in upper case."""
     return hmac.new(HASH_KEY.encode(), "".join(id_number.split()).upper().encode(), hashlib.sha256).hexdigest()
