@@ -3,6 +3,7 @@ commits, and SQLite writers queueing on a lock file across processes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from api.db import Database, InSession, begin, bound_connection
 from api.db.engine import make_engine
 from api.db.statements import DriverStatement
 from api.db.writers import WriterQueue
+from tests.api.conftest import POSTGRES_URL
 
 
 def test_a_driver_statement_binds_and_reads_by_type_and_raises_database_errors_as_sqlalchemy_does(database_url):
@@ -112,6 +114,46 @@ def test_an_argument_in_session_is_computed_in_the_session_of_the_work_before_it
     try:
         with ThreadPoolExecutor(1) as runner:
             runner.submit(anyio.run, main).result()
+    finally:
+        database.dispose()
+
+
+@pytest.mark.postgres
+def test_calls_on_the_event_loop_take_its_connections_first_come_first_served():
+    """With one connection: the calls that wait for it are served in the order they came, also before a call
+    that comes just as the connection is given back (the holder's work starts it: it asks for the connection
+    before the first waiter has taken it). The work runs in one greenlet on the loop's thread, on an asyncio
+    connection (SQLAlchemy's `greenlet_spawn`, which `Database` relies on: this fails when it moves)."""
+    if not POSTGRES_URL:
+        pytest.skip("ASSESS_TEST_DATABASE_URL is not set")
+    database = Database(POSTGRES_URL, writers=1)
+    served, running, newcomers = [], [], []
+
+    def work(*, session, label, seconds):
+        running.append(label)
+        assert len(running) == 1 and threading.current_thread() is threading.main_thread()
+        connection = bound_connection(session)
+        assert type(connection.connection.driver_connection).__name__ == "AsyncConnection"
+        connection.exec_driver_sql(f"SELECT pg_sleep({seconds})")
+        if label == "holder":
+            newcomers.append(asyncio.create_task(database.write(work, label="newcomer", seconds=0)))
+        served.append(label)
+        running.remove(label)
+
+    async def main():
+        holder = asyncio.create_task(database.write(work, label="holder", seconds=0.3))
+        await asyncio.sleep(0.1)
+        waiting = []
+        for number in range(3):
+            waiting.append(asyncio.create_task(database.read(work, label=f"waiting {number}", seconds=0)))
+            await asyncio.sleep(0.01)
+        await holder
+        await asyncio.gather(*waiting, *newcomers)
+        await database.dispose_async()
+
+    try:
+        asyncio.run(main())
+        assert served == ["holder", "waiting 0", "waiting 1", "waiting 2", "newcomer"]
     finally:
         database.dispose()
 
