@@ -117,12 +117,17 @@ def revoke_token(*, session: Session, caller: Caller, token_id: int) -> dict:
     return token_view(row)
 
 
-def token_caller(*, session: Session, token: str | None, found) -> tuple[int, Caller]:
-    """The station of the intake token presented and the user its submissions are stored as, from `found` (a row
-    of `_context_query`); 401 naming the header."""
+def require_intake_token(token: str | None) -> str:
+    """The intake token presented, else 401: none was."""
     if not token:
         raise Unauthorized("missing_token", "An intake token is required.", "需要提供采集令牌。",
                            path="headers.authorization")
+    return token
+
+
+def _token_caller(*, session: Session, found) -> tuple[int, Caller]:
+    """The station of the intake token presented and the user its submissions are stored as, from `found` (a row
+    of `_context_query`); 401 naming the header."""
     if found.id is None:
         raise Unauthorized("invalid_token", "The intake token is not valid.", "采集令牌无效。",
                            path="headers.authorization")
@@ -213,16 +218,15 @@ def receive(*, session: Session, token: str | None, keys: Keys, scorer, body: An
     """Take a collected submission: stored as an assessment when it can be, else queued with its errors.
     Returns its record and whether it is new (False: a retry, or the same instance from another source).
     Run it with `Database.write` (or in a session's transaction)."""
-    if not token:
-        token_caller(session=session, token=token, found=None)  # 401: no token
+    token = require_intake_token(token)
     try:
         parsed = parse(body)
     except Invalid:  # a token that is not valid is the answer first
-        token_caller(session=session, token=token, found=_read_context(session, token=token))
+        _token_caller(session=session, found=_read_context(session, token=token))
         raise
     household_id = _household_number(parsed.leaves)
     found = _read_context(session, token=token, instance_id=parsed.instance_id, household_id=household_id)
-    station_id, caller = token_caller(session=session, token=token, found=found)
+    station_id, caller = _token_caller(session=session, found=found)
     return _take(session, station_id=station_id, caller=caller, keys=keys, scorer=scorer, body=body, parsed=parsed,
                  household_id=household_id, found=found, earliest=earliest_assessed_on)
 
