@@ -8,6 +8,7 @@ lists, and a NumPy scalar becomes its Python number.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, timezone
 
 import orjson
@@ -23,7 +24,36 @@ def shown_text(text: str) -> str:
     return INVALID_TEXT.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
+class EncodedObject(Mapping):
+    """A JSON object kept as its text, with some of its keys at hand: the others are read from the text when asked
+    for. `dumps` writes the text as it is, so an object encoded where it was made (an import's worker process)
+    is not encoded again, nor rebuilt to be passed on."""
+
+    __slots__ = ("text", "_at_hand", "_whole")
+
+    def __init__(self, text: str, at_hand: dict):
+        self.text, self._at_hand, self._whole = text, at_hand, None
+
+    def __getitem__(self, key):
+        if key in self._at_hand:
+            return self._at_hand[key]
+        return self._decoded()[key]
+
+    def __iter__(self):
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def _decoded(self) -> dict:
+        if self._whole is None:
+            self._whole = orjson.loads(self.text)
+        return self._whole
+
+
 def _fallback(value):
+    if isinstance(value, EncodedObject):
+        return orjson.Fragment(value.text)
     if hasattr(value, "item"):  # NumPy scalars
         return value.item()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -53,6 +53,12 @@ class Finding:
             "message_en": self.message.en,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Finding":
+        """The finding `as_dict` gave `data`."""
+        return cls(code=data["code"], path=data["path"], severity=data["severity"], indicator=data["indicator"],
+                   message=Message(zh=data["message_zh"], en=data["message_en"]))
+
 
 class CoreError(Exception):
     """Base of every error the core raises."""

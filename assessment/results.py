@@ -106,6 +106,11 @@ class AssessmentResult:
         """A JSON-ready dict of every figure: the result's own (read it, do not change it)."""
         return self._data
 
+    @classmethod
+    def from_dict(cls, data: dict, catalog: Catalog) -> "AssessmentResult":
+        """The result of `catalog` whose `as_dict` is `data` (as stored, or sent from another process)."""
+        return cls(data, tuple(Finding.from_dict(item) for item in data["warnings"]), result_builder(catalog))
+
     def __eq__(self, other) -> bool:
         if not isinstance(other, AssessmentResult):
             return NotImplemented

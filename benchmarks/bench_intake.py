@@ -2,8 +2,8 @@
 over HTTP next to bench_api.py's bare baseline.
 
 Import: N synthetic households (answers from the synthetic generator, a valid ID number and a name each) written
-as a Parquet file and imported with `assess import`'s service functions (`api.intake.imports`) in chunks, on a
-fresh database; then checked: every household registered once, one assessment each, its latest row pointing at
+as a Parquet file and imported as `assess import` imports it (`api.intake.imports.run`: chunks read and scored a
+step ahead in a worker process while the one before is stored), on a fresh database; then checked: every household registered once, one assessment each, its latest row pointing at
 it. Prints households per second for each database. Intake: `--posts` KoboToolbox-shaped submissions to
 `POST /v1/intake/submissions` with `--clients` concurrent clients against uvicorn, then the same bodies against
 the bare FastAPI endpoint of bench_api.py (the baseline, measured in the same run), when the intake API exists.
@@ -12,12 +12,14 @@ The last line is one JSON object.
     python benchmarks/bench_intake.py [--households 100000] [--chunk-rows 2000] [--postgres URL|none]
                                       [--posts 2000] [--clients 16]
 
-Where the import's time goes (cProfile, 5,000 rows): storing (households, assessments, latest rows, answers lines
-and row outcomes each loaded at once by `api.db.bulk.load_frame`, COPY on PostgreSQL, with ids taken first; each
-row's result written as JSON and its answers as a compact line), then scoring the chunk in one call of the
-vectorised core (`Scorer.score_many`, each row's stored result built from its arrays), then reading the rows (ID
-numbers checked and hashed) and encrypting each new household's personal data. The service's start is frozen
-out of the garbage collector first (`ServiceContext.warm_up`), as the server and `assess import` do.
+Where the import's time goes (2,000-row chunks, 2 cores): the worker reads a chunk's rows (answers once per
+distinct cell of a column, ID numbers checked and hashed), scores them in one call of the vectorised core, writes
+each result's JSON and each row's compact answers line, and encrypts each new household's personal data (about
+320 ms a chunk); the importing process unpickles it (30-50 ms), matches it with what is stored and loads the
+households, assessments, latest rows, answers lines and row outcomes at once (`api.db.bulk.load_frame`: COPY on
+PostgreSQL, executemany on SQLite; about 300-600 ms a chunk, of which SQLite's own inserts and commit are about
+half, PostgreSQL's server about 330 ms). The service's start is frozen out of the garbage collector first
+(`ServiceContext.warm_up`), as the server and `assess import` do.
 """
 
 from __future__ import annotations
@@ -110,16 +112,9 @@ def run_import(url: str, path: Path, chunk_rows: int) -> dict:
     context.warm_up()  # the model registry's first look-up, the compiled formula and the frozen start-up, as a
     # server's start and `assess import` do
     began = time.perf_counter()
-    with context.database.session(write=True) as session:
-        job = imports.start_job(session=session, caller=caller, station_id=station_id, file_name=path.name,
-                                file_hash=file_hash(path), rows=len(frame))
-    for start in range(0, len(frame), chunk_rows):
-        with context.database.session(write=True) as session:
-            imports.import_chunk(session=session, caller=caller, keys=context.keys, scorer=context.scorer,
-                                 job_id=job["id"], start=start, rows=frame.iloc[start:start + chunk_rows],
-                                 earliest_assessed_on=context.settings.earliest_assessed_on)
-    with context.database.session(write=True) as session:
-        imports.finish_job(session=session, job_id=job["id"])
+    job = imports.run(database=context.database, caller=caller, keys=context.keys, scorer=context.scorer,
+                      station_id=station_id, file_name=path.name, file_hash=file_hash(path), frame=frame,
+                      earliest_assessed_on=context.settings.earliest_assessed_on, chunk_rows=chunk_rows)
     seconds = time.perf_counter() - began
     with context.database.session() as session:
         counts = imports.job_counts(session=session, job_id=job["id"])

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from assessment import AnswersInvalid
+from assessment.results import AssessmentResult
 
 log = logging.getLogger(__name__)
 
@@ -117,16 +118,25 @@ class Scorer:
         assessment.AnswersInvalid that `score` would raise."""
         from assessment.scoring import assess_many
 
-        results = assess_many(self.catalog, answers, regions=regions, years=years, config=config or self.config)
+        return self.judged(assess_many(self.catalog, answers, regions=regions, years=years,
+                                       config=config or self.config), answers)
+
+    def judged(self, results: list, answers: list[dict]) -> list[Scored | AnswersInvalid]:
+        """The core's results of `answers` with the model's opinion beside each valid one, as `score_many` gives
+        them. A result is an assessment.AssessmentResult, or its dict (`as_dict`, perhaps an
+        api.encoding.EncodedObject made in another process), which is then the Scored's result."""
         champion = self.model()  # one for the batch
         return [result if isinstance(result, AnswersInvalid) else self._scored(result, one, champion)
                 for result, one in zip(results, answers)]
 
     def _scored(self, result, answers: dict, champion) -> Scored:
+        data = result.as_dict() if isinstance(result, AssessmentResult) else result
+        if champion is not None and not isinstance(result, AssessmentResult):
+            result = AssessmentResult.from_dict(dict(data), self.catalog)
         opinion = self._opinion(result, answers, champion)
         if opinion is None:
-            return Scored(result.as_dict())
-        return Scored(result.as_dict(), opinion.model_version, opinion.as_dict(), bool(opinion.needs_review))
+            return Scored(data)
+        return Scored(data, opinion.model_version, opinion.as_dict(), bool(opinion.needs_review))
 
     def model(self):
         """The champion in use; None when there is none."""

@@ -90,7 +90,7 @@ def store_assessment(session: Session, *, assessment, household, previous, catal
 
 def _line(catalog, household_id: int, assessment) -> dict | None:
     """The compact answers row of an assessment; None when its answers have no compact line."""
-    text = answers_line(catalog, assessment.answers)
+    text = getattr(assessment, "answers_line", None) or answers_line(catalog, assessment.answers)
     return None if text is None else {"household_id": household_id, "assessment_id": assessment.id,
                                       "layout": answers_layout(catalog), "answers": text}
 

@@ -117,6 +117,7 @@ class NewAssessment:
     created_by: int
     created_at: datetime
     id: int | None = None
+    answers_line: str | None = None  # the compact line of its answers when made where they were read (imports)
 
 
 def request_hash(household_id: int, answers: dict, assessed_on: date, corrects: int | None) -> str:

@@ -8,23 +8,36 @@ held by another household, or by a member of one, refuses the row), else by the 
 `household_id`. Every row's outcome is kept with the job (`import_rows`) in the chunk's transaction, and the job's
 checkpoint moves with it, so a killed import resumes after the last committed chunk and its report covers
 every row once. A refused row stores nothing, and never stops the others.
+
+A chunk goes in two steps: `prepare_chunk` reads its rows and scores them (nothing of the database needed), then
+`import_chunk` matches them with what is stored and stores them. `run` has the next chunks prepared in a worker
+process (`ChunkReader`) while it stores one.
 """
 
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import math
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import threading
 import uuid
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from api.assessments.frames import answers_line
 from api.assessments.service import check_assessed_on
 from api.assessments.store import store_assessments
 from api.assessments.submission import NewAssessment, reenter_on_assessment, request_hash
@@ -34,6 +47,7 @@ from api.auth.access import Caller, require_write
 from api.configs.records import published_config
 from api.db.base import utcnow
 from api.db.bulk import load_frame, new_ids
+from api.encoding import EncodedObject, dumps
 from api.errors import Invalid, ServiceError, not_found
 from api.geography.tables import Station, Town
 from api.households.members import check_id_number
@@ -45,6 +59,7 @@ from api.security import Keys, encrypt_json, id_number_hash
 from assessment import AnswersInvalid
 from assessment.answers import parse_answer
 from assessment.rules import is_missing
+from assessment.scoring import assess_many
 
 KEY_NAMESPACE = uuid.UUID("0f6b3f7e-9d1c-4c59-8a53-2f4f4a6e1b22")  # row keys: uuid5 in this namespace
 OUTCOMES = ("stored", "already_stored", "refused")
@@ -86,16 +101,25 @@ def content_hash(content: bytes) -> str:
 def run(*, database, caller: Caller, keys: Keys, scorer, station_id: int, file_name: str, file_hash: str,
         frame: pd.DataFrame, earliest_assessed_on: date, chunk_rows: int = 2000, started=None) -> dict:
     """Import every row (resuming the unfinished import of the same file into the same station), a chunk per
-    transaction; the job (id, rows_done at the start, resumed) and its counts."""
+    transaction; the job (id, rows_done at the start, resumed) and its counts. While a chunk is stored, the next
+    ones are read and scored in a worker process (`ChunkReader`)."""
     with database.session(write=True) as session:
         job = start_job(session=session, caller=caller, station_id=station_id, file_name=file_name,
                         file_hash=file_hash, rows=len(frame))
+        place = _place(session, station_id)
+        config = published_config(session=session, catalog=scorer.catalog)
     if started is not None:
         started(job)
-    for start in range(job["rows_done"], len(frame), chunk_rows):
-        with database.session(write=True) as session:
-            import_chunk(session=session, caller=caller, keys=keys, scorer=scorer, job_id=job["id"], start=start,
-                         rows=frame.iloc[start:start + chunk_rows], earliest_assessed_on=earliest_assessed_on)
+    starts = range(job["rows_done"], len(frame), chunk_rows)
+    with ChunkReader(catalog=scorer.catalog, keys=keys, place=place, frame=frame, chunk_rows=chunk_rows,
+                     earliest_assessed_on=earliest_assessed_on, workers=len(starts) > 1) as reader:
+        for start in starts:
+            prepared = reader.read(start, config)
+            with database.session(write=True) as session:
+                import_chunk(session=session, caller=caller, keys=keys, scorer=scorer, job_id=job["id"],
+                             start=start, rows=frame.iloc[start:start + chunk_rows], prepared=prepared,
+                             earliest_assessed_on=earliest_assessed_on, today=prepared.today)
+                config = published_config(session=session, catalog=scorer.catalog)  # for the chunks read next
     with database.session(write=True) as session:
         finish_job(session=session, job_id=job["id"])
         counts = job_counts(session=session, job_id=job["id"])
@@ -134,6 +158,9 @@ class Refused(Exception):
         super().__init__(message_en)
         self.code, self.path, self.message_en, self.message_zh = code, path, message_en, message_zh
 
+    def __reduce__(self):  # sent from the worker process with a prepared chunk
+        return Refused, (self.code, self.path, self.message_en, self.message_zh)
+
     @classmethod
     def of(cls, error: ServiceError) -> "Refused":
         problem = error.problems[0]
@@ -154,15 +181,43 @@ class _Plan:
     personal: dict | None = None
     household: Any = None  # the matched household (id, station_id, status), or None while to be registered
     new_household: "_NewHousehold | None" = None
+    scored: Any = None  # the core's result of its answers (an EncodedObject of its dict, or AnswersInvalid)
+    answers_line: str | None = None  # the compact line of its answers (api.assessments.frames.answers_line)
+    sealed: tuple[str, str | None] | None = None  # a new household's personal data encrypted, and its name hash
+    name_refused: "Refused | None" = None  # why the row cannot register a new household: its name
     outcome: RowOutcome | None = None
     assessment: NewAssessment | None = None
     same_as: "_Plan | None" = None  # an earlier row of the chunk with the same key and payload
 
 
+class Place(NamedTuple):
+    """The station an import's rows are about: its id, town and region."""
+
+    id: int
+    town_id: int
+    region_id: str
+
+
+@dataclass
+class Prepared:
+    """A chunk's rows read and scored, before any look at the database; `today`, `place`, `config` and
+    `earliest_assessed_on` are what the reading and scoring depended on."""
+
+    start: int
+    rows: int
+    today: date
+    place: Place
+    config: Any
+    earliest_assessed_on: date
+    plans: list[_Plan]
+    refused: list[RowOutcome]
+
+
 @dataclass
 class _NewHousehold:
     id_hash: str
-    personal: dict
+    personal: str  # encrypted
+    name_birth_hash: str | None
     id: int | None = None
     rows: list = field(default_factory=list)
 
@@ -280,35 +335,31 @@ def start_job(*, session: Session, caller: Caller, station_id: int, file_name: s
 
 
 def import_chunk(*, session: Session, caller: Caller, keys: Keys, scorer, job_id: int, start: int,
-                 rows: pd.DataFrame, earliest_assessed_on: date, today: date | None = None) -> list[RowOutcome]:
+                 rows: pd.DataFrame, earliest_assessed_on: date, today: date | None = None,
+                 prepared: Prepared | None = None) -> list[RowOutcome]:
     """Import rows `start`, `start + 1`, ... (`rows`: those rows of the file) of a job in the session's transaction,
-    and move the job's checkpoint past them; returns each row's outcome."""
+    and move the job's checkpoint past them; returns each row's outcome. `prepared`: the rows as read and scored
+    before (`prepare_chunk`), used when it was read for this station, day and the configuration now published;
+    else they are read here."""
     job = session.get(ImportJob, job_id)
     if job is None or job.status != "running":
         raise not_found(f"Running import {job_id}", f"进行中的导入 {job_id}", "job_id")
-    station = session.execute(select(Station.id, Station.town_id, Town.region_id)
-                              .join(Town, Station.town_id == Town.id).where(Station.id == job.station_id)).one()
-    require_write(caller, station.id, station.town_id)
+    place = _place(session, job.station_id)
+    require_write(caller, place.id, place.town_id)
     today = today or date.today()
     catalog = scorer.catalog
-    plans, outcomes = [], []
-    answers = answers_of(catalog, rows)
-    cells = {name: rows[name].tolist() for name in ROW_COLUMNS if name in rows.columns}
-    for offset in range(len(rows)):
-        row = start + offset
-        record = {name: values[offset] for name, values in cells.items()}
-        source_key = _text(record.get("household_id")) or ""
-        try:
-            plans.append(_read_row(keys, station, row, source_key, record, answers[offset], earliest_assessed_on,
-                                   today))
-        except Refused as refused:
-            outcomes.append(_refused(row, source_key, refused))
-    _resolve(session, station, plans)
     config = published_config(session=session, catalog=catalog)
+    if prepared is None or (prepared.start, prepared.rows, prepared.today, prepared.place, prepared.config,
+                            prepared.earliest_assessed_on) != (start, len(rows), today, place, config,
+                                                               earliest_assessed_on):
+        prepared = prepare_chunk(catalog=catalog, keys=keys, place=place, start=start, rows=rows, config=config,
+                                 earliest_assessed_on=earliest_assessed_on, today=today)
+    plans, outcomes = prepared.plans, list(prepared.refused)
+    _resolve(session, place, plans)
     new_households: dict[str, _NewHousehold] = {}
-    _score(scorer, caller, config, station, [plan for plan in plans if plan.outcome is None and plan.same_as is None],
+    _judge(scorer, caller, place, [plan for plan in plans if plan.outcome is None and plan.same_as is None],
            new_households)
-    _register(session, caller, keys, station, new_households)
+    _register(session, caller, place, new_households)
     fresh = [plan for plan in plans if plan.assessment is not None]
     for plan in fresh:
         if plan.new_household is not None:
@@ -343,6 +394,63 @@ def import_chunk(*, session: Session, caller: Caller, keys: Keys, scorer, job_id
         audit.record(session, caller, "import_assessments", job_id=job_id, rows=[start, start + len(rows)],
                      stored=len(stored), registered=[o.household_id for o in stored if o.registered])
     return outcomes
+
+
+def _place(session: Session, station_id: int) -> Place:
+    station = session.execute(select(Station.id, Station.town_id, Town.region_id)
+                              .join(Town, Station.town_id == Town.id).where(Station.id == station_id)).one_or_none()
+    if station is None:
+        raise not_found(f"Station {station_id}", f"驿站 {station_id}", "station_id")
+    return Place(*station)
+
+
+def prepare_chunk(*, catalog, keys: Keys, place: Place, start: int, rows: pd.DataFrame, config,
+                  earliest_assessed_on: date, today: date) -> Prepared:
+    """Rows `start`, `start + 1`, ... of a file read (each refused row with why) and scored by the core under
+    `config`, and the personal data of each row that gives an ID number encrypted, in case it registers a
+    household: all that needs no database, so that it can run in another process (`ChunkReader`)."""
+    plans, refused = [], []
+    answers = answers_of(catalog, rows)
+    cells = {name: rows[name].tolist() for name in ROW_COLUMNS if name in rows.columns}
+    for offset in range(len(rows)):
+        row = start + offset
+        record = {name: values[offset] for name, values in cells.items()}
+        source_key = _text(record.get("household_id")) or ""
+        try:
+            plans.append(_read_row(keys, place, row, source_key, record, answers[offset], earliest_assessed_on,
+                                   today))
+        except Refused as refused_row:
+            refused.append(_refused(row, source_key, refused_row))
+    results = assess_many(catalog, [plan.answers for plan in plans], regions=[place.region_id] * len(plans),
+                          years=[plan.assessed_on.year for plan in plans], config=config)
+    for plan, scored in zip(plans, results):
+        if isinstance(scored, AnswersInvalid):
+            plan.scored = scored
+            continue
+        data = scored.as_dict()
+        plan.scored = EncodedObject(dumps(data), {key: data[key] for key in AT_HAND})
+        plan.answers_line = answers_line(catalog, plan.answers)
+        if plan.personal is not None:
+            _seal(keys, plan)
+    return Prepared(start=start, rows=len(rows), today=today, place=place, config=config,
+                    earliest_assessed_on=earliest_assessed_on, plans=plans, refused=refused)
+
+
+AT_HAND = ("index", "tier", "completeness", "provisional", "catalog_id", "catalog_version", "catalog_hash",
+           "config_version", "raised_by", "dimension_scores", "recommendations")  # what storing reads of a result
+
+
+def _seal(keys: Keys, plan: _Plan) -> None:
+    """The personal data a row would register its household with, encrypted, and the hash of its name and birth
+    date; or why its name cannot."""
+    try:
+        name = check_name(plan.personal["name"], path="name")
+    except ServiceError as error:
+        plan.name_refused = Refused(error.code, "name", "A new household (its ID number is not registered) needs a "
+                                    "name.", "新家庭(身份证号码尚未登记)须填写姓名。")
+        return
+    personal = {**plan.personal, "name": name}
+    plan.sealed = (encrypt_json(keys, personal), person_hash(keys, name, personal["id_number"]))
 
 
 def _refused(row: int, source_key: str, refused: Refused) -> RowOutcome:
@@ -463,13 +571,12 @@ def _household(station, plan: _Plan, own: dict, members: dict, by_id: dict):
     return household
 
 
-def _score(scorer, caller: Caller, config, station, plans: list[_Plan], new_households: dict) -> None:
-    """Score the rows in one call of the vectorised core (refusing those whose answers are invalid) and, for
-    new households, name whom to register."""
-    scored_rows = scorer.score_many([plan.answers for plan in plans], regions=[station.region_id] * len(plans),
-                                    years=[plan.assessed_on.year for plan in plans], config=config)
+def _judge(scorer, caller: Caller, place: Place, plans: list[_Plan], new_households: dict) -> None:
+    """The rows to store with the model's opinion beside the core's results (refusing those whose answers are
+    invalid) and, for new households, whom to register."""
+    judged = scorer.judged([plan.scored for plan in plans], [plan.answers for plan in plans])
     created_at = utcnow()
-    for plan, scored in zip(plans, scored_rows):
+    for plan, scored in zip(plans, judged):
         if isinstance(scored, AnswersInvalid):
             errors = [finding for finding in scored.findings if finding.severity == "error"]
             plan.outcome = RowOutcome(plan.row, plan.source_key, "refused", code="invalid_answers",
@@ -481,31 +588,26 @@ def _score(scorer, caller: Caller, config, station, plans: list[_Plan], new_hous
             plan.new_household = new_households[plan.id_hash]
             plan.new_household.rows.append(plan)
         elif plan.household is None:
-            try:
-                name = check_name(plan.personal["name"], path="name")
-            except ServiceError as error:
-                plan.outcome = _refused(plan.row, plan.source_key, Refused(
-                    error.code, "name", "A new household (its ID number is not registered) needs a name.",
-                    "新家庭(身份证号码尚未登记)须填写姓名。"))
+            if plan.name_refused is not None:
+                plan.outcome = _refused(plan.row, plan.source_key, plan.name_refused)
                 continue
-            registration = new_households.setdefault(plan.id_hash, _NewHousehold(plan.id_hash, {**plan.personal,
-                                                                                                  "name": name}))
+            registration = new_households.setdefault(plan.id_hash, _NewHousehold(plan.id_hash, *plan.sealed))
             registration.rows.append(plan)
             plan.new_household = registration
         result = scored.result
         plan.assessment = NewAssessment(
             household_id=plan.household.id if plan.household is not None else 0, assessed_on=plan.assessed_on,
-            region_id=station.region_id, answers=plan.answers, result=result, index=result["index"],
+            region_id=place.region_id, answers=plan.answers, result=result, index=result["index"],
             tier=result["tier"], completeness=result["completeness"], provisional=result["provisional"],
             catalog_id=result["catalog_id"], catalog_version=result["catalog_version"],
             catalog_hash=result["catalog_hash"], config_version=result["config_version"],
             model_version=scored.model_version, model_opinion=scored.model_opinion, needs_review=scored.needs_review,
-            corrects_id=None, idempotency_key=plan.key,
+            corrects_id=None, idempotency_key=plan.key, answers_line=plan.answers_line,
             request_hash=request_hash(plan.household.id, plan.answers, plan.assessed_on, None) if plan.household
             else "", created_by=caller.id, created_at=created_at)
 
 
-def _register(session: Session, caller: Caller, keys: Keys, station, new_households: dict) -> None:
+def _register(session: Session, caller: Caller, place: Place, new_households: dict) -> None:
     """Register the chunk's new households at once (ids taken first, the rows loaded together)."""
     pending = list(new_households.values())
     if not pending:
@@ -516,12 +618,102 @@ def _register(session: Session, caller: Caller, keys: Keys, station, new_househo
         registration.id = household_id
     now = utcnow()
     load_frame(session, table, pd.DataFrame({
-        "id": ids, "station_id": station.id, "registered_station_id": station.id, "status": "active",
+        "id": ids, "station_id": place.id, "registered_station_id": place.id, "status": "active",
         "id_number_hash": [registration.id_hash for registration in pending], "created_by": caller.id,
-        "name_birth_hash": [person_hash(keys, registration.personal["name"], registration.personal["id_number"])
-                            for registration in pending],
-        "personal": [encrypt_json(keys, registration.personal) for registration in pending],
+        "name_birth_hash": [registration.name_birth_hash for registration in pending],
+        "personal": [registration.personal for registration in pending],
         "created_at": now, "updated_at": now}, dtype=object))
+
+
+class ChunkReader:
+    """Chunks of a file read and scored (`prepare_chunk`) a step ahead in a worker process, while this one stores
+    the chunk before: the reading and scoring need no database, and the two share the work of an import about
+    evenly. The worker takes chunks once it has started (a second or two); a chunk it has not been given (the
+    first ones, all of a one-chunk file, all when `workers` is False, those after the worker failed) is prepared
+    here. Use as a context manager: leaving it stops the worker."""
+
+    AHEAD = 2  # chunks given to the worker before they are needed
+
+    def __init__(self, *, catalog, keys: Keys, place: Place, frame: pd.DataFrame, chunk_rows: int,
+                 earliest_assessed_on: date, workers: bool = True):
+        self.catalog, self.keys, self.place, self.frame, self.chunk_rows = catalog, keys, place, frame, chunk_rows
+        self.earliest_assessed_on = earliest_assessed_on
+        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_start_worker, initargs=(catalog, keys)) if workers else None
+        self.started = self.pool.submit(_worker_ready) if self.pool is not None else None
+        self.given: dict[int, Future] = {}
+
+    def __enter__(self) -> "ChunkReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop()
+
+    def read(self, start: int, config) -> Prepared:
+        """Rows `start` to `start + chunk_rows` read and scored under `config` (the worker's, when it has them)."""
+        future = self.given.pop(start, None)
+        self._give(start, config)
+        if future is not None:
+            try:
+                return pickle.loads(future.result())
+            except BrokenProcessPool:  # the worker died (killed, out of memory): the rest is read here
+                self._stop()
+        return self._prepare(start, config)
+
+    def _give(self, start: int, config) -> None:
+        if self.pool is None or not self.started.done():
+            return
+        try:
+            self.started.result()
+            for ahead in range(1, self.AHEAD + 1):
+                later = start + ahead * self.chunk_rows
+                if later < len(self.frame) and later not in self.given:
+                    self.given[later] = self.pool.submit(_prepare_in_worker, **self._arguments(later, config))
+        except BrokenProcessPool:  # the worker could not start, or died
+            self._stop()
+
+    def _stop(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = None
+        self.given.clear()
+
+    def _prepare(self, start: int, config) -> Prepared:
+        return prepare_chunk(catalog=self.catalog, keys=self.keys, **self._arguments(start, config))
+
+    def _arguments(self, start: int, config) -> dict:
+        return {"place": self.place, "start": start, "rows": self.frame.iloc[start:start + self.chunk_rows],
+                "config": config, "earliest_assessed_on": self.earliest_assessed_on, "today": date.today()}
+
+
+_WORKER: dict = {}  # in a ChunkReader's worker process: the catalog and keys it reads with
+
+
+def _start_worker(catalog, keys: Keys) -> None:
+    _WORKER.update(catalog=catalog, keys=keys)
+    threading.Thread(target=_end_with_parent, name="parent watch", daemon=True).start()
+
+
+def _end_with_parent() -> None:
+    """End this worker when the import that started it ends without stopping it (killed): a worker waiting for
+    its next chunk would otherwise wait for ever."""
+    multiprocessing.connection.wait([multiprocessing.parent_process().sentinel])
+    os._exit(1)
+
+
+def _worker_ready() -> bool:
+    return True
+
+
+def _prepare_in_worker(**arguments) -> bytes:
+    """A prepared chunk, pickled here: the pool would unpickle it in a thread of its own, which would hold the
+    interpreter against the thread that stores (`ChunkReader.read` unpickles it there)."""
+    gc.disable()  # a chunk's objects all live till it is sent: collecting while it is made only scans them again
+    try:
+        return pickle.dumps(prepare_chunk(catalog=_WORKER["catalog"], keys=_WORKER["keys"], **arguments),
+                            protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        gc.enable()
 
 
 def finish_job(*, session: Session, job_id: int) -> None:

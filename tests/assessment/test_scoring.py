@@ -153,3 +153,30 @@ def test_households_scored_together_get_each_the_result_assess_gives():
     assert together[0].recommendations[1].reasons[0].label == CATALOG.indicator_by_id["health_chronic"].label
     assert together[2].as_dict()["not_applicable"] == ["child_school"]
     assert [w["code"] for w in together[2].as_dict()["warnings"]] == ["not_applicable"]
+
+
+
+def test_a_result_rebuilt_from_its_dict_is_the_result():
+    """`AssessmentResult.from_dict` (a result sent between processes, or stored) gives the result back: its
+    dict, its warnings and what its attributes read."""
+    import pandas as pd
+
+    from assessment.results import AssessmentResult
+    from indicators import default_catalog
+    from indicators.synth import generate_households, load_spec
+
+    catalog = default_catalog()
+    region = next(r for r in catalog.regions if r.parent).id
+    frame = generate_households(catalog, load_spec(), 200, 3)
+    records = frame[[i.id for i in catalog.indicators if i.id in frame]].to_dict("records")
+    answers = [{key: value for key, value in record.items() if not pd.isna(value)} for record in records]
+    results = assess_many(catalog, answers, regions=[region] * len(records), years=[2026] * len(records),
+                          config=catalog.default_config())
+    with_warnings = [result for result in results if not isinstance(result, AnswersInvalid) and result.warnings]
+    assert with_warnings
+    for result in with_warnings[:5] + [r for r in results if not isinstance(r, AnswersInvalid)][:5]:
+        again = AssessmentResult.from_dict(result.as_dict(), catalog)
+        assert again.as_dict() == result.as_dict()
+        assert [w.as_dict() for w in again.warnings] == [w.as_dict() for w in result.warnings]
+        assert (again.top_reasons, again.recommendations, again.index, again.tier) == (
+            result.top_reasons, result.recommendations, result.index, result.tier)

@@ -170,6 +170,28 @@ def test_excel_and_parquet_read_as_csv(app, client, city, catalog, database_url,
     assert second.exit_code == 0 and "0 stored (0 new households), 3 already stored" in second.output
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux: read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_an_import_killed_half_way_resumes_with_exact_counts(app, city, catalog, database_url, monkeypatch,
                                                               tmp_path):
     environment(monkeypatch, database_url)
@@ -198,8 +220,13 @@ def test_an_import_killed_half_way_resumes_with_exact_counts(app, city, catalog,
             time.sleep(0.02)
             with engine.connect() as connection:
                 stored = connection.execute(text("SELECT COUNT(*) FROM import_rows")).scalar_one()
+        workers = children(process.pid)  # the process reading chunks ahead (and multiprocessing's tracker)
+        assert workers
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
+        while any(alive(pid) for pid in workers):  # they end with the import
+            assert time.monotonic() < deadline + 30
+            time.sleep(0.05)
         with engine.connect() as connection:
             at_kill = connection.execute(text("SELECT rows_done FROM import_jobs")).scalar_one()
             assert connection.execute(text("SELECT COUNT(*) FROM assessments")).scalar_one() == at_kill

@@ -128,3 +128,32 @@ def test_without_a_model_store_the_index_alone_is_served(serve, tmp_path, city):
     assert response.status_code == 201 and response.json()["model"] is None
     assert client.get("/v1/health").json()["model"] is None
     assert not (tmp_path / "absent.db").exists()
+
+
+@pytest.mark.slow
+def test_a_result_sent_as_its_text_gets_the_opinion_its_object_gets(serve, registered, city):
+    """An import's rows are scored in a worker process and come back as the text of their results: the model's
+    opinion of such a result is the one `score_many` gives the same answers."""
+    import pandas as pd
+
+    from api.encoding import EncodedObject, dumps
+    from assessment.scoring import assess_many
+
+    store, run = registered
+    promote(store, run.run_id)
+    scorer = serve(store).app.state.context.scorer
+    catalog = scorer.catalog
+    region = next(r for r in catalog.regions if r.parent).id
+    frame = generate_households(catalog, load_spec(), 8, seed=9)
+    answers = [{key: value.item() if hasattr(value, "item") else value for key, value in row.items()
+                if not pd.isna(value)} for row in frame[[i.id for i in catalog.indicators if i.id in frame]]
+               .to_dict("records")]
+    expected = scorer.score_many(answers, regions=[region] * 8, years=[2026] * 8)
+    results = assess_many(catalog, answers, regions=[region] * 8, years=[2026] * 8, config=scorer.config)
+    sent = [EncodedObject(dumps(result.as_dict()), {"index": result.index}) for result in results]
+    judged = scorer.judged(sent, answers)
+    assert all(scored.model_version == f"hardship-champion:{run.model_version}" for scored in judged)
+    for one, other in zip(judged, expected):
+        assert (one.model_version, one.model_opinion, one.needs_review) == (
+            other.model_version, other.model_opinion, other.needs_review)
+        assert dumps(one.result) == dumps(other.result)

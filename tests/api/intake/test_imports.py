@@ -240,3 +240,116 @@ def test_an_import_into_assessed_households_keeps_each_latest_row_on_its_latest_
     with context.database.session(write=True) as session:
         refresh_latest(session, household_ids=list(rows), catalog=catalog)
     assert latest_rows() == (rows, lines)
+
+
+def reader_rows(catalog) -> pd.DataFrame:
+    """21 rows: synthetic answers with ID numbers and names, and some rows refused while read or scored."""
+    frame = generate_households(catalog, load_spec(), 21, 13)
+    frame = frame[[i.id for i in catalog.indicators if i.id in frame.columns]].copy()
+    frame.insert(0, "household_id", [f"W{n}" for n in range(21)])
+    frame["id_number"] = [resident_id_number(700 + n) for n in range(21)]
+    frame["name"] = ["吴"] * 20 + [" "]  # the last one cannot register: no name
+    frame["assessed_on"] = "2026-03-01"
+    frame.loc[3, "assessed_on"] = "someday"  # refused while read
+    frame.loc[9, "fam_household_size"] = -4  # refused when scored
+    return frame
+
+
+def same_chunk(one, other, keys) -> None:
+    """Two preparations of a chunk hold the same rows, read and scored alike (the personal data, encrypted anew
+    each time, compared decrypted)."""
+    from api.security import decrypt_json
+
+    assert (one.start, one.rows, one.today, one.place, one.config) == (other.start, other.rows, other.today,
+                                                                      other.place, other.config)
+    assert one.refused == other.refused
+    assert len(one.plans) == len(other.plans) > 0
+    for a, b in zip(one.plans, other.plans):
+        assert (a.row, a.key, a.answers, a.id_hash, a.answers_line, a.name_refused is None) == (
+            b.row, b.key, b.answers, b.id_hash, b.answers_line, b.name_refused is None)
+        if isinstance(a.scored, AnswersInvalid):
+            assert b.scored.findings == a.scored.findings
+        else:
+            assert a.scored.text == b.scored.text and dict(a.scored) == dict(b.scored)
+        assert (a.sealed is None) == (b.sealed is None)
+        if a.sealed is not None:
+            assert decrypt_json(keys, a.sealed[0]) == decrypt_json(keys, b.sealed[0]) and a.sealed[1] == b.sealed[1]
+
+
+def started_reader(context, city, catalog) -> imports.ChunkReader:
+    """A reader of `reader_rows` for station S1 in chunks of 7, its worker process started."""
+    with context.database.session() as session:
+        place = imports._place(session, city.stations["S1"])
+    reader = imports.ChunkReader(catalog=catalog, keys=context.keys, place=place, frame=reader_rows(catalog),
+                                 chunk_rows=7, earliest_assessed_on=date(2000, 1, 1))
+    assert reader.started.result(timeout=120)
+    return reader
+
+
+def check_read_as_here(reader, chunks) -> None:
+    for chunk in chunks:
+        here = imports.prepare_chunk(catalog=reader.catalog, keys=reader.keys, place=reader.place, start=chunk.start,
+                                     rows=reader.frame.iloc[chunk.start:chunk.start + reader.chunk_rows],
+                                     config=chunk.config, earliest_assessed_on=reader.earliest_assessed_on,
+                                     today=chunk.today)
+        same_chunk(chunk, here, reader.keys)
+
+
+def test_chunks_read_in_the_worker_process_are_the_chunks_read_here(app, city, catalog):
+    config = catalog.default_config()
+    with started_reader(app.state.context, city, catalog) as reader:
+        first = reader.read(0, config)  # read here, the next two given to the worker
+        assert sorted(reader.given) == [7, 14]
+        chunks = [first, reader.read(7, config), reader.read(14, config)]
+    assert [chunk.start for chunk in chunks] == [0, 7, 14]
+    check_read_as_here(reader, chunks)
+    assert [o.code for o in chunks[0].refused] == ["invalid_date"]
+    assert isinstance(chunks[1].plans[2].scored, AnswersInvalid)  # row 9
+    assert chunks[2].plans[-1].name_refused is not None and chunks[2].plans[-1].sealed is None  # row 20
+
+
+def test_chunks_are_read_here_once_the_worker_died(app, city, catalog):
+    import multiprocessing
+    import os
+    import signal
+
+    config = catalog.default_config()
+    with started_reader(app.state.context, city, catalog) as reader:
+        reader.read(0, config)
+        [worker] = multiprocessing.active_children()
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.join(timeout=30)
+        chunks = [reader.read(7, config), reader.read(14, config)]
+        assert reader.pool is None and not reader.given
+    check_read_as_here(reader, chunks)
+
+
+def test_a_chunk_read_under_a_configuration_no_longer_published_is_read_again(app, city, catalog):
+    """A chunk read ahead under the configuration published then is stored under the one published when it is
+    stored (and scored by it)."""
+    from tests.api.workflow_helpers import publish_test_cutoffs
+
+    context = app.state.context
+    frame = reader_rows(catalog).iloc[:2]
+    with context.database.session() as session:
+        place = imports._place(session, city.stations["S1"])
+    ahead = imports.prepare_chunk(catalog=catalog, keys=context.keys, place=place, start=0, rows=frame,
+                                  config=catalog.default_config(), earliest_assessed_on=date(2000, 1, 1),
+                                  today=date.today())
+    version = publish_test_cutoffs(app)
+    with context.database.session(write=True) as session:
+        caller = user_caller(session, city.user_ids["caseworker_s1"])
+        job = imports.start_job(session=session, caller=caller, station_id=city.stations["S1"], file_name="f.csv",
+                                file_hash="later", rows=2)
+        outcomes = imports.import_chunk(session=session, caller=caller, keys=context.keys, scorer=context.scorer,
+                                        job_id=job["id"], start=0, rows=frame, prepared=ahead,
+                                        earliest_assessed_on=date(2000, 1, 1))
+    assert [o.outcome for o in outcomes] == ["stored", "stored"]
+    region = place.region_id
+    with context.database.session() as session:
+        config = imports.published_config(session=session, catalog=catalog)
+        assert config.version == version
+        for outcome, answers in zip(outcomes, imports.answers_of(catalog, frame)):
+            stored = session.get(Assessment, outcome.assessment_id)
+            assert stored.config_version == stored.result["config_version"] == config.version
+            assert stored.result == context.scorer.score(answers, region=region, year=2026, config=config).result

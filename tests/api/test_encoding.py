@@ -1,0 +1,36 @@
+"""A JSON object kept as its text (`EncodedObject`): read as the object it encodes, written as the text it is."""
+
+from __future__ import annotations
+
+import pickle
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from api.encoding import EncodedObject, dumps
+
+VALUES = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=8),
+                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                   max_size=3), max_leaves=10)
+OBJECTS = st.dictionaries(st.text(max_size=6), VALUES, max_size=6)
+
+
+@given(OBJECTS, st.data())
+def test_an_encoded_object_reads_as_its_object_and_writes_its_text(value, data):
+    at_hand = {key: value[key] for key in data.draw(st.lists(st.sampled_from(sorted(value)), unique=True))} \
+        if value else {}
+    encoded = EncodedObject(dumps(value), at_hand)
+    assert dict(encoded) == value and len(encoded) == len(value)
+    assert all(encoded[key] == value[key] for key in value)
+    assert encoded.get("\x00absent") is None
+    assert dumps(encoded) == dumps(value)
+    assert dumps({"inner": encoded, "list": [encoded]}) == dumps({"inner": value, "list": [value]})
+    again = pickle.loads(pickle.dumps(encoded))
+    assert again.text == encoded.text and dict(again) == value
+
+
+def test_keys_at_hand_are_read_without_the_text():
+    """What is at hand is answered from it: a text that is not JSON is never read for those keys."""
+    encoded = EncodedObject("not json", {"index": 12.5})
+    assert encoded["index"] == 12.5
+    assert dumps(encoded) == "not json"  # written as it is
