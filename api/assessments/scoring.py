@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,9 +65,10 @@ class ChampionCache:
 
 @dataclass(frozen=True)
 class Scored:
-    """A result of the core plus the model's opinion when a model is in use."""
+    """A result of the core (its dict, or an api.encoding.EncodedObject of it) plus the model's opinion when a
+    model is in use."""
 
-    result: dict
+    result: Mapping
     model_version: str | None = None
     model_opinion: dict | None = None
     needs_review: bool | None = None

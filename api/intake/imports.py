@@ -319,10 +319,8 @@ def _text(value: Any) -> str | None:
 def start_job(*, session: Session, caller: Caller, station_id: int, file_name: str, file_hash: str,
               rows: int) -> dict:
     """The unfinished import of this file into this station (to resume), else a new one."""
-    station = session.get(Station, station_id)
-    if station is None:
-        raise not_found(f"Station {station_id}", f"驿站 {station_id}", "station_id")
-    require_write(caller, station.id, station.town_id)
+    place = _place(session, station_id)
+    require_write(caller, place.id, place.town_id)
     job = session.scalar(select(ImportJob).where(ImportJob.station_id == station_id, ImportJob.file_hash == file_hash,
                                                  ImportJob.status == "running").order_by(ImportJob.id.desc()))
     resumed = job is not None
@@ -397,6 +395,7 @@ def import_chunk(*, session: Session, caller: Caller, keys: Keys, scorer, job_id
 
 
 def _place(session: Session, station_id: int) -> Place:
+    """The station with its town and region; 404 naming it when there is none."""
     station = session.execute(select(Station.id, Station.town_id, Town.region_id)
                               .join(Town, Station.town_id == Town.id).where(Station.id == station_id)).one_or_none()
     if station is None:
