@@ -25,14 +25,22 @@ def shown_text(text: str) -> str:
 
 
 class EncodedObject(Mapping):
-    """A JSON object kept as its text, with some of its keys at hand: the others are read from the text when asked
-    for. `dumps` writes the text as it is, so an object encoded where it was made (an import's worker process)
-    is not encoded again, nor rebuilt to be passed on."""
+    """A JSON object kept as its UTF-8 text (`data`), with some of its keys at hand: the others are read from the
+    text when asked for. `dumps` writes the text as it is, so an object encoded where it was made (an import's
+    worker process) is not encoded again, nor rebuilt to be passed on; kept as bytes, it is sent between processes
+    and loaded into PostgreSQL without being decoded (api.db.bulk.load_frame)."""
 
-    __slots__ = ("text", "_at_hand", "_whole")
+    __slots__ = ("data", "_at_hand", "_whole")
 
-    def __init__(self, text: str, at_hand: dict):
-        self.text, self._at_hand, self._whole = text, at_hand, None
+    def __init__(self, data: bytes, at_hand: dict):
+        self.data, self._at_hand, self._whole = data, at_hand, None
+
+    def __reduce__(self):  # sent without the decoded object
+        return EncodedObject, (self.data, self._at_hand)
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8")
 
     def __getitem__(self, key):
         if key in self._at_hand:
@@ -47,13 +55,22 @@ class EncodedObject(Mapping):
 
     def _decoded(self) -> dict:
         if self._whole is None:
-            self._whole = orjson.loads(self.text)
+            self._whole = orjson.loads(self.data)
         return self._whole
+
+
+def encoded_sorted(value: dict) -> Mapping:
+    """`value` as an EncodedObject of its JSON with sorted keys (as a request's fingerprint writes it), or as it is
+    when orjson cannot write it."""
+    try:
+        return EncodedObject(orjson.dumps(value, option=orjson.OPT_SORT_KEYS), {})
+    except TypeError:
+        return value
 
 
 def _fallback(value):
     if isinstance(value, EncodedObject):
-        return orjson.Fragment(value.text)
+        return orjson.Fragment(value.data)
     if hasattr(value, "item"):  # NumPy scalars
         return value.item()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
@@ -68,6 +85,8 @@ def dumps_bytes(value) -> bytes:
 
 def dumps(value) -> str:
     """The JSON text of `value` (UTF-8, compact)."""
+    if type(value) is EncodedObject:
+        return value.text
     return dumps_bytes(value).decode("utf-8")
 
 

@@ -2,10 +2,10 @@
 page, an alert list or a due list is one indexed query.
 
 `latest_row` builds the row of one household from its latest assessment, the current one before it and
-the household's place; `scored_columns` gives the columns that come from a score, for a batch of results
-of the vectorised core (re-scoring). Both use the same rules below; nothing else decides what a latest row
-holds. Adding a column to `household_latest`: the table, a migration, and `latest_row` (and
-`scored_columns` when a score decides it).
+the household's place, with the columns its result decides from `scored_fields`; `scored_columns` gives
+those columns for a batch of results of the vectorised core (re-scoring). Both use the same rules below;
+nothing else decides what a latest row holds. Adding a column to `household_latest`: the table, a migration,
+and `latest_row` (and `scored_fields` and `scored_columns` when a score decides it).
 """
 
 from __future__ import annotations
@@ -32,22 +32,30 @@ def latest_row(*, assessment, previous, household, catalog) -> dict:
     """The `household_latest` row of `household` (its id, status, station_id and town_id) whose latest current
     assessment is `assessment` (a stored row, or a record of the same fields; its id may still be None).
     `previous` is the current assessment before it (id, index and tier, as scored under the same
-    configuration: re-scored when it was scored under another one), or None."""
-    result = assessment.result
-    codes = tier_codes(catalog)
+    configuration: re-scored when it was scored under another one), or None. The columns its result decides
+    are `scored_fields`, or those the record carries already made (`latest_fields`, an import's)."""
+    scored = getattr(assessment, "latest_fields", None) or scored_fields(assessment.result, assessment.assessed_on,
+                                                                         catalog)
     return {
         "household_id": household.id, "assessment_id": assessment.id, "station_id": household.station_id,
         "town_id": household.town_id, "region_id": assessment.region_id, "status": household.status,
-        "assessed_on": assessment.assessed_on, "index": assessment.index, "tier": assessment.tier,
-        "tier_code": codes.get(assessment.tier, 0), "completeness": assessment.completeness,
-        "provisional": assessment.provisional, "critical": bool(result.get("raised_by")),
-        "dimension_scores": result.get("dimension_scores", {}),
-        "services": services_text(r["service"] for r in result.get("recommendations", [])),
-        "config_version": assessment.config_version,
-        "due_on": schedule().due_on(assessment.assessed_on, assessment.tier, assessment.provisional),
+        "assessed_on": assessment.assessed_on, **scored, "config_version": assessment.config_version,
         "previous_assessment_id": previous.id if previous is not None else None,
         "previous_index": previous.index if previous is not None else None,
-        "previous_tier_code": codes.get(previous.tier) if previous is not None else None,
+        "previous_tier_code": tier_codes(catalog).get(previous.tier) if previous is not None else None,
+    }
+
+
+def scored_fields(result, assessed_on, catalog) -> dict:
+    """The columns of a latest row that an assessment's result (a mapping of the core's result) decides, with the
+    day it was assessed on (`SCORED_BY_CORE`)."""
+    tier, provisional = result["tier"], result["provisional"]
+    return {
+        "index": result["index"], "tier": tier, "tier_code": tier_codes(catalog).get(tier, 0),
+        "completeness": result["completeness"], "provisional": provisional, "critical": bool(result.get("raised_by")),
+        "dimension_scores": result.get("dimension_scores", {}),
+        "services": services_text(r["service"] for r in result.get("recommendations", [])),
+        "due_on": schedule().due_on(assessed_on, tier, provisional),
     }
 
 

@@ -20,7 +20,9 @@ and stores nothing, and the assessment is stored again in a transaction that loc
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pandas as pd
 from sqlalchemy import (JSON, Boolean, Column, Integer, MetaData, Table, Text, bindparam, case, cast, delete, exists,
@@ -33,20 +35,27 @@ from api.assessments.frames import answers_layout, answers_line
 from api.assessments.latest import SCORED_BY_CORE, latest_row
 from api.assessments.tables import Assessment, AssessmentRescore, HouseholdLatest, LatestAnswers
 from api.db import begin, bound_connection, in_autocommit
-from api.db.bulk import load_frame, new_ids
+from api.db.bulk import in_chunks, load_frame, new_ids, one_of, where_in
 from api.db.statements import driver_statement
-from api.encoding import dumps
 from api.geography.tables import Station
 from api.households.tables import Household
 
 INSERTED = tuple(column.name for column in Assessment.__table__.columns if column.name != "id")
-JSON_COLUMNS = tuple(column.name for column in Assessment.__table__.columns if isinstance(column.type, JSON))
 _CORRECTION = aliased(Assessment)  # built once: a fresh alias redoes its column set-up on every query
 
 
 def current_assessments():
     """A filter: assessments no later assessment corrects."""
     return ~exists().where(_CORRECTION.corrects_id == Assessment.id)
+
+
+class HouseholdPlace(NamedTuple):
+    """What a latest row needs of its household."""
+
+    id: int
+    status: str
+    station_id: int
+    town_id: int
 
 
 @dataclass(frozen=True)
@@ -88,11 +97,12 @@ def store_assessment(session: Session, *, assessment, household, previous, catal
     return assessment_id
 
 
-def _line(catalog, household_id: int, assessment) -> dict | None:
-    """The compact answers row of an assessment; None when its answers have no compact line."""
+def _line(catalog, household_id: int, assessment, layout: str | None = None) -> dict | None:
+    """The compact answers row of an assessment; None when its answers have no compact line. `layout`: the
+    catalog's `answers_layout`, when known."""
     text = getattr(assessment, "answers_line", None) or answers_line(catalog, assessment.answers)
     return None if text is None else {"household_id": household_id, "assessment_id": assessment.id,
-                                      "layout": answers_layout(catalog), "answers": text}
+                                      "layout": layout or answers_layout(catalog), "answers": text}
 
 
 def _previous_figures(session: Session, previous, config_version: str) -> Figures | None:
@@ -173,16 +183,18 @@ def refresh_latest(session: Session, *, household_ids: list[int], catalog) -> No
     in the session's transaction: a household with none loses its row."""
     household_ids = sorted(set(household_ids))
     begin(session)
-    if bound_connection(session).dialect.name == "postgresql":
-        session.execute(select(HouseholdLatest.household_id).where(HouseholdLatest.household_id.in_(household_ids))
-                        .with_for_update())
+    dialect = bound_connection(session).dialect.name
+    if dialect == "postgresql":
+        session.execute(select(HouseholdLatest.household_id)
+                        .where(one_of(HouseholdLatest.household_id, household_ids, dialect)).with_for_update())
     found: dict[int, list[Assessment]] = {}
-    for chunk in _chunks(household_ids):
-        for assessment in session.scalars(_two_latest_current(), {"household_ids": chunk}):
+    for chunk in in_chunks(session, household_ids):
+        for assessment in session.scalars(_two_latest_current(dialect), {"household_ids": chunk}):
             found.setdefault(assessment.household_id, []).append(assessment)
     rescored = _rescored(session, [(pair[1].id, pair[0].config_version) for pair in found.values()
                                    if len(pair) > 1 and pair[1].config_version != pair[0].config_version])
     places = _places(session, list(found))
+    layout = answers_layout(catalog)
     rows, lines, without_line = [], [], []
     for household_id, (latest, *rest) in found.items():
         before = None
@@ -192,22 +204,22 @@ def refresh_latest(session: Session, *, household_ids: list[int], catalog) -> No
                 before = rescored.get(previous.id)
             before = before or Figures(previous.id, previous.index, previous.tier)
         rows.append(latest_row(assessment=latest, previous=before, household=places[household_id], catalog=catalog))
-        line = _line(catalog, household_id, latest)
+        line = _line(catalog, household_id, latest, layout)
         if line is None:
             without_line.append(household_id)
         else:
             lines.append(line)
     gone = [household_id for household_id in household_ids if household_id not in found]
-    for chunk in _chunks(gone):
-        session.execute(delete(HouseholdLatest).where(HouseholdLatest.household_id.in_(chunk)))
+    for condition in where_in(session, HouseholdLatest.household_id, gone):
+        session.execute(delete(HouseholdLatest.__table__).where(condition))
     _write_latest(session, rows, lines, without_line=without_line + gone)
 
 
 def _write_latest(session: Session, rows: list[dict], lines: list[dict], *, without_line: list[int]) -> None:
     """Upsert latest rows and answers lines; remove the lines of the households in `without_line`."""
     connection = bound_connection(session)
-    for chunk in _chunks(without_line):
-        session.execute(delete(LatestAnswers).where(LatestAnswers.household_id.in_(chunk)))
+    for condition in where_in(session, LatestAnswers.household_id, without_line):
+        session.execute(delete(LatestAnswers.__table__).where(condition))
     for table, values in ((HouseholdLatest.__table__, rows), (LatestAnswers.__table__, lines)):
         if len(values) == 1:
             driver_statement(connection, _upsert, connection.dialect.name, table).first(connection, values[0])
@@ -225,14 +237,13 @@ def _upsert(dialect: str, table: Table):
 
 
 @functools.cache
-def _two_latest_current():
+def _two_latest_current(dialect: str):
     """The latest and the previous current assessment of each household in `:household_ids`, newest first
     within a household. Built once, as building the statement costs about as much as running it."""
     newest_first = (Assessment.assessed_on.desc(), Assessment.id.desc())
     ranked = (select(Assessment.id, func.row_number().over(partition_by=Assessment.household_id,
                                                            order_by=newest_first).label("position"))
-              .where(Assessment.household_id.in_(bindparam("household_ids", expanding=True)),
-                     current_assessments()).subquery())
+              .where(one_of(Assessment.household_id, "household_ids", dialect), current_assessments()).subquery())
     return (select(Assessment).join(ranked, ranked.c.id == Assessment.id).where(ranked.c.position <= 2)
             .order_by(Assessment.household_id, *newest_first))
 
@@ -240,10 +251,10 @@ def _two_latest_current():
 def _rescored(session: Session, pairs: list[tuple[int, str]]) -> dict[int, Figures]:
     """The figures of (assessment id, configuration version) pairs as re-scored, where they were."""
     wanted, found = set(pairs), {}
-    for chunk in _chunks(sorted({assessment_id for assessment_id, _ in pairs})):
+    for condition in where_in(session, AssessmentRescore.assessment_id,
+                              sorted({assessment_id for assessment_id, _ in pairs})):
         for row in session.execute(select(AssessmentRescore.assessment_id, AssessmentRescore.config_version,
-                                          AssessmentRescore.index, AssessmentRescore.tier)
-                                   .where(AssessmentRescore.assessment_id.in_(chunk))):
+                                          AssessmentRescore.index, AssessmentRescore.tier).where(condition)):
             if (row.assessment_id, row.config_version) in wanted:
                 found[row.assessment_id] = Figures(row.assessment_id, row.index, row.tier)
     return found
@@ -254,14 +265,9 @@ def _places(session: Session, household_ids: list[int]) -> dict:
     query = (select(Household.id, Household.status, Household.station_id, Station.town_id)
              .join(Station, Household.station_id == Station.id))
     found = {}
-    for chunk in _chunks(household_ids):
-        found.update((row.id, row) for row in session.execute(query.where(Household.id.in_(chunk))))
+    for condition in where_in(session, Household.id, household_ids):
+        found.update((row.id, row) for row in session.execute(query.where(condition)))
     return found
-
-
-def _chunks(ids: list[int], size: int = 5000):
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
 
 
 # Re-scoring
@@ -317,17 +323,18 @@ def store_rescored(session: Session, *, staged: pd.DataFrame, config_version: st
     return after - before
 
 
-def store_assessments(session: Session, *, assessments: list, catalog, first_of: frozenset[int] = frozenset()
-                      ) -> list[int]:
+def store_assessments(session: Session, *, assessments: list, catalog,
+                      first_of: Mapping[int, HouseholdPlace] | None = None) -> list[int]:
     """Insert many new assessments (records of their columns, ids None; none a correction) and bring the latest rows
     of their households up to date, in the session's transaction (bulk imports); returns their ids, in order. The
     ids are taken first (api.db.bulk.new_ids) and the rows loaded at once (COPY on PostgreSQL).
     A household's latest row and answers line are built from the records at hand and its latest current assessment
     as stored before them (read for the chunk in one query), as `store_assessment` builds them, when its new assessments
     all come after that one; else rebuilt from what is then stored (`refresh_latest`). `first_of`: households that
-    had no assessment before these (registered with them): their rows are loaded, the others' upserted."""
+    had no assessment before these (registered with them), by id: their rows are loaded, the others' upserted."""
     if not assessments:
         return []
+    first_of = first_of or {}
     begin(session)
     table = Assessment.__table__
     ids = new_ids(session, table, len(assessments))
@@ -342,10 +349,9 @@ def store_assessments(session: Session, *, assessments: list, catalog, first_of:
                                    for household_id, before in stored.items()
                                    if before.config_version != own_of[household_id][0].config_version])
     columns = {name: [getattr(assessment, name) for assessment in assessments] for name in ("id", *INSERTED)}
-    for name in JSON_COLUMNS:
-        columns[name] = [dumps(value) for value in columns[name]]
-    load_frame(session, table, pd.DataFrame(columns, dtype=object))
-    places = _places(session, list(own_of))
+    load_frame(session, table, columns)
+    places = {**first_of, **_places(session, [household_id for household_id in own_of if household_id not in first_of])}
+    layout = answers_layout(catalog)
     first_rows, first_lines, rows, lines, without_line, rebuilt = [], [], [], [], [], []
     for household_id, own in own_of.items():
         latest, before = own[0], stored.get(household_id)
@@ -359,9 +365,9 @@ def store_assessments(session: Session, *, assessments: list, catalog, first_of:
         else:
             previous = None
         row = latest_row(assessment=latest, previous=previous, household=places[household_id], catalog=catalog)
-        line = _line(catalog, household_id, latest)
+        line = _line(catalog, household_id, latest, layout)
         if household_id in first_of:
-            first_rows.append({**row, "dimension_scores": dumps(row["dimension_scores"])})
+            first_rows.append(row)
             if line is not None:
                 first_lines.append(line)
             continue
@@ -370,8 +376,8 @@ def store_assessments(session: Session, *, assessments: list, catalog, first_of:
             without_line.append(household_id)
         else:
             lines.append(line)
-    load_frame(session, HouseholdLatest.__table__, pd.DataFrame(first_rows, dtype=object))
-    load_frame(session, LatestAnswers.__table__, pd.DataFrame(first_lines, dtype=object))
+    load_frame(session, HouseholdLatest.__table__, first_rows)
+    load_frame(session, LatestAnswers.__table__, first_lines)
     _write_latest(session, rows, lines, without_line=without_line)
     if rebuilt:
         refresh_latest(session, household_ids=rebuilt, catalog=catalog)
@@ -383,19 +389,19 @@ def _latest_current(session: Session, household_ids: list[int]) -> dict:
     locked on PostgreSQL; households with none are left out."""
     if not household_ids:
         return {}
-    if bound_connection(session).dialect.name == "postgresql":
-        for chunk in _chunks(household_ids):
-            session.execute(select(HouseholdLatest.household_id).where(HouseholdLatest.household_id.in_(chunk))
-                            .with_for_update())
+    dialect = bound_connection(session).dialect.name
+    if dialect == "postgresql":
+        session.execute(select(HouseholdLatest.household_id)
+                        .where(one_of(HouseholdLatest.household_id, household_ids, dialect)).with_for_update())
     found = {}
-    for chunk in _chunks(household_ids):
-        found.update((row.household_id, row) for row in session.execute(_latest_current_query(),
+    for chunk in in_chunks(session, household_ids):
+        found.update((row.household_id, row) for row in session.execute(_latest_current_query(dialect),
                                                                         {"household_ids": chunk}))
     return found
 
 
 @functools.cache
-def _latest_current_query():
+def _latest_current_query(dialect: str):
     """The id, date, index, tier and configuration version of each household's latest current assessment, for the
     households in `:household_ids`."""
     newest_first = (Assessment.assessed_on.desc(), Assessment.id.desc())
@@ -403,7 +409,6 @@ def _latest_current_query():
                      Assessment.config_version,
                      func.row_number().over(partition_by=Assessment.household_id, order_by=newest_first)
                      .label("position"))
-              .where(Assessment.household_id.in_(bindparam("household_ids", expanding=True)),
-                     current_assessments()).subquery())
+              .where(one_of(Assessment.household_id, "household_ids", dialect), current_assessments()).subquery())
     return select(*(ranked.c[name] for name in ("household_id", "id", "assessed_on", "index", "tier",
                                                  "config_version"))).where(ranked.c.position == 1)

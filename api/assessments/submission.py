@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -28,6 +29,7 @@ from api.configs.records import published_id, record_config
 from api.db import begin, bound_connection, roll_back
 from api.db.base import utcnow
 from api.db.statements import driver_statement
+from api.encoding import EncodedObject
 from api.errors import Conflict, not_found
 from api.geography.tables import Station, Town
 from api.households.lifecycle import NEW_ASSESSMENT, set_status
@@ -118,10 +120,12 @@ class NewAssessment:
     created_at: datetime
     id: int | None = None
     answers_line: str | None = None  # the compact line of its answers when made where they were read (imports)
+    latest_fields: dict | None = None  # the columns of its latest row its result decides, when made so (imports)
 
 
-def request_hash(household_id: int, answers: dict, assessed_on: date, corrects: int | None) -> str:
-    """A fingerprint of a submission's payload: SHA-256 of its JSON with sorted keys."""
+def request_hash(household_id: int, answers: Mapping, assessed_on: date, corrects: int | None) -> str:
+    """A fingerprint of a submission's payload: SHA-256 of its JSON with sorted keys (`answers` a dict, or an
+    api.encoding.EncodedObject of its JSON with sorted keys)."""
     payload = _payload(household_id, answers, assessed_on, corrects)
     try:
         return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
@@ -129,7 +133,9 @@ def request_hash(household_id: int, answers: dict, assessed_on: date, corrects: 
         return _standard_library_hash(payload)
 
 
-def _payload(household_id: int, answers: dict, assessed_on: date, corrects: int | None) -> dict:
+def _payload(household_id: int, answers: Mapping, assessed_on: date, corrects: int | None) -> dict:
+    if isinstance(answers, EncodedObject):  # written with sorted keys (api.encoding.encoded_sorted)
+        answers = orjson.Fragment(answers.data)
     return {"household_id": household_id, "answers": answers, "assessed_on": assessed_on.isoformat(),
             "corrects": corrects}
 

@@ -17,6 +17,7 @@ process (`ChunkReader`) while it stores one.
 from __future__ import annotations
 
 import csv
+import functools
 import gc
 import hashlib
 import io
@@ -27,6 +28,7 @@ import os
 import pickle
 import threading
 import uuid
+from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, fields
@@ -34,20 +36,22 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import pandas as pd
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
 from api.assessments.frames import answers_line
+from api.assessments.latest import scored_fields
 from api.assessments.service import check_assessed_on
-from api.assessments.store import store_assessments
+from api.assessments.store import HouseholdPlace, store_assessments
 from api.assessments.submission import NewAssessment, reenter_on_assessment, request_hash
 from api.assessments.tables import Assessment
 from api.audit import service as audit
 from api.auth.access import Caller, require_write
 from api.configs.records import published_config
 from api.db.base import utcnow
-from api.db.bulk import load_frame, new_ids
-from api.encoding import EncodedObject, dumps
+from api.db import bound_connection
+from api.db.bulk import in_chunks, load_frame, new_ids, one_of, where_in
+from api.encoding import EncodedObject, dumps_bytes, encoded_sorted
 from api.errors import Invalid, ServiceError, not_found
 from api.geography.tables import Station, Town
 from api.households.members import check_id_number
@@ -174,7 +178,7 @@ class _Plan:
     row: int
     source_key: str
     assessed_on: date
-    answers: dict
+    answers: Mapping  # a dict; once scored valid, an api.encoding.EncodedObject of it (`encoded_sorted`)
     key: str
     dated: bool = True  # False: no date given, assessed today
     id_hash: str | None = None
@@ -183,6 +187,7 @@ class _Plan:
     new_household: "_NewHousehold | None" = None
     scored: Any = None  # the core's result of its answers (an EncodedObject of its dict, or AnswersInvalid)
     answers_line: str | None = None  # the compact line of its answers (api.assessments.frames.answers_line)
+    latest_fields: dict | None = None  # the columns of a latest row its result decides (api.assessments.latest)
     sealed: tuple[str, str | None] | None = None  # a new household's personal data encrypted, and its name hash
     name_refused: "Refused | None" = None  # why the row cannot register a new household: its name
     outcome: RowOutcome | None = None
@@ -363,8 +368,10 @@ def import_chunk(*, session: Session, caller: Caller, keys: Keys, scorer, job_id
         if plan.new_household is not None:
             plan.assessment.household_id = plan.new_household.id
             plan.assessment.request_hash = request_hash(plan.new_household.id, plan.answers, plan.assessed_on, None)
+    registered = {registration.id: HouseholdPlace(registration.id, "active", place.id, place.town_id)
+                  for registration in new_households.values()}
     ids = store_assessments(session, assessments=[plan.assessment for plan in fresh], catalog=catalog,
-                            first_of=frozenset(registration.id for registration in new_households.values()))
+                            first_of=registered)
     for plan, assessment_id in zip(fresh, ids):
         plan.assessment.id = assessment_id
         household_id = plan.assessment.household_id
@@ -383,9 +390,8 @@ def import_chunk(*, session: Session, caller: Caller, keys: Keys, scorer, job_id
         outcomes.append(plan.outcome)
     outcomes.sort(key=lambda outcome: outcome.row)
     if outcomes:
-        load_frame(session, ImportRow.__table__, pd.DataFrame(
-            {"job_id": job_id, **{name: [getattr(outcome, name) for outcome in outcomes] for name in OUTCOME_FIELDS}},
-            dtype=object))
+        load_frame(session, ImportRow.__table__, {
+            "job_id": job_id, **{name: [getattr(outcome, name) for outcome in outcomes] for name in OUTCOME_FIELDS}})
     session.execute(update(ImportJob).where(ImportJob.id == job_id).values(rows_done=start + len(rows)))
     stored = [o for o in outcomes if o.outcome == "stored"]
     if stored:
@@ -427,8 +433,10 @@ def prepare_chunk(*, catalog, keys: Keys, place: Place, start: int, rows: pd.Dat
             plan.scored = scored
             continue
         data = scored.as_dict()
-        plan.scored = EncodedObject(dumps(data), {key: data[key] for key in AT_HAND})
+        plan.scored = EncodedObject(dumps_bytes(data), {key: data[key] for key in AT_HAND})
         plan.answers_line = answers_line(catalog, plan.answers)
+        plan.latest_fields = scored_fields(data, plan.assessed_on, catalog)
+        plan.answers = encoded_sorted(plan.answers)  # stored, and fingerprinted (request_hash), as this text
         if plan.personal is not None:
             _seal(keys, plan)
     return Prepared(start=start, rows=len(rows), today=today, place=place, config=config,
@@ -436,7 +444,7 @@ def prepare_chunk(*, catalog, keys: Keys, place: Place, start: int, rows: pd.Dat
 
 
 AT_HAND = ("index", "tier", "completeness", "provisional", "catalog_id", "catalog_version", "catalog_hash",
-           "config_version", "raised_by", "dimension_scores", "recommendations")  # what storing reads of a result
+           "config_version")  # what storing reads of a result, besides `latest_fields`
 
 
 def _seal(keys: Keys, plan: _Plan) -> None:
@@ -450,6 +458,7 @@ def _seal(keys: Keys, plan: _Plan) -> None:
         return
     personal = {**plan.personal, "name": name}
     plan.sealed = (encrypt_json(keys, personal), person_hash(keys, name, personal["id_number"]))
+    plan.personal = None  # sealed: nothing of it travels in the clear
 
 
 def _refused(row: int, source_key: str, refused: Refused) -> RowOutcome:
@@ -492,28 +501,20 @@ def _read_row(keys: Keys, station, row: int, source_key: str, record: dict, answ
 def _resolve(session: Session, station, plans: list[_Plan]) -> None:
     """Find what each row's key already stored and each row's household, in a few queries for the chunk."""
     stored = {}
-    keys = list({plan.key for plan in plans})
-    for chunk in _chunks(keys):
+    for condition in where_in(session, Assessment.idempotency_key, list({plan.key for plan in plans})):
         for row in session.execute(select(Assessment.idempotency_key, Assessment.id, Assessment.household_id,
-                                          Assessment.assessed_on, Assessment.request_hash)
-                                   .where(Assessment.idempotency_key.in_(chunk))):
+                                          Assessment.assessed_on, Assessment.request_hash).where(condition)):
             stored[row.idempotency_key] = row
-    hashes = list({plan.id_hash for plan in plans if plan.id_hash})
     own, members = {}, {}
-    for chunk in _chunks(hashes):
-        for row in session.execute(select(Household.id, Household.station_id, Household.status,
-                                          Household.id_number_hash).where(Household.id_number_hash.in_(chunk))):
-            own.setdefault(row.id_number_hash, []).append(row)
-        for row in session.execute(select(Household.id, Household.station_id, HouseholdMember.id_number_hash)
-                                   .join(HouseholdMember, HouseholdMember.household_id == Household.id)
-                                   .where(HouseholdMember.id_number_hash.in_(chunk))):
-            members.setdefault(row.id_number_hash, []).append(row)
+    for chunk in in_chunks(session, list({plan.id_hash for plan in plans if plan.id_hash})):
+        for row in session.execute(_holders(bound_connection(session).dialect.name), {"hashes": chunk}):
+            (own if row.own else members).setdefault(row.id_number_hash, []).append(row)
     numbers = list({int(plan.source_key) for plan in plans if not plan.id_hash and plan.source_key.isdigit()
                     and len(plan.source_key) < 10})
     by_id = {}
-    for chunk in _chunks(numbers):
+    for condition in where_in(session, Household.id, numbers):
         by_id.update((row.id, row) for row in session.execute(
-            select(Household.id, Household.station_id, Household.status).where(Household.id.in_(chunk))))
+            select(Household.id, Household.station_id, Household.status).where(condition)))
     first_of_key: dict[str, _Plan] = {}
     for plan in plans:
         earlier = stored.get(plan.key)
@@ -539,6 +540,18 @@ def _resolve(session: Session, station, plans: list[_Plan]) -> None:
             plan.household = _household(station, plan, own, members, by_id)
         except Refused as refused:
             plan.outcome = _refused(plan.row, plan.source_key, refused)
+
+
+@functools.cache
+def _holders(dialect: str):
+    """The households holding the ID numbers of `:hashes` (`own`), and those with a member holding one."""
+    own = select(Household.id, Household.station_id, Household.status, Household.id_number_hash,
+                 literal(True).label("own")).where(one_of(Household.id_number_hash, "hashes", dialect))
+    held = (select(Household.id, Household.station_id, Household.status, HouseholdMember.id_number_hash,
+                   literal(False).label("own"))
+            .join(HouseholdMember, HouseholdMember.household_id == Household.id)
+            .where(one_of(HouseholdMember.id_number_hash, "hashes", dialect)))
+    return own.union_all(held)
 
 
 def _changed(assessment_id: int) -> Refused:
@@ -602,6 +615,7 @@ def _judge(scorer, caller: Caller, place: Place, plans: list[_Plan], new_househo
             catalog_hash=result["catalog_hash"], config_version=result["config_version"],
             model_version=scored.model_version, model_opinion=scored.model_opinion, needs_review=scored.needs_review,
             corrects_id=None, idempotency_key=plan.key, answers_line=plan.answers_line,
+            latest_fields=plan.latest_fields,
             request_hash=request_hash(plan.household.id, plan.answers, plan.assessed_on, None) if plan.household
             else "", created_by=caller.id, created_at=created_at)
 
@@ -616,12 +630,11 @@ def _register(session: Session, caller: Caller, place: Place, new_households: di
     for registration, household_id in zip(pending, ids):
         registration.id = household_id
     now = utcnow()
-    load_frame(session, table, pd.DataFrame({
+    load_frame(session, table, {
         "id": ids, "station_id": place.id, "registered_station_id": place.id, "status": "active",
         "id_number_hash": [registration.id_hash for registration in pending], "created_by": caller.id,
         "name_birth_hash": [registration.name_birth_hash for registration in pending],
-        "personal": [registration.personal for registration in pending],
-        "created_at": now, "updated_at": now}, dtype=object))
+        "personal": [registration.personal for registration in pending], "created_at": now, "updated_at": now})
 
 
 class ChunkReader:
@@ -654,7 +667,7 @@ class ChunkReader:
         self._give(start, config)
         if future is not None:
             try:
-                return pickle.loads(future.result())
+                return _unpickled(future.result())
             except BrokenProcessPool:  # the worker died (killed, out of memory): the rest is read here
                 self._stop()
         return self._prepare(start, config)
@@ -704,6 +717,18 @@ def _worker_ready() -> bool:
     return True
 
 
+def _unpickled(data: bytes) -> Prepared:
+    """A chunk prepared in the worker, the collector paused while its objects are made: they all live on, and
+    collections would only scan them again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(data)
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _prepare_in_worker(**arguments) -> bytes:
     """A prepared chunk, pickled here: the pool would unpickle it in a thread of its own, which would hold the
     interpreter against the thread that stores (`ChunkReader.read` unpickles it there)."""
@@ -750,7 +775,3 @@ def report_csv(rows) -> str:
                          row.message_zh or "", row.message_en or ""])
     return buffer.getvalue()
 
-
-def _chunks(values: list, size: int = 5000):
-    for start in range(0, len(values), size):
-        yield values[start:start + size]

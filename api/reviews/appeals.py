@@ -10,14 +10,13 @@ api.assessments.store; the original stays, marked as corrected), with a reason. 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.assessments.reproduction import score_under, versions_in_force
-from api.assessments.store import store_assessment
+from api.assessments.store import HouseholdPlace, store_assessment
 from api.assessments.submission import NewAssessment, request_hash
 from api.assessments.tables import Assessment
 from api.audit import service as audit
@@ -31,16 +30,6 @@ from api.households.tables import Household
 from api.reviews.tables import Appeal
 
 DECISIONS = ("upheld", "changed")
-
-
-@dataclass(frozen=True)
-class _Place:
-    """What the storing path needs of a household."""
-
-    id: int
-    status: str
-    station_id: int
-    town_id: int
 
 
 def appeal_view(appeal: Appeal, original: Assessment, *, with_result: bool = False) -> dict:
@@ -165,8 +154,8 @@ def _store_correction(session: Session, caller: Caller, catalog, appeal: Appeal,
         corrects_id=original.id, idempotency_key=str(uuid.uuid4()),
         request_hash=request_hash(original.household_id, answers, original.assessed_on, original.id),
         created_by=caller.id, created_at=utcnow())
-    correction.id = store_assessment(session, assessment=correction, previous=None, catalog=catalog,
-                                     household=_Place(household.id, household.status, station.id, station.town_id))
+    place = HouseholdPlace(household.id, household.status, station.id, station.town_id)
+    correction.id = store_assessment(session, assessment=correction, previous=None, catalog=catalog, household=place)
     audit.record(session, caller, "correct_assessment", household_id=original.household_id,
                  assessment_id=correction.id, corrects=original.id, appeal_id=appeal.id)
     return correction.id

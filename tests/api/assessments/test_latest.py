@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from api.assessments.latest import SCORED_BY_CORE, latest_row, scored_columns, services_text
+from api.assessments.latest import SCORED_BY_CORE, latest_row, scored_columns, scored_fields, services_text
+from api.encoding import EncodedObject, dumps_bytes
 from api.demo import generated_answers
 from assessment import assess, assess_frame
 from indicators import default_catalog
@@ -33,6 +34,10 @@ def test_a_household_row_and_the_batch_columns_hold_the_same_figures():
                                      provisional=result["provisional"], result=result,
                                      config_version=result["config_version"])
         row = latest_row(assessment=assessment, previous=None, household=household, catalog=catalog)
+        # an import's record carries the columns made beside the scoring, from the result's JSON text
+        carried = SimpleNamespace(**vars(assessment), latest_fields=scored_fields(
+            EncodedObject(dumps_bytes(result), {}), day, catalog))
+        assert latest_row(assessment=carried, previous=None, household=household, catalog=catalog) == row
         batch_row = columns.iloc[k]
         for name in SCORED_BY_CORE:
             expected = json.loads(batch_row[name]) if name == "dimension_scores" else batch_row[name]

@@ -136,7 +136,7 @@ def test_a_result_sent_as_its_text_gets_the_opinion_its_object_gets(serve, regis
     opinion of such a result is the one `score_many` gives the same answers."""
     import pandas as pd
 
-    from api.encoding import EncodedObject, dumps
+    from api.encoding import EncodedObject, dumps, dumps_bytes
     from assessment.scoring import assess_many
 
     store, run = registered
@@ -150,7 +150,7 @@ def test_a_result_sent_as_its_text_gets_the_opinion_its_object_gets(serve, regis
                .to_dict("records")]
     expected = scorer.score_many(answers, regions=[region] * 8, years=[2026] * 8)
     results = assess_many(catalog, answers, regions=[region] * 8, years=[2026] * 8, config=scorer.config)
-    sent = [EncodedObject(dumps(result.as_dict()), {"index": result.index}) for result in results]
+    sent = [EncodedObject(dumps_bytes(result.as_dict()), {"index": result.index}) for result in results]
     judged = scorer.judged(sent, answers)
     assert all(scored.model_version == f"hardship-champion:{run.model_version}" for scored in judged)
     for one, other in zip(judged, expected):

@@ -265,8 +265,8 @@ def same_chunk(one, other, keys) -> None:
     assert one.refused == other.refused
     assert len(one.plans) == len(other.plans) > 0
     for a, b in zip(one.plans, other.plans):
-        assert (a.row, a.key, a.answers, a.id_hash, a.answers_line, a.name_refused is None) == (
-            b.row, b.key, b.answers, b.id_hash, b.answers_line, b.name_refused is None)
+        assert (a.row, a.key, a.answers, a.id_hash, a.answers_line, a.latest_fields, a.name_refused is None) == (
+            b.row, b.key, b.answers, b.id_hash, b.answers_line, b.latest_fields, b.name_refused is None)
         if isinstance(a.scored, AnswersInvalid):
             assert b.scored.findings == a.scored.findings
         else:
@@ -274,6 +274,7 @@ def same_chunk(one, other, keys) -> None:
         assert (a.sealed is None) == (b.sealed is None)
         if a.sealed is not None:
             assert decrypt_json(keys, a.sealed[0]) == decrypt_json(keys, b.sealed[0]) and a.sealed[1] == b.sealed[1]
+            assert a.personal is None and b.personal is None  # sealed, it is not sent in the clear
 
 
 def started_reader(context, city, catalog) -> imports.ChunkReader:
