@@ -3,10 +3,11 @@ over HTTP next to bench_api.py's bare baseline.
 
 Import: N synthetic households (answers from the synthetic generator, a valid ID number and a name each) written
 as a Parquet file and imported as `assess import` imports it (`api.intake.imports.run`: chunks read and scored a
-step ahead in a worker process while the one before is stored), on a fresh database; then checked: every household registered once, one assessment each, its latest row pointing at
-it. Prints households per second for each database. Intake: `--posts` KoboToolbox-shaped submissions to
-`POST /v1/intake/submissions` with `--clients` concurrent clients against uvicorn, then the same bodies against
-the bare FastAPI endpoint of bench_api.py (the baseline, measured in the same run), when the intake API exists.
+step ahead in a worker process while the one before is stored), on a fresh database; then checked: every household
+registered once, one assessment each, its latest row pointing at it. Prints households per second for each
+database. Intake: `--posts` KoboToolbox-shaped submissions to `POST /v1/intake/submissions` with `--clients`
+concurrent clients against uvicorn, then the same bodies against the bare FastAPI endpoint of bench_api.py (the
+baseline, measured in the same run), when the intake API exists.
 The last line is one JSON object.
 
     python benchmarks/bench_intake.py [--households 100000] [--chunk-rows 2000] [--postgres URL|none]
@@ -14,12 +15,13 @@ The last line is one JSON object.
 
 Where the import's time goes (2,000-row chunks, 2 cores): the worker reads a chunk's rows (answers once per
 distinct cell of a column, ID numbers checked and hashed), scores them in one call of the vectorised core, writes
-each result's JSON and each row's compact answers line, and encrypts each new household's personal data (about
-320 ms a chunk); the importing process unpickles it (30-50 ms), matches it with what is stored and loads the
-households, assessments, latest rows, answers lines and row outcomes at once (`api.db.bulk.load_frame`: COPY on
-PostgreSQL, executemany on SQLite; about 300-600 ms a chunk, of which SQLite's own inserts and commit are about
-half, PostgreSQL's server about 330 ms). The service's start is frozen out of the garbage collector first
-(`ServiceContext.warm_up`), as the server and `assess import` do.
+each result's and answers' JSON, each row's compact answers line and its latest row's scored columns, and encrypts
+each new household's personal data; the importing process unpickles the chunk, matches it with what is stored
+(on PostgreSQL with one array a query) and loads the households, assessments, latest rows, answers lines and row
+outcomes at once (`api.db.bulk.load_frame`: a binary COPY on PostgreSQL, executemany on SQLite). At 100,000 rows,
+loading the assessments is the largest part on PostgreSQL, SQLite's commits on SQLite (benchmarks/HISTORY.md has
+the figures). The service's start is frozen out of the garbage collector first (`ServiceContext.warm_up`), as the
+server and `assess import` do.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ process (`ChunkReader`) while it stores one.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import gc
@@ -639,8 +640,8 @@ def _register(session: Session, caller: Caller, place: Place, new_households: di
 
 class ChunkReader:
     """Chunks of a file read and scored (`prepare_chunk`) a step ahead in a worker process, while this one stores
-    the chunk before: the reading and scoring need no database, and the two share the work of an import about
-    evenly. The worker takes chunks once it has started (a second or two); a chunk it has not been given (the
+    the chunk before: the reading and scoring need no database, so the two halves of an import run on two cores.
+    The worker takes chunks once it has started (a second or two); a chunk it has not been given (the
     first ones, all of a one-chunk file, all when `workers` is False, those after the worker failed) is prepared
     here. Use as a context manager: leaving it stops the worker."""
 
@@ -717,27 +718,31 @@ def _worker_ready() -> bool:
     return True
 
 
-def _unpickled(data: bytes) -> Prepared:
-    """A chunk prepared in the worker, the collector paused while its objects are made: they all live on, and
-    collections would only scan them again."""
+@contextlib.contextmanager
+def _collector_paused():
+    """The garbage collector paused while a chunk's objects are made: they all live on (till the chunk is sent, or
+    stored), and collections would only scan them again."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return pickle.loads(data)
+        yield
     finally:
         if enabled:
             gc.enable()
 
 
+def _unpickled(data: bytes) -> Prepared:
+    """A chunk prepared in the worker."""
+    with _collector_paused():
+        return pickle.loads(data)
+
+
 def _prepare_in_worker(**arguments) -> bytes:
     """A prepared chunk, pickled here: the pool would unpickle it in a thread of its own, which would hold the
     interpreter against the thread that stores (`ChunkReader.read` unpickles it there)."""
-    gc.disable()  # a chunk's objects all live till it is sent: collecting while it is made only scans them again
-    try:
+    with _collector_paused():
         return pickle.dumps(prepare_chunk(catalog=_WORKER["catalog"], keys=_WORKER["keys"], **arguments),
                             protocol=pickle.HIGHEST_PROTOCOL)
-    finally:
-        gc.enable()
 
 
 def finish_job(*, session: Session, job_id: int) -> None:

@@ -155,7 +155,6 @@ def test_households_scored_together_get_each_the_result_assess_gives():
     assert [w["code"] for w in together[2].as_dict()["warnings"]] == ["not_applicable"]
 
 
-
 def test_a_result_rebuilt_from_its_dict_is_the_result():
     """`AssessmentResult.from_dict` (a result sent between processes, or stored) gives the result back: its
     dict, its warnings and what its attributes read."""

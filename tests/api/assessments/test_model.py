@@ -132,11 +132,11 @@ def test_without_a_model_store_the_index_alone_is_served(serve, tmp_path, city):
 
 @pytest.mark.slow
 def test_a_result_sent_as_its_text_gets_the_opinion_its_object_gets(serve, registered, city):
-    """An import's rows are scored in a worker process and come back as the text of their results: the model's
-    opinion of such a result is the one `score_many` gives the same answers."""
+    """An import's rows are scored in a worker process and come back as the text of their results and answers: the
+    model's opinion of such a result is the one `score_many` gives the same answers."""
     import pandas as pd
 
-    from api.encoding import EncodedObject, dumps, dumps_bytes
+    from api.encoding import EncodedObject, dumps, dumps_bytes, encoded_sorted
     from assessment.scoring import assess_many
 
     store, run = registered
@@ -151,7 +151,7 @@ def test_a_result_sent_as_its_text_gets_the_opinion_its_object_gets(serve, regis
     expected = scorer.score_many(answers, regions=[region] * 8, years=[2026] * 8)
     results = assess_many(catalog, answers, regions=[region] * 8, years=[2026] * 8, config=scorer.config)
     sent = [EncodedObject(dumps_bytes(result.as_dict()), {"index": result.index}) for result in results]
-    judged = scorer.judged(sent, answers)
+    judged = scorer.judged(sent, [encoded_sorted(one) for one in answers])
     assert all(scored.model_version == f"hardship-champion:{run.model_version}" for scored in judged)
     for one, other in zip(judged, expected):
         assert (one.model_version, one.model_opinion, one.needs_review) == (
